@@ -1,0 +1,37 @@
+//! # authsome-domain
+//!
+//! The entities, validated newtypes, errors and pure rules of authsome-rs: identity handles
+//! and `did:key` identifiers, principals, vaults, identity claims, principal-vault bindings,
+//! provider pointers and definitions, server configuration and audit events.
+//!
+//! Every value that crosses a trust boundary is parsed into one of these types once, at the
+//! edge, so that the rest of the program never sees an unvalidated handle, id or email.
+//!
+//! This crate must stay pure: it must not depend on sqlx, redis, poem, tokio or anything
+//! else that performs I/O. Randomness (for new ids) is the only contact with the outside.
+
+pub mod audit;
+pub mod claim;
+pub mod did_key;
+pub mod identity;
+pub mod principal;
+mod prefixed_id;
+pub mod provider;
+pub mod server_config;
+pub mod timestamp;
+pub mod validation;
+pub mod vault;
+
+pub use audit::{AuditCursor, AuditEvent, AuditEventId, AuditPage, AuditQuery, AuditSource};
+pub use claim::{ClaimStatus, IdentityClaim};
+pub use did_key::DidKey;
+pub use identity::{IdentityHandle, IdentityRegistration};
+pub use principal::{Email, NewPrincipal, PasswordHash, Principal, PrincipalId, Role, RolePolicy};
+pub use provider::{
+    ConnectionName, GlobalProviderConnection, GlobalProviderConnectionTarget, ProviderDefinitionDocument,
+    ProviderName,
+};
+pub use server_config::ServerConfig;
+pub use timestamp::Timestamp;
+pub use validation::ValidationError;
+pub use vault::{PrincipalVaultBinding, Vault, VaultId};

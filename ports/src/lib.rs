@@ -1,0 +1,39 @@
+//! # authsome-ports
+//!
+//! The ports of authsome-rs: one `#[async_trait]` trait per store the application needs,
+//! held as `Arc<dyn Port>` and chosen once at startup by the composition root.
+//!
+//! **Each trait's rustdoc is its contract.** Every "MUST" in it has a case in the shared
+//! contract suite ([`contract`], behind the `contract` feature), and every adapter runs that
+//! suite against its real backend. An adapter that passes the suite is interchangeable with
+//! any other.
+//!
+//! This crate depends only on `authsome-domain`; it must not name a database, a cache, an
+//! HTTP framework or any adapter.
+
+pub mod audit_event_log;
+pub mod global_connection_registry;
+pub mod identity_claim_registry;
+pub mod identity_registry;
+pub mod principal_registry;
+pub mod principal_vault_binding_registry;
+pub mod provider_definition_repository;
+pub mod registries;
+pub mod registry_error;
+pub mod server_config_repository;
+pub mod vault_registry;
+
+#[cfg(feature = "contract")]
+pub mod contract;
+
+pub use audit_event_log::AuditEventLog;
+pub use global_connection_registry::GlobalProviderConnectionRegistry;
+pub use identity_claim_registry::IdentityClaimRegistry;
+pub use identity_registry::IdentityRegistry;
+pub use principal_registry::PrincipalRegistry;
+pub use principal_vault_binding_registry::PrincipalVaultBindingRegistry;
+pub use provider_definition_repository::ProviderDefinitionRepository;
+pub use registries::{DatabaseHealth, Registries, RelationalStore};
+pub use registry_error::{BoxError, Conflict, Missing, RegistryError};
+pub use server_config_repository::ServerConfigRepository;
+pub use vault_registry::VaultRegistry;
