@@ -7,8 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::principal::PrincipalId;
 use crate::identity::IdentityHandle;
+use crate::principal::PrincipalId;
 use crate::timestamp::Timestamp;
 use crate::validation::{ValidationError, excerpt};
 
@@ -33,7 +33,9 @@ impl AuditEventId {
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
         let valid = !text.is_empty()
             && text.len() <= MAX_EVENT_ID_LEN
-            && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
         if valid {
             Ok(Self(text.to_owned()))
         } else {
@@ -130,15 +132,34 @@ impl AuditEvent {
                 payload.insert(key.clone(), value.clone());
             }
         }
-        let optional = |value: Option<&str>| value.map_or(Value::Null, |v| Value::String(v.to_owned()));
-        payload.insert("event_id".to_owned(), Value::String(self.event_id.0.clone()));
-        payload.insert("timestamp".to_owned(), Value::String(self.timestamp.to_json_form()));
+        let optional =
+            |value: Option<&str>| value.map_or(Value::Null, |v| Value::String(v.to_owned()));
+        payload.insert(
+            "event_id".to_owned(),
+            Value::String(self.event_id.0.clone()),
+        );
+        payload.insert(
+            "timestamp".to_owned(),
+            Value::String(self.timestamp.to_json_form()),
+        );
         payload.insert("event".to_owned(), Value::String(self.event.clone()));
-        payload.insert("source".to_owned(), Value::String(self.source.as_str().to_owned()));
+        payload.insert(
+            "source".to_owned(),
+            Value::String(self.source.as_str().to_owned()),
+        );
         payload.insert("provider".to_owned(), optional(self.provider.as_deref()));
-        payload.insert("connection".to_owned(), optional(self.connection.as_deref()));
-        payload.insert("identity".to_owned(), optional(self.identity.as_ref().map(IdentityHandle::as_str)));
-        payload.insert("principal_id".to_owned(), optional(self.principal_id.as_ref().map(PrincipalId::as_str)));
+        payload.insert(
+            "connection".to_owned(),
+            optional(self.connection.as_deref()),
+        );
+        payload.insert(
+            "identity".to_owned(),
+            optional(self.identity.as_ref().map(IdentityHandle::as_str)),
+        );
+        payload.insert(
+            "principal_id".to_owned(),
+            optional(self.principal_id.as_ref().map(PrincipalId::as_str)),
+        );
         payload.insert("status".to_owned(), optional(self.status.as_deref()));
         payload
     }
@@ -159,7 +180,10 @@ impl AuditCursor {
     pub fn encode(&self) -> String {
         let mut object = Map::new();
         object.insert("event_id".to_owned(), Value::String(self.event_id.clone()));
-        object.insert("timestamp".to_owned(), Value::String(self.timestamp.clone()));
+        object.insert(
+            "timestamp".to_owned(),
+            Value::String(self.timestamp.clone()),
+        );
         let json = Value::Object(object).to_string();
         URL_SAFE_NO_PAD.encode(json.as_bytes())
     }
@@ -169,12 +193,17 @@ impl AuditCursor {
     pub fn decode(text: &str) -> Result<Self, ValidationError> {
         if text.is_empty()
             || text.len() > MAX_CURSOR_LEN
-            || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            || !text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(ValidationError::AuditCursor);
         }
-        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| ValidationError::AuditCursor)?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|_| ValidationError::AuditCursor)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| ValidationError::AuditCursor)?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|_| ValidationError::AuditCursor)?;
         let field = |name: &str| match value.get(name) {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
             _ => Err(ValidationError::AuditCursor),
@@ -242,7 +271,10 @@ mod tests {
         let text = cursor.encode();
         // base64url of {"event_id":"audit_0123","timestamp":"2026-11-28T21:57:36.098896Z"}
         let json = String::from_utf8(URL_SAFE_NO_PAD.decode(&text).expect("b64")).expect("utf8");
-        assert_eq!(json, r#"{"event_id":"audit_0123","timestamp":"2026-11-28T21:57:36.098896Z"}"#);
+        assert_eq!(
+            json,
+            r#"{"event_id":"audit_0123","timestamp":"2026-11-28T21:57:36.098896Z"}"#
+        );
         assert_eq!(AuditCursor::decode(&text).expect("decodes"), cursor);
     }
 
@@ -251,8 +283,20 @@ mod tests {
         let not_object = URL_SAFE_NO_PAD.encode("[1]");
         let empty_field = URL_SAFE_NO_PAD.encode(r#"{"event_id":"","timestamp":"t"}"#);
         let missing = URL_SAFE_NO_PAD.encode(r#"{"timestamp":"t"}"#);
-        for bad in ["", "a+b", "abc=", "%%%", not_object.as_str(), empty_field.as_str(), missing.as_str()] {
-            assert_eq!(AuditCursor::decode(bad), Err(ValidationError::AuditCursor), "{bad}");
+        for bad in [
+            "",
+            "a+b",
+            "abc=",
+            "%%%",
+            not_object.as_str(),
+            empty_field.as_str(),
+            missing.as_str(),
+        ] {
+            assert_eq!(
+                AuditCursor::decode(bad),
+                Err(ValidationError::AuditCursor),
+                "{bad}"
+            );
         }
         assert!(AuditCursor::decode(&"A".repeat(5000)).is_err());
     }
@@ -269,8 +313,12 @@ mod tests {
     fn payload_is_flattened_and_core_fields_win() {
         let mut event = AuditEvent::new("proxy_deny");
         event.source = AuditSource::External;
-        event.metadata.insert("host".to_owned(), Value::from("example.com"));
-        event.metadata.insert("event_id".to_owned(), Value::from("spoofed"));
+        event
+            .metadata
+            .insert("host".to_owned(), Value::from("example.com"));
+        event
+            .metadata
+            .insert("event_id".to_owned(), Value::from("spoofed"));
         event.metadata.insert("dropped".to_owned(), Value::Null);
         let payload = event.flattened_payload();
         assert_eq!(payload["host"], "example.com");

@@ -39,8 +39,9 @@ impl DidKey {
         let Some(raw_key) = decoded.strip_prefix(&ED25519_MULTICODEC) else {
             return Err(ValidationError::DidNotEd25519);
         };
-        let public_key: [u8; ED25519_KEY_BYTES] =
-            raw_key.try_into().map_err(|_| ValidationError::DidKeyLength)?;
+        let public_key: [u8; ED25519_KEY_BYTES] = raw_key
+            .try_into()
+            .map_err(|_| ValidationError::DidKeyLength)?;
         Ok(Self {
             text: text.to_owned(),
             public_key,
@@ -117,12 +118,24 @@ mod tests {
     #[test]
     fn rejects_with_the_reference_messages() {
         let cases = [
-            ("did:web:example.com", "Only did:key Ed25519 identifiers are supported"),
-            ("did:key:6Mk", "Only did:key Ed25519 identifiers are supported"),
+            (
+                "did:web:example.com",
+                "Only did:key Ed25519 identifiers are supported",
+            ),
+            (
+                "did:key:6Mk",
+                "Only did:key Ed25519 identifiers are supported",
+            ),
             ("did:key:z0OIl", "Malformed did:key value"),
-            ("did:key:z", "did:key does not use the Ed25519 multicodec prefix"),
+            (
+                "did:key:z",
+                "did:key does not use the Ed25519 multicodec prefix",
+            ),
             // 0xe7 0x01 is secp256k1, not Ed25519.
-            ("did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme", "did:key does not use the Ed25519 multicodec prefix"),
+            (
+                "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme",
+                "did:key does not use the Ed25519 multicodec prefix",
+            ),
         ];
         for (input, message) in cases {
             let err = DidKey::parse(input).expect_err(input);

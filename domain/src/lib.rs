@@ -14,8 +14,8 @@ pub mod audit;
 pub mod claim;
 pub mod did_key;
 pub mod identity;
-pub mod principal;
 mod prefixed_id;
+pub mod principal;
 pub mod provider;
 pub mod server_config;
 pub mod timestamp;
@@ -28,8 +28,8 @@ pub use did_key::DidKey;
 pub use identity::{IdentityHandle, IdentityRegistration};
 pub use principal::{Email, NewPrincipal, PasswordHash, Principal, PrincipalId, Role, RolePolicy};
 pub use provider::{
-    ConnectionName, GlobalProviderConnection, GlobalProviderConnectionTarget, ProviderDefinitionDocument,
-    ProviderName,
+    ConnectionName, GlobalProviderConnection, GlobalProviderConnectionTarget,
+    ProviderDefinitionDocument, ProviderName,
 };
 pub use server_config::ServerConfig;
 pub use timestamp::Timestamp;

@@ -32,7 +32,10 @@ impl Email {
         if local.is_empty() || domain.is_empty() || normalised.len() > MAX_EMAIL_LEN {
             return Err(ValidationError::Email);
         }
-        if normalised.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if normalised
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
+        {
             return Err(ValidationError::Email);
         }
         Ok(Self(normalised))
@@ -106,7 +109,10 @@ impl PasswordHash {
     pub fn from_phc(text: &str) -> Result<Self, ValidationError> {
         let looks_like_phc = text.starts_with('$')
             && text.len() <= 512
-            && text[1..].split('$').next().is_some_and(|alg| !alg.is_empty())
+            && text[1..]
+                .split('$')
+                .next()
+                .is_some_and(|alg| !alg.is_empty())
             && text.bytes().all(|b| b.is_ascii_graphic());
         if looks_like_phc {
             Ok(Self(text.to_owned()))
@@ -175,7 +181,12 @@ mod tests {
         assert!(id.as_str().starts_with("principal_"));
         assert_eq!(id.as_str().len(), "principal_".len() + 12);
         assert_eq!(PrincipalId::parse(id.as_str()).expect("valid"), id);
-        for bad in ["principal_", "principal_ABCDEF123456", "vault_0123456789ab", "principal_0123456789abc"] {
+        for bad in [
+            "principal_",
+            "principal_ABCDEF123456",
+            "vault_0123456789ab",
+            "principal_0123456789abc",
+        ] {
             assert!(PrincipalId::parse(bad).is_err(), "{bad}");
         }
     }
@@ -185,14 +196,18 @@ mod tests {
         let email = Email::parse("  Ada@Example.COM ").expect("valid");
         assert_eq!(email.as_str(), "ada@example.com");
         for bad in ["", "ada", "@example.com", "ada@", "a da@example.com"] {
-            assert_eq!(Email::parse(bad).expect_err(bad).to_string(), "A valid email address is required");
+            assert_eq!(
+                Email::parse(bad).expect_err(bad).to_string(),
+                "A valid email address is required"
+            );
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(300))).is_err());
     }
 
     #[test]
     fn password_hash_never_shows_in_debug() {
-        let hash = PasswordHash::from_phc("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA").expect("phc");
+        let hash =
+            PasswordHash::from_phc("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA").expect("phc");
         assert!(!format!("{hash:?}").contains("argon2"));
         assert!(PasswordHash::from_phc("hunter2").is_err());
         assert!(PasswordHash::from_phc("$").is_err());

@@ -26,7 +26,9 @@ impl ProviderName {
         let valid = !bytes.is_empty()
             && bytes.len() <= MAX_NAME_LEN
             && bytes[0].is_ascii_alphanumeric()
-            && bytes.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            && bytes
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
             && !text.contains("..");
         if valid {
             Ok(Self(text.to_owned()))
@@ -52,7 +54,9 @@ impl ConnectionName {
 
     /// Validates a connection name.
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
-        let valid = !text.trim().is_empty() && text.len() <= MAX_NAME_LEN && !text.chars().any(char::is_control);
+        let valid = !text.trim().is_empty()
+            && text.len() <= MAX_NAME_LEN
+            && !text.chars().any(char::is_control);
         if valid {
             Ok(Self(text.to_owned()))
         } else {
@@ -153,10 +157,11 @@ impl ProviderDefinitionDocument {
 
     /// Reads a stored `definition_json` text.
     pub fn from_json(text: &str) -> Result<Self, ValidationError> {
-        let document: Map<String, Value> = serde_json::from_str(text).map_err(|e| ValidationError::Document {
-            what: "provider definition",
-            detail: e.to_string(),
-        })?;
+        let document: Map<String, Value> =
+            serde_json::from_str(text).map_err(|e| ValidationError::Document {
+                what: "provider definition",
+                detail: e.to_string(),
+            })?;
         Self::new(document)
     }
 
@@ -201,7 +206,8 @@ mod tests {
 
     #[test]
     fn definition_document_needs_a_valid_name() {
-        let doc = ProviderDefinitionDocument::from_json(r#"{"name":"acme","auth_type":"api_key"}"#).expect("valid");
+        let doc = ProviderDefinitionDocument::from_json(r#"{"name":"acme","auth_type":"api_key"}"#)
+            .expect("valid");
         assert_eq!(doc.name().as_str(), "acme");
         let again = ProviderDefinitionDocument::from_json(&doc.to_json()).expect("round trip");
         assert_eq!(again, doc);

@@ -1,7 +1,10 @@
 //! The global provider connection port (`global_provider_connections`).
 
 use async_trait::async_trait;
-use authsome_domain::{ConnectionName, GlobalProviderConnection, GlobalProviderConnectionTarget, ProviderName, Timestamp, VaultId};
+use authsome_domain::{
+    ConnectionName, GlobalProviderConnection, GlobalProviderConnectionTarget, ProviderName,
+    Timestamp, VaultId,
+};
 
 use crate::RegistryError;
 
@@ -9,7 +12,10 @@ use crate::RegistryError;
 #[async_trait]
 pub trait GlobalProviderConnectionRegistry: Send + Sync {
     /// The provider's pointer; MUST return `Ok(None)` when unset.
-    async fn get(&self, provider: &ProviderName) -> Result<Option<GlobalProviderConnection>, RegistryError>;
+    async fn get(
+        &self,
+        provider: &ProviderName,
+    ) -> Result<Option<GlobalProviderConnection>, RegistryError>;
 
     /// Every pointer, ordered by provider name.
     async fn list(&self) -> Result<Vec<GlobalProviderConnection>, RegistryError>;
@@ -20,7 +26,10 @@ pub trait GlobalProviderConnectionRegistry: Send + Sync {
     ///   pointer has `created_at == updated_at`).
     /// - MUST fail with [`Missing::Principal`](crate::Missing::Principal) or
     ///   [`Missing::Vault`](crate::Missing::Vault) when the owner rows are absent.
-    async fn upsert(&self, target: &GlobalProviderConnectionTarget) -> Result<GlobalProviderConnection, RegistryError>;
+    async fn upsert(
+        &self,
+        target: &GlobalProviderConnectionTarget,
+    ) -> Result<GlobalProviderConnection, RegistryError>;
 
     /// Removes the provider's pointer; MUST return whether one was removed.
     async fn delete(&self, provider: &ProviderName) -> Result<bool, RegistryError>;

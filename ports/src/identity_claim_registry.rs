@@ -14,7 +14,10 @@ pub trait IdentityClaimRegistry: Send + Sync {
 
     /// The principal's `accepted` claims, ordered by handle (pending and rejected ones are
     /// left out).
-    async fn list_accepted_for_principal(&self, principal_id: &PrincipalId) -> Result<Vec<IdentityClaim>, RegistryError>;
+    async fn list_accepted_for_principal(
+        &self,
+        principal_id: &PrincipalId,
+    ) -> Result<Vec<IdentityClaim>, RegistryError>;
 
     /// Claims `handle` for the principal with status `pending`.
     ///
@@ -22,7 +25,11 @@ pub trait IdentityClaimRegistry: Send + Sync {
     /// - MUST fail with [`Conflict::AlreadyClaimed`](crate::Conflict::AlreadyClaimed) when
     ///   another principal holds the claim, and with
     ///   [`Missing::Principal`](crate::Missing::Principal) when the principal is absent.
-    async fn claim(&self, handle: &IdentityHandle, principal_id: &PrincipalId) -> Result<IdentityClaim, RegistryError>;
+    async fn claim(
+        &self,
+        handle: &IdentityHandle,
+        principal_id: &PrincipalId,
+    ) -> Result<IdentityClaim, RegistryError>;
 
     /// Sets an existing claim's status to `accepted` and bumps `updated_at`.
     /// MUST fail with [`Missing::Claim`](crate::Missing::Claim) when there is no claim.
@@ -40,5 +47,9 @@ pub trait IdentityClaimRegistry: Send + Sync {
     /// - With a claim of another principal, MUST fail with `Conflict::AlreadyClaimed` and
     ///   change nothing; when two principals race, exactly one wins.
     /// - MUST fail with `Missing::Principal` when the principal is absent.
-    async fn claim_accepted(&self, handle: &IdentityHandle, principal_id: &PrincipalId) -> Result<IdentityClaim, RegistryError>;
+    async fn claim_accepted(
+        &self,
+        handle: &IdentityHandle,
+        principal_id: &PrincipalId,
+    ) -> Result<IdentityClaim, RegistryError>;
 }

@@ -6,5 +6,6 @@
 //! constructor, which expands to one `#[tokio::test]` per case, each on a fresh, isolated
 //! backend. Adding a case here adds it to every adapter at once.
 
+pub mod concurrency;
 pub mod registries;
 pub mod sample;

@@ -9,7 +9,10 @@ fn unique_hex() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{:x}{:x}{:x}", std::process::id(), nanos, n)
 }
 
@@ -36,7 +39,8 @@ pub fn email() -> Email {
 
 /// A PHC-shaped password hash (never verified by registries).
 pub fn password_hash(tag: &str) -> PasswordHash {
-    PasswordHash::from_phc(&format!("$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ${tag}")).expect("phc")
+    PasswordHash::from_phc(&format!("$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ${tag}"))
+        .expect("phc")
 }
 
 /// Input for a new principal with the reference's first-is-admin rule.

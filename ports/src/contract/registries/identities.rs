@@ -1,19 +1,34 @@
 //! Contract cases for [`IdentityRegistry`](crate::IdentityRegistry).
 
+use crate::contract::concurrency::race;
 use crate::contract::sample;
 use crate::{Conflict, Registries, RegistryError};
 
 /// A new registration is stored and found by handle and by DID.
 pub async fn identity_register_then_find_by_handle_and_did(r: &Registries) {
     let (handle, did) = (sample::handle(), sample::did());
-    let created = r.identities.register(&handle, &did).await.expect("register");
+    let created = r
+        .identities
+        .register(&handle, &did)
+        .await
+        .expect("register");
     assert_eq!(created.handle, handle);
     assert_eq!(created.did, did);
     assert_eq!(created.created_at, created.updated_at);
 
-    let by_handle = r.identities.get(&handle).await.expect("get").expect("present");
+    let by_handle = r
+        .identities
+        .get(&handle)
+        .await
+        .expect("get")
+        .expect("present");
     assert_eq!(by_handle, created);
-    let by_did = r.identities.get_by_did(&did).await.expect("get_by_did").expect("present");
+    let by_did = r
+        .identities
+        .get_by_did(&did)
+        .await
+        .expect("get_by_did")
+        .expect("present");
     assert_eq!(by_did, created);
 }
 
@@ -22,17 +37,37 @@ pub async fn identity_register_same_pair_is_idempotent(r: &Registries) {
     let (handle, did) = (sample::handle(), sample::did());
     let first = r.identities.register(&handle, &did).await.expect("first");
     let again = r.identities.register(&handle, &did).await.expect("again");
-    assert_eq!(first, again, "timestamps must not move on an idempotent repeat");
+    assert_eq!(
+        first, again,
+        "timestamps must not move on an idempotent repeat"
+    );
 }
 
 /// A handle registered to one DID cannot be taken by another.
 pub async fn identity_register_conflicts_on_taken_handle(r: &Registries) {
     let handle = sample::handle();
-    r.identities.register(&handle, &sample::did()).await.expect("first");
+    r.identities
+        .register(&handle, &sample::did())
+        .await
+        .expect("first");
     let other_did = sample::did();
-    let err = r.identities.register(&handle, &other_did).await.expect_err("taken");
-    assert!(matches!(err, RegistryError::Conflict(Conflict::HandleTaken(ref h)) if *h == handle), "{err:?}");
-    assert!(r.identities.get_by_did(&other_did).await.expect("lookup").is_none(), "nothing written");
+    let err = r
+        .identities
+        .register(&handle, &other_did)
+        .await
+        .expect_err("taken");
+    assert!(
+        matches!(err, RegistryError::Conflict(Conflict::HandleTaken(ref h)) if *h == handle),
+        "{err:?}"
+    );
+    assert!(
+        r.identities
+            .get_by_did(&other_did)
+            .await
+            .expect("lookup")
+            .is_none(),
+        "nothing written"
+    );
 }
 
 /// A DID registered under one handle cannot be registered under another; the error names the owner.
@@ -40,33 +75,54 @@ pub async fn identity_register_conflicts_on_taken_did(r: &Registries) {
     let (owner, did) = (sample::handle(), sample::did());
     r.identities.register(&owner, &did).await.expect("first");
     let other = sample::handle();
-    let err = r.identities.register(&other, &did).await.expect_err("taken");
-    assert!(matches!(err, RegistryError::Conflict(Conflict::DidTaken(ref h)) if *h == owner), "{err:?}");
+    let err = r
+        .identities
+        .register(&other, &did)
+        .await
+        .expect_err("taken");
+    assert!(
+        matches!(err, RegistryError::Conflict(Conflict::DidTaken(ref h)) if *h == owner),
+        "{err:?}"
+    );
     assert_eq!(
         err.to_string(),
         format!("DID is already registered to identity handle '{owner}'")
     );
-    assert!(r.identities.get(&other).await.expect("lookup").is_none(), "nothing written");
+    assert!(
+        r.identities.get(&other).await.expect("lookup").is_none(),
+        "nothing written"
+    );
 }
 
 /// Lookups of unknown handles and DIDs return `None`.
 pub async fn identity_unknown_lookups_return_none(r: &Registries) {
-    assert!(r.identities.get(&sample::handle()).await.expect("get").is_none());
-    assert!(r.identities.get_by_did(&sample::did()).await.expect("get_by_did").is_none());
+    assert!(
+        r.identities
+            .get(&sample::handle())
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        r.identities
+            .get_by_did(&sample::did())
+            .await
+            .expect("get_by_did")
+            .is_none()
+    );
 }
 
 /// Twenty tasks registering one handle with twenty DIDs: exactly one wins, the rest get typed conflicts.
 pub async fn identity_concurrent_registration_has_one_winner(r: &Registries) {
     let handle = sample::handle();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..20 {
+    let results = race(r, 20, |_| {
         let (r, handle, did) = (r.clone(), handle.clone(), sample::did());
-        tasks.spawn(async move { (did.clone(), r.identities.register(&handle, &did).await) });
-    }
+        async move { (did.clone(), r.identities.register(&handle, &did).await) }
+    })
+    .await;
     let mut winners = Vec::new();
     let mut conflicts = 0;
-    while let Some(joined) = tasks.join_next().await {
-        let (did, result) = joined.expect("task");
+    for (did, result) in results {
         match result {
             Ok(registration) => winners.push((did, registration)),
             Err(RegistryError::Conflict(Conflict::HandleTaken(_))) => conflicts += 1,
@@ -75,21 +131,29 @@ pub async fn identity_concurrent_registration_has_one_winner(r: &Registries) {
     }
     assert_eq!(winners.len(), 1, "exactly one registration wins");
     assert_eq!(conflicts, 19);
-    let stored = r.identities.get(&handle).await.expect("get").expect("present");
+    let stored = r
+        .identities
+        .get(&handle)
+        .await
+        .expect("get")
+        .expect("present");
     assert_eq!(stored.did, winners[0].0);
 }
 
 /// Twenty tasks registering the same pair at once all succeed with the same registration.
 pub async fn identity_concurrent_idempotent_registration_all_succeed(r: &Registries) {
     let (handle, did) = (sample::handle(), sample::did());
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..20 {
+    let results = race(r, 20, |_| {
         let (r, handle, did) = (r.clone(), handle.clone(), did.clone());
-        tasks.spawn(async move { r.identities.register(&handle, &did).await });
-    }
-    let mut seen = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        seen.push(joined.expect("task").expect("every repeat succeeds"));
-    }
-    assert!(seen.windows(2).all(|w| w[0] == w[1]), "all callers see one registration");
+        async move { r.identities.register(&handle, &did).await }
+    })
+    .await;
+    let seen: Vec<_> = results
+        .into_iter()
+        .map(|r| r.expect("every repeat succeeds"))
+        .collect();
+    assert!(
+        seen.windows(2).all(|w| w[0] == w[1]),
+        "all callers see one registration"
+    );
 }

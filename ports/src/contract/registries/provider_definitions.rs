@@ -3,6 +3,7 @@
 use authsome_domain::{ProviderDefinitionDocument, ProviderName};
 use serde_json::{Value, json};
 
+use crate::contract::concurrency::race;
 use crate::{Conflict, Missing, Registries, RegistryError};
 
 fn definition(name: &str, display: &str) -> ProviderDefinitionDocument {
@@ -24,53 +25,151 @@ fn definition(name: &str, display: &str) -> ProviderDefinitionDocument {
 pub async fn provider_insert_get_list_and_conflict(r: &Registries) {
     let zeta = definition("zeta", "Zeta");
     let acme = definition("acme", "Acme");
-    r.provider_definitions.insert(&zeta).await.expect("insert zeta");
-    r.provider_definitions.insert(&acme).await.expect("insert acme");
-    assert_eq!(r.provider_definitions.get(acme.name()).await.expect("get").expect("present"), acme);
-    assert_eq!(r.provider_definitions.list().await.expect("list"), vec![acme.clone(), zeta]);
+    r.provider_definitions
+        .insert(&zeta)
+        .await
+        .expect("insert zeta");
+    r.provider_definitions
+        .insert(&acme)
+        .await
+        .expect("insert acme");
+    assert_eq!(
+        r.provider_definitions
+            .get(acme.name())
+            .await
+            .expect("get")
+            .expect("present"),
+        acme
+    );
+    assert_eq!(
+        r.provider_definitions.list().await.expect("list"),
+        vec![acme.clone(), zeta]
+    );
 
-    let err = r.provider_definitions.insert(&definition("acme", "Changed")).await.expect_err("duplicate");
-    assert!(matches!(err, RegistryError::Conflict(Conflict::ProviderExists(ref n)) if n.as_str() == "acme"), "{err:?}");
-    assert_eq!(r.provider_definitions.get(acme.name()).await.expect("get").expect("present"), acme, "unchanged");
+    let err = r
+        .provider_definitions
+        .insert(&definition("acme", "Changed"))
+        .await
+        .expect_err("duplicate");
+    assert!(
+        matches!(err, RegistryError::Conflict(Conflict::ProviderExists(ref n)) if n.as_str() == "acme"),
+        "{err:?}"
+    );
+    assert_eq!(
+        r.provider_definitions
+            .get(acme.name())
+            .await
+            .expect("get")
+            .expect("present"),
+        acme,
+        "unchanged"
+    );
 }
 
 /// Update replaces an existing definition and is `NotFound` for an unknown one; upsert does both.
 pub async fn provider_update_and_upsert(r: &Registries) {
     let original = definition("acme", "Acme");
-    let err = r.provider_definitions.update(&original).await.expect_err("absent");
-    assert!(matches!(err, RegistryError::NotFound(Missing::ProviderDefinition(_))), "{err:?}");
-    assert!(r.provider_definitions.get(original.name()).await.expect("get").is_none(), "update does not create");
+    let err = r
+        .provider_definitions
+        .update(&original)
+        .await
+        .expect_err("absent");
+    assert!(
+        matches!(err, RegistryError::NotFound(Missing::ProviderDefinition(_))),
+        "{err:?}"
+    );
+    assert!(
+        r.provider_definitions
+            .get(original.name())
+            .await
+            .expect("get")
+            .is_none(),
+        "update does not create"
+    );
 
-    r.provider_definitions.upsert(&original).await.expect("upsert creates");
+    r.provider_definitions
+        .upsert(&original)
+        .await
+        .expect("upsert creates");
     let renamed = definition("acme", "Acme Corp");
-    r.provider_definitions.update(&renamed).await.expect("update");
-    assert_eq!(r.provider_definitions.get(original.name()).await.expect("get").expect("present"), renamed);
+    r.provider_definitions
+        .update(&renamed)
+        .await
+        .expect("update");
+    assert_eq!(
+        r.provider_definitions
+            .get(original.name())
+            .await
+            .expect("get")
+            .expect("present"),
+        renamed
+    );
     let again = definition("acme", "Acme Again");
-    r.provider_definitions.upsert(&again).await.expect("upsert replaces");
-    assert_eq!(r.provider_definitions.get(original.name()).await.expect("get").expect("present"), again);
+    r.provider_definitions
+        .upsert(&again)
+        .await
+        .expect("upsert replaces");
+    assert_eq!(
+        r.provider_definitions
+            .get(original.name())
+            .await
+            .expect("get")
+            .expect("present"),
+        again
+    );
 }
 
 /// Delete reports whether a definition existed; unknown names return `None`.
 pub async fn provider_delete_and_absence(r: &Registries) {
     let name = ProviderName::parse("acme").expect("name");
-    assert!(r.provider_definitions.get(&name).await.expect("get").is_none());
-    assert!(!r.provider_definitions.delete(&name).await.expect("delete absent"));
-    r.provider_definitions.insert(&definition("acme", "Acme")).await.expect("insert");
+    assert!(
+        r.provider_definitions
+            .get(&name)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        !r.provider_definitions
+            .delete(&name)
+            .await
+            .expect("delete absent")
+    );
+    r.provider_definitions
+        .insert(&definition("acme", "Acme"))
+        .await
+        .expect("insert");
     assert!(r.provider_definitions.delete(&name).await.expect("delete"));
-    assert!(r.provider_definitions.get(&name).await.expect("get").is_none());
-    assert!(r.provider_definitions.list().await.expect("list").is_empty());
+    assert!(
+        r.provider_definitions
+            .get(&name)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        r.provider_definitions
+            .list()
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }
 
 /// Ten concurrent inserts of one name: one succeeds, nine typed conflicts.
 pub async fn provider_concurrent_insert_has_one_winner(r: &Registries) {
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..10 {
+    let results = race(r, 10, |i| {
         let r = r.clone();
-        tasks.spawn(async move { r.provider_definitions.insert(&definition("acme", &format!("Acme {i}"))).await });
-    }
+        async move {
+            r.provider_definitions
+                .insert(&definition("acme", &format!("Acme {i}")))
+                .await
+        }
+    })
+    .await;
     let (mut ok, mut conflicts) = (0, 0);
-    while let Some(joined) = tasks.join_next().await {
-        match joined.expect("task") {
+    for result in results {
+        match result {
             Ok(()) => ok += 1,
             Err(RegistryError::Conflict(Conflict::ProviderExists(_))) => conflicts += 1,
             Err(other) => panic!("expected a typed conflict, got {other:?}"),

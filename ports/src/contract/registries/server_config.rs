@@ -4,6 +4,7 @@ use authsome_domain::ServerConfig;
 use serde_json::Value;
 
 use crate::Registries;
+use crate::contract::concurrency::race;
 
 /// The first load stores the default; a save replaces the document and keeps unknown keys.
 pub async fn server_config_defaults_then_saves(r: &Registries) {
@@ -13,22 +14,28 @@ pub async fn server_config_defaults_then_saves(r: &Registries) {
 
     let mut changed = loaded.clone();
     changed.spec_version = 8;
-    changed.extra.insert("theme".to_owned(), Value::from("dark"));
+    changed
+        .extra
+        .insert("theme".to_owned(), Value::from("dark"));
     r.server_config.save(&changed).await.expect("save");
     assert_eq!(r.server_config.load().await.expect("reload"), changed);
     changed.extra.clear();
     r.server_config.save(&changed).await.expect("save again");
-    assert_eq!(r.server_config.load().await.expect("reload"), changed, "the document is replaced, not merged");
+    assert_eq!(
+        r.server_config.load().await.expect("reload"),
+        changed,
+        "the document is replaced, not merged"
+    );
 }
 
 /// Concurrent first loads all succeed with the same document.
 pub async fn server_config_concurrent_first_load(r: &Registries) {
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..10 {
+    let results = race(r, 10, |_| {
         let r = r.clone();
-        tasks.spawn(async move { r.server_config.load().await });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        assert_eq!(joined.expect("task").expect("load"), ServerConfig::default());
+        async move { r.server_config.load().await }
+    })
+    .await;
+    for result in results {
+        assert_eq!(result.expect("load"), ServerConfig::default());
     }
 }

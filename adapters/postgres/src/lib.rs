@@ -1,0 +1,176 @@
+//! # authsome-postgres
+//!
+//! The relational registries of authsome-rs on Postgres, for production deployments where
+//! several replicas share one database. The registry logic itself is shared
+//! (`authsome-sql`); this crate owns what is Postgres's own: the pool (sized by
+//! `AUTHSOME_POSTGRES_POOL_MIN_SIZE` / `..._MAX_SIZE`), row locks and the advisory lock that
+//! keep multi-statement operations atomic across replicas, SQLSTATE-based transient-error
+//! detection, and the embedded migrations, which run under sqlx's advisory lock so that
+//! replicas starting together migrate one at a time.
+//!
+//! It must not depend on the HTTP layer or on any other adapter.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use authsome_ports::Registries;
+use authsome_sql::{PoolSession, SqlBackend, SqlStore, TransactionSession};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+
+#[cfg(feature = "test-support")]
+pub mod test_schema;
+
+/// The embedded Postgres migrations (`migrations/postgres`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// How long a request waits for a pooled connection before the database counts as unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Settings of the Postgres store.
+#[derive(Clone)]
+pub struct PostgresSettings {
+    /// `postgres://` or `postgresql://` URL; it may hold a password, so it is never logged.
+    pub url: String,
+    /// Connections kept open when idle (`AUTHSOME_POSTGRES_POOL_MIN_SIZE`, default 1).
+    pub min_connections: u32,
+    /// The most connections (`AUTHSOME_POSTGRES_POOL_MAX_SIZE`, default 10).
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for PostgresSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSettings")
+            .field("url", &"<redacted>")
+            .field("min_connections", &self.min_connections)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl PostgresSettings {
+    /// Settings for `url` with the reference's default pool size (1 to 10).
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            min_connections: 1,
+            max_connections: 10,
+        }
+    }
+}
+
+/// Why the Postgres store could not be opened or migrated. Messages never contain the URL.
+#[derive(Debug, thiserror::Error)]
+pub enum PostgresOpenError {
+    /// The URL is not a valid Postgres connection URL.
+    #[error("AUTHSOME_DATABASE_URL is not a valid Postgres URL")]
+    Url(#[source] sqlx::Error),
+    /// The database did not accept a connection.
+    #[error("cannot connect to the Postgres database")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed; the database is left at the last migration that succeeded.
+    #[error("cannot migrate the Postgres database")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// The Postgres side of [`SqlBackend`].
+pub struct PostgresBackend {
+    pool: PgPool,
+}
+
+#[async_trait]
+impl SqlBackend for PostgresBackend {
+    type Row = sqlx::postgres::PgRow;
+    type Pooled = PoolSession<Postgres>;
+    type Transaction = TransactionSession<Postgres>;
+
+    const NAME: &'static str = "postgres";
+    const LOCK_PRINCIPAL_SQL: &'static str =
+        "SELECT principal_id FROM principals WHERE principal_id = $1 FOR UPDATE";
+    // Key: the bytes of "authsome" as a big-endian integer; distinct from the reference's
+    // schema-migration lock. Held until the transaction ends.
+    const SERIALIZE_PRINCIPAL_CREATION_SQL: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(7022647185916259685)");
+
+    fn pooled(&self) -> Self::Pooled {
+        PoolSession(self.pool.clone())
+    }
+
+    async fn begin_write(&self) -> Result<Self::Transaction, sqlx::Error> {
+        self.pool.begin().await.map(TransactionSession)
+    }
+
+    async fn commit(transaction: Self::Transaction) -> Result<(), sqlx::Error> {
+        transaction.commit().await
+    }
+
+    fn is_transient(error: &(dyn sqlx::error::DatabaseError + 'static)) -> bool {
+        let Some(code) = error.code() else {
+            return false;
+        };
+        // SQLSTATE classes: 08 connection exception, 53 insufficient resources, 57P0x operator
+        // intervention (shutdown, crash), plus serialization failure, deadlock and lock timeout.
+        code.starts_with("08")
+            || code.starts_with("53")
+            || code.starts_with("57P0")
+            || matches!(code.as_ref(), "40001" | "40P01" | "55P03")
+    }
+}
+
+/// The registries on one Postgres database.
+pub type PostgresStore = SqlStore<PostgresBackend>;
+
+/// Connects and applies every pending migration (under sqlx's advisory lock).
+pub async fn open(settings: &PostgresSettings) -> Result<Arc<PostgresStore>, PostgresOpenError> {
+    let pool = connect(settings).await?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(PostgresOpenError::Migrate)?;
+    Ok(Arc::new(SqlStore::new(PostgresBackend { pool })))
+}
+
+/// Applies every pending migration and returns the versions this call applied. Safe to run
+/// from several replicas at once: they take turns under an advisory lock.
+pub async fn migrate(settings: &PostgresSettings) -> Result<Vec<i64>, PostgresOpenError> {
+    let pool = connect(settings).await?;
+    let before = applied_versions(&pool).await;
+    let result = MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(PostgresOpenError::Migrate);
+    let after = applied_versions(&pool).await;
+    pool.close().await;
+    result.map(|()| after.into_iter().filter(|v| !before.contains(v)).collect())
+}
+
+/// The registry ports of an opened store.
+pub fn registries(store: Arc<PostgresStore>) -> Registries {
+    Registries::from_store(store)
+}
+
+async fn connect(settings: &PostgresSettings) -> Result<PgPool, PostgresOpenError> {
+    let options = PgConnectOptions::from_str(&settings.url)
+        .map_err(PostgresOpenError::Url)?
+        .application_name("authsome-rs");
+    let max = settings.max_connections.max(1);
+    PgPoolOptions::new()
+        .min_connections(settings.min_connections.min(max))
+        .max_connections(max)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(PostgresOpenError::Connect)
+}
+
+/// The versions sqlx has recorded as applied (none when its table does not exist yet).
+async fn applied_versions(pool: &PgPool) -> Vec<i64> {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default()
+}
