@@ -132,26 +132,13 @@ impl AuditEvent {
                 payload.insert(key.clone(), value.clone());
             }
         }
-        let optional =
-            |value: Option<&str>| value.map_or(Value::Null, |v| Value::String(v.to_owned()));
-        payload.insert(
-            "event_id".to_owned(),
-            Value::String(self.event_id.0.clone()),
-        );
-        payload.insert(
-            "timestamp".to_owned(),
-            Value::String(self.timestamp.to_json_form()),
-        );
+        let optional = |value: Option<&str>| value.map_or(Value::Null, |v| Value::String(v.to_owned()));
+        payload.insert("event_id".to_owned(), Value::String(self.event_id.0.clone()));
+        payload.insert("timestamp".to_owned(), Value::String(self.timestamp.to_json_form()));
         payload.insert("event".to_owned(), Value::String(self.event.clone()));
-        payload.insert(
-            "source".to_owned(),
-            Value::String(self.source.as_str().to_owned()),
-        );
+        payload.insert("source".to_owned(), Value::String(self.source.as_str().to_owned()));
         payload.insert("provider".to_owned(), optional(self.provider.as_deref()));
-        payload.insert(
-            "connection".to_owned(),
-            optional(self.connection.as_deref()),
-        );
+        payload.insert("connection".to_owned(), optional(self.connection.as_deref()));
         payload.insert(
             "identity".to_owned(),
             optional(self.identity.as_ref().map(IdentityHandle::as_str)),
@@ -180,10 +167,7 @@ impl AuditCursor {
     pub fn encode(&self) -> String {
         let mut object = Map::new();
         object.insert("event_id".to_owned(), Value::String(self.event_id.clone()));
-        object.insert(
-            "timestamp".to_owned(),
-            Value::String(self.timestamp.clone()),
-        );
+        object.insert("timestamp".to_owned(), Value::String(self.timestamp.clone()));
         let json = Value::Object(object).to_string();
         URL_SAFE_NO_PAD.encode(json.as_bytes())
     }
@@ -199,11 +183,8 @@ impl AuditCursor {
         {
             return Err(ValidationError::AuditCursor);
         }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text)
-            .map_err(|_| ValidationError::AuditCursor)?;
-        let value: Value =
-            serde_json::from_slice(&bytes).map_err(|_| ValidationError::AuditCursor)?;
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| ValidationError::AuditCursor)?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|_| ValidationError::AuditCursor)?;
         let field = |name: &str| match value.get(name) {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
             _ => Err(ValidationError::AuditCursor),
@@ -292,11 +273,7 @@ mod tests {
             empty_field.as_str(),
             missing.as_str(),
         ] {
-            assert_eq!(
-                AuditCursor::decode(bad),
-                Err(ValidationError::AuditCursor),
-                "{bad}"
-            );
+            assert_eq!(AuditCursor::decode(bad), Err(ValidationError::AuditCursor), "{bad}");
         }
         assert!(AuditCursor::decode(&"A".repeat(5000)).is_err());
     }
@@ -313,12 +290,8 @@ mod tests {
     fn payload_is_flattened_and_core_fields_win() {
         let mut event = AuditEvent::new("proxy_deny");
         event.source = AuditSource::External;
-        event
-            .metadata
-            .insert("host".to_owned(), Value::from("example.com"));
-        event
-            .metadata
-            .insert("event_id".to_owned(), Value::from("spoofed"));
+        event.metadata.insert("host".to_owned(), Value::from("example.com"));
+        event.metadata.insert("event_id".to_owned(), Value::from("spoofed"));
         event.metadata.insert("dropped".to_owned(), Value::Null);
         let payload = event.flattened_payload();
         assert_eq!(payload["host"], "example.com");

@@ -39,9 +39,7 @@ impl DidKey {
         let Some(raw_key) = decoded.strip_prefix(&ED25519_MULTICODEC) else {
             return Err(ValidationError::DidNotEd25519);
         };
-        let public_key: [u8; ED25519_KEY_BYTES] = raw_key
-            .try_into()
-            .map_err(|_| ValidationError::DidKeyLength)?;
+        let public_key: [u8; ED25519_KEY_BYTES] = raw_key.try_into().map_err(|_| ValidationError::DidKeyLength)?;
         Ok(Self {
             text: text.to_owned(),
             public_key,
@@ -110,27 +108,17 @@ mod tests {
     #[test]
     fn known_vector_from_the_did_key_spec() {
         // Test vector from the W3C did:key method specification (Ed25519 section).
-        let did = DidKey::parse("did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp")
-            .expect("spec vector");
+        let did = DidKey::parse("did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp").expect("spec vector");
         assert_eq!(did.public_key()[0], 0x3b);
     }
 
     #[test]
     fn rejects_with_the_reference_messages() {
         let cases = [
-            (
-                "did:web:example.com",
-                "Only did:key Ed25519 identifiers are supported",
-            ),
-            (
-                "did:key:6Mk",
-                "Only did:key Ed25519 identifiers are supported",
-            ),
+            ("did:web:example.com", "Only did:key Ed25519 identifiers are supported"),
+            ("did:key:6Mk", "Only did:key Ed25519 identifiers are supported"),
             ("did:key:z0OIl", "Malformed did:key value"),
-            (
-                "did:key:z",
-                "did:key does not use the Ed25519 multicodec prefix",
-            ),
+            ("did:key:z", "did:key does not use the Ed25519 multicodec prefix"),
             // 0xe7 0x01 is secp256k1, not Ed25519.
             (
                 "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme",

@@ -100,9 +100,6 @@ mod tests {
     fn bounds_length() {
         assert!(IdentityHandle::parse(&"a".repeat(MAX_HANDLE_LEN)).is_ok());
         let err = IdentityHandle::parse(&"a".repeat(10_000)).expect_err("too long");
-        assert!(
-            err.to_string().len() < 200,
-            "error text must not echo megabytes"
-        );
+        assert!(err.to_string().len() < 200, "error text must not echo megabytes");
     }
 }

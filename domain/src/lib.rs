@@ -28,8 +28,7 @@ pub use did_key::DidKey;
 pub use identity::{IdentityHandle, IdentityRegistration};
 pub use principal::{Email, NewPrincipal, PasswordHash, Principal, PrincipalId, Role, RolePolicy};
 pub use provider::{
-    ConnectionName, GlobalProviderConnection, GlobalProviderConnectionTarget,
-    ProviderDefinitionDocument, ProviderName,
+    ConnectionName, GlobalProviderConnection, GlobalProviderConnectionTarget, ProviderDefinitionDocument, ProviderName,
 };
 pub use server_config::ServerConfig;
 pub use timestamp::Timestamp;

@@ -4,17 +4,9 @@
 use crate::validation::{ValidationError, excerpt};
 
 /// Checks that `text` is `prefix` followed by exactly `hex_len` lowercase hex digits.
-pub(crate) fn validate(
-    text: &str,
-    prefix: &str,
-    hex_len: usize,
-    kind: &'static str,
-) -> Result<(), ValidationError> {
+pub(crate) fn validate(text: &str, prefix: &str, hex_len: usize, kind: &'static str) -> Result<(), ValidationError> {
     let valid = text.strip_prefix(prefix).is_some_and(|hex| {
-        hex.len() == hex_len
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == hex_len && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     });
     if valid {
         Ok(())

@@ -32,10 +32,7 @@ impl Email {
         if local.is_empty() || domain.is_empty() || normalised.len() > MAX_EMAIL_LEN {
             return Err(ValidationError::Email);
         }
-        if normalised
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace())
-        {
+        if normalised.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(ValidationError::Email);
         }
         Ok(Self(normalised))
@@ -109,10 +106,7 @@ impl PasswordHash {
     pub fn from_phc(text: &str) -> Result<Self, ValidationError> {
         let looks_like_phc = text.starts_with('$')
             && text.len() <= 512
-            && text[1..]
-                .split('$')
-                .next()
-                .is_some_and(|alg| !alg.is_empty())
+            && text[1..].split('$').next().is_some_and(|alg| !alg.is_empty())
             && text.bytes().all(|b| b.is_ascii_graphic());
         if looks_like_phc {
             Ok(Self(text.to_owned()))
@@ -206,8 +200,7 @@ mod tests {
 
     #[test]
     fn password_hash_never_shows_in_debug() {
-        let hash =
-            PasswordHash::from_phc("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA").expect("phc");
+        let hash = PasswordHash::from_phc("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA").expect("phc");
         assert!(!format!("{hash:?}").contains("argon2"));
         assert!(PasswordHash::from_phc("hunter2").is_err());
         assert!(PasswordHash::from_phc("$").is_err());

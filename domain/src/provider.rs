@@ -54,9 +54,7 @@ impl ConnectionName {
 
     /// Validates a connection name.
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
-        let valid = !text.trim().is_empty()
-            && text.len() <= MAX_NAME_LEN
-            && !text.chars().any(char::is_control);
+        let valid = !text.trim().is_empty() && text.len() <= MAX_NAME_LEN && !text.chars().any(char::is_control);
         if valid {
             Ok(Self(text.to_owned()))
         } else {
@@ -157,11 +155,10 @@ impl ProviderDefinitionDocument {
 
     /// Reads a stored `definition_json` text.
     pub fn from_json(text: &str) -> Result<Self, ValidationError> {
-        let document: Map<String, Value> =
-            serde_json::from_str(text).map_err(|e| ValidationError::Document {
-                what: "provider definition",
-                detail: e.to_string(),
-            })?;
+        let document: Map<String, Value> = serde_json::from_str(text).map_err(|e| ValidationError::Document {
+            what: "provider definition",
+            detail: e.to_string(),
+        })?;
         Self::new(document)
     }
 
@@ -206,8 +203,7 @@ mod tests {
 
     #[test]
     fn definition_document_needs_a_valid_name() {
-        let doc = ProviderDefinitionDocument::from_json(r#"{"name":"acme","auth_type":"api_key"}"#)
-            .expect("valid");
+        let doc = ProviderDefinitionDocument::from_json(r#"{"name":"acme","auth_type":"api_key"}"#).expect("valid");
         assert_eq!(doc.name().as_str(), "acme");
         let again = ProviderDefinitionDocument::from_json(&doc.to_json()).expect("round trip");
         assert_eq!(again, doc);

@@ -31,11 +31,10 @@ impl ServerConfig {
     /// Reads the stored JSON document. A missing `spec_version` takes the default, as in the
     /// reference's model.
     pub fn from_json(text: &str) -> Result<Self, ValidationError> {
-        let mut map: Map<String, Value> =
-            serde_json::from_str(text).map_err(|e| ValidationError::Document {
-                what: "server config",
-                detail: e.to_string(),
-            })?;
+        let mut map: Map<String, Value> = serde_json::from_str(text).map_err(|e| ValidationError::Document {
+            what: "server config",
+            detail: e.to_string(),
+        })?;
         let spec_version = match map.remove("spec_version") {
             None => REFERENCE_SPEC_VERSION,
             Some(value) => value.as_i64().ok_or_else(|| ValidationError::Document {
@@ -51,8 +50,7 @@ impl ServerConfig {
 
     /// The compact JSON document to store (the reference's `model_dump_json()` form).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self)
-            .unwrap_or_else(|_| format!("{{\"spec_version\":{}}}", self.spec_version))
+        serde_json::to_string(self).unwrap_or_else(|_| format!("{{\"spec_version\":{}}}", self.spec_version))
     }
 }
 
@@ -62,8 +60,7 @@ mod tests {
 
     #[test]
     fn reads_reference_document_and_keeps_unknown_keys() {
-        let config =
-            ServerConfig::from_json(r#"{"spec_version":7,"theme":"dark"}"#).expect("valid");
+        let config = ServerConfig::from_json(r#"{"spec_version":7,"theme":"dark"}"#).expect("valid");
         assert_eq!(config.spec_version, 7);
         assert_eq!(config.extra.get("theme"), Some(&Value::from("dark")));
         let again = ServerConfig::from_json(&config.to_json()).expect("round trip");

@@ -2,8 +2,7 @@
 
 use async_trait::async_trait;
 use authsome_domain::{
-    ConnectionName, GlobalProviderConnection, GlobalProviderConnectionTarget, ProviderName,
-    Timestamp, VaultId,
+    ConnectionName, GlobalProviderConnection, GlobalProviderConnectionTarget, ProviderName, Timestamp, VaultId,
 };
 
 use crate::RegistryError;
@@ -12,10 +11,7 @@ use crate::RegistryError;
 #[async_trait]
 pub trait GlobalProviderConnectionRegistry: Send + Sync {
     /// The provider's pointer; MUST return `Ok(None)` when unset.
-    async fn get(
-        &self,
-        provider: &ProviderName,
-    ) -> Result<Option<GlobalProviderConnection>, RegistryError>;
+    async fn get(&self, provider: &ProviderName) -> Result<Option<GlobalProviderConnection>, RegistryError>;
 
     /// Every pointer, ordered by provider name.
     async fn list(&self) -> Result<Vec<GlobalProviderConnection>, RegistryError>;
@@ -26,10 +22,7 @@ pub trait GlobalProviderConnectionRegistry: Send + Sync {
     ///   pointer has `created_at == updated_at`).
     /// - MUST fail with [`Missing::Principal`](crate::Missing::Principal) or
     ///   [`Missing::Vault`](crate::Missing::Vault) when the owner rows are absent.
-    async fn upsert(
-        &self,
-        target: &GlobalProviderConnectionTarget,
-    ) -> Result<GlobalProviderConnection, RegistryError>;
+    async fn upsert(&self, target: &GlobalProviderConnectionTarget) -> Result<GlobalProviderConnection, RegistryError>;
 
     /// Removes the provider's pointer; MUST return whether one was removed.
     async fn delete(&self, provider: &ProviderName) -> Result<bool, RegistryError>;

@@ -25,11 +25,7 @@ pub trait IdentityClaimRegistry: Send + Sync {
     /// - MUST fail with [`Conflict::AlreadyClaimed`](crate::Conflict::AlreadyClaimed) when
     ///   another principal holds the claim, and with
     ///   [`Missing::Principal`](crate::Missing::Principal) when the principal is absent.
-    async fn claim(
-        &self,
-        handle: &IdentityHandle,
-        principal_id: &PrincipalId,
-    ) -> Result<IdentityClaim, RegistryError>;
+    async fn claim(&self, handle: &IdentityHandle, principal_id: &PrincipalId) -> Result<IdentityClaim, RegistryError>;
 
     /// Sets an existing claim's status to `accepted` and bumps `updated_at`.
     /// MUST fail with [`Missing::Claim`](crate::Missing::Claim) when there is no claim.

@@ -24,19 +24,11 @@ pub trait IdentityRegistry: Send + Sync {
     /// - MUST be atomic under concurrency: when many callers register the same handle at
     ///   once with different DIDs, exactly one succeeds and every other gets a typed
     ///   conflict (never a backend error).
-    async fn register(
-        &self,
-        handle: &IdentityHandle,
-        did: &DidKey,
-    ) -> Result<IdentityRegistration, RegistryError>;
+    async fn register(&self, handle: &IdentityHandle, did: &DidKey) -> Result<IdentityRegistration, RegistryError>;
 
     /// The registration of `handle`; MUST return `Ok(None)` when it is not registered.
-    async fn get(
-        &self,
-        handle: &IdentityHandle,
-    ) -> Result<Option<IdentityRegistration>, RegistryError>;
+    async fn get(&self, handle: &IdentityHandle) -> Result<Option<IdentityRegistration>, RegistryError>;
 
     /// The registration whose DID is `did`; MUST return `Ok(None)` when there is none.
-    async fn get_by_did(&self, did: &DidKey)
-    -> Result<Option<IdentityRegistration>, RegistryError>;
+    async fn get_by_did(&self, did: &DidKey) -> Result<Option<IdentityRegistration>, RegistryError>;
 }

@@ -4,7 +4,7 @@
 //! held as `Arc<dyn Port>` and chosen once at startup by the composition root.
 //!
 //! **Each trait's rustdoc is its contract.** Every "MUST" in it has a case in the shared
-//! contract suite ([`contract`], behind the `contract` feature), and every adapter runs that
+//! contract suite (module `contract`, behind the `contract` feature), and every adapter runs that
 //! suite against its real backend. An adapter that passes the suite is interchangeable with
 //! any other.
 //!

@@ -29,21 +29,13 @@ pub trait PrincipalRegistry: Send + Sync {
 
     /// Replaces the password hash and bumps `updated_at`; returns the updated principal.
     /// MUST fail with [`Missing::Principal`](crate::Missing::Principal) when absent.
-    async fn set_password(
-        &self,
-        id: &PrincipalId,
-        hash: &PasswordHash,
-    ) -> Result<Principal, RegistryError>;
+    async fn set_password(&self, id: &PrincipalId, hash: &PasswordHash) -> Result<Principal, RegistryError>;
 
     /// Sets the password of a principal that has none (an account created without one),
     /// atomically: MUST fail with
     /// [`Conflict::PasswordAlreadySet`](crate::Conflict::PasswordAlreadySet) when it already
     /// has a password (leaving it unchanged), and with `Missing::Principal` when absent.
-    async fn set_initial_password(
-        &self,
-        id: &PrincipalId,
-        hash: &PasswordHash,
-    ) -> Result<Principal, RegistryError>;
+    async fn set_initial_password(&self, id: &PrincipalId, hash: &PasswordHash) -> Result<Principal, RegistryError>;
 
     /// Changes the role and bumps `updated_at`; returns the updated principal.
     /// MUST fail with `Missing::Principal` when absent.

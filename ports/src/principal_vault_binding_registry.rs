@@ -9,16 +9,11 @@ use crate::RegistryError;
 #[async_trait]
 pub trait PrincipalVaultBindingRegistry: Send + Sync {
     /// The principal's bindings, ordered by `created_at`, then vault id; empty when none.
-    async fn list_for_principal(
-        &self,
-        principal_id: &PrincipalId,
-    ) -> Result<Vec<PrincipalVaultBinding>, RegistryError>;
+    async fn list_for_principal(&self, principal_id: &PrincipalId)
+    -> Result<Vec<PrincipalVaultBinding>, RegistryError>;
 
     /// The principal's default binding; MUST return `Ok(None)` when it has none.
-    async fn get_default(
-        &self,
-        principal_id: &PrincipalId,
-    ) -> Result<Option<PrincipalVaultBinding>, RegistryError>;
+    async fn get_default(&self, principal_id: &PrincipalId) -> Result<Option<PrincipalVaultBinding>, RegistryError>;
 
     /// Makes `vault_id` the principal's default vault.
     ///
@@ -40,8 +35,5 @@ pub trait PrincipalVaultBindingRegistry: Send + Sync {
     ///   when many callers ensure the same principal's default vault at once, all of them get
     ///   the same single binding and exactly one vault is created.
     /// - MUST fail with `Missing::Principal` when the principal is absent.
-    async fn ensure_default_vault(
-        &self,
-        principal_id: &PrincipalId,
-    ) -> Result<PrincipalVaultBinding, RegistryError>;
+    async fn ensure_default_vault(&self, principal_id: &PrincipalId) -> Result<PrincipalVaultBinding, RegistryError>;
 }

@@ -9,10 +9,7 @@ use crate::RegistryError;
 #[async_trait]
 pub trait ProviderDefinitionRepository: Send + Sync {
     /// The definition named `name`; MUST return `Ok(None)` when absent.
-    async fn get(
-        &self,
-        name: &ProviderName,
-    ) -> Result<Option<ProviderDefinitionDocument>, RegistryError>;
+    async fn get(&self, name: &ProviderName) -> Result<Option<ProviderDefinitionDocument>, RegistryError>;
 
     /// Every definition, ordered by name.
     async fn list(&self) -> Result<Vec<ProviderDefinitionDocument>, RegistryError>;

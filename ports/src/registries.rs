@@ -5,9 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::{
-    AuditEventLog, GlobalProviderConnectionRegistry, IdentityClaimRegistry, IdentityRegistry,
-    PrincipalRegistry, PrincipalVaultBindingRegistry, ProviderDefinitionRepository, RegistryError,
-    ServerConfigRepository, VaultRegistry,
+    AuditEventLog, GlobalProviderConnectionRegistry, IdentityClaimRegistry, IdentityRegistry, PrincipalRegistry,
+    PrincipalVaultBindingRegistry, ProviderDefinitionRepository, RegistryError, ServerConfigRepository, VaultRegistry,
 };
 
 /// Liveness of the relational database, for readiness probes.

@@ -87,8 +87,7 @@ impl SqlBackend for PostgresBackend {
     type Transaction = TransactionSession<Postgres>;
 
     const NAME: &'static str = "postgres";
-    const LOCK_PRINCIPAL_SQL: &'static str =
-        "SELECT principal_id FROM principals WHERE principal_id = $1 FOR UPDATE";
+    const LOCK_PRINCIPAL_SQL: &'static str = "SELECT principal_id FROM principals WHERE principal_id = $1 FOR UPDATE";
     // Key: the bytes of "authsome" as a big-endian integer; distinct from the reference's
     // schema-migration lock. Held until the transaction ends.
     const SERIALIZE_PRINCIPAL_CREATION_SQL: Option<&'static str> =
@@ -125,25 +124,34 @@ pub type PostgresStore = SqlStore<PostgresBackend>;
 /// Connects and applies every pending migration (under sqlx's advisory lock).
 pub async fn open(settings: &PostgresSettings) -> Result<Arc<PostgresStore>, PostgresOpenError> {
     let pool = connect(settings).await?;
-    MIGRATOR
-        .run(&pool)
-        .await
-        .map_err(PostgresOpenError::Migrate)?;
+    MIGRATOR.run(&pool).await.map_err(PostgresOpenError::Migrate)?;
     Ok(Arc::new(SqlStore::new(PostgresBackend { pool })))
 }
 
 /// Applies every pending migration and returns the versions this call applied. Safe to run
-/// from several replicas at once: they take turns under an advisory lock.
+/// from several replicas at once: they take turns under sqlx's advisory lock, which this
+/// call holds across its before/after reads so that the report is exact.
 pub async fn migrate(settings: &PostgresSettings) -> Result<Vec<i64>, PostgresOpenError> {
-    let pool = connect(settings).await?;
-    let before = applied_versions(&pool).await;
+    use sqlx::Connection as _;
+    use sqlx::migrate::Migrate as _;
+    let options = connect_options(settings)?;
+    let mut connection = sqlx::PgConnection::connect_with(&options)
+        .await
+        .map_err(PostgresOpenError::Connect)?;
+    // Session advisory locks nest: the migrator below takes the same lock again and releases
+    // its own hold, ours is released after the second read.
+    connection.lock().await.map_err(PostgresOpenError::Migrate)?;
+    let before = applied_versions(&mut connection).await;
     let result = MIGRATOR
-        .run(&pool)
+        .run_direct(None, &mut connection, false)
         .await
         .map_err(PostgresOpenError::Migrate);
-    let after = applied_versions(&pool).await;
-    pool.close().await;
-    result.map(|()| after.into_iter().filter(|v| !before.contains(v)).collect())
+    let after = applied_versions(&mut connection).await;
+    let unlocked = connection.unlock().await.map_err(PostgresOpenError::Migrate);
+    let _ = connection.close().await;
+    result?;
+    unlocked?;
+    Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
 }
 
 /// The registry ports of an opened store.
@@ -151,10 +159,14 @@ pub fn registries(store: Arc<PostgresStore>) -> Registries {
     Registries::from_store(store)
 }
 
-async fn connect(settings: &PostgresSettings) -> Result<PgPool, PostgresOpenError> {
-    let options = PgConnectOptions::from_str(&settings.url)
+fn connect_options(settings: &PostgresSettings) -> Result<PgConnectOptions, PostgresOpenError> {
+    Ok(PgConnectOptions::from_str(&settings.url)
         .map_err(PostgresOpenError::Url)?
-        .application_name("authsome-rs");
+        .application_name("authsome-rs"))
+}
+
+async fn connect(settings: &PostgresSettings) -> Result<PgPool, PostgresOpenError> {
+    let options = connect_options(settings)?;
     let max = settings.max_connections.max(1);
     PgPoolOptions::new()
         .min_connections(settings.min_connections.min(max))
@@ -166,11 +178,9 @@ async fn connect(settings: &PostgresSettings) -> Result<PgPool, PostgresOpenErro
 }
 
 /// The versions sqlx has recorded as applied (none when its table does not exist yet).
-async fn applied_versions(pool: &PgPool) -> Vec<i64> {
-    sqlx::query_scalar::<_, i64>(
-        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap_or_default()
+async fn applied_versions(connection: &mut sqlx::PgConnection) -> Vec<i64> {
+    sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(connection)
+        .await
+        .unwrap_or_default()
 }

@@ -44,15 +44,8 @@ impl TestSchema {
     /// A connection URL whose `search_path` is this schema, so that unqualified table names
     /// (and sqlx's migration table) live in it.
     pub fn url(&self) -> String {
-        let separator = if self.server_url.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!(
-            "{}{separator}options[search_path]={}",
-            self.server_url, self.name
-        )
+        let separator = if self.server_url.contains('?') { '&' } else { '?' };
+        format!("{}{separator}options[search_path]={}", self.server_url, self.name)
     }
 
     /// The schema name.
@@ -67,16 +60,12 @@ impl Drop for TestSchema {
         // Drop runs inside the test's runtime, which may be shutting down: clean up on a
         // thread with its own small runtime.
         let cleanup = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
             };
             runtime.block_on(async move {
                 if let Ok(mut connection) = sqlx::PgConnection::connect(&url).await {
-                    let drop_schema =
-                        sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE"));
+                    let drop_schema = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE"));
                     let _ = sqlx::raw_sql(drop_schema).execute(&mut connection).await;
                     let _ = connection.close().await;
                 }

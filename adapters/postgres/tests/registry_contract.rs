@@ -27,10 +27,7 @@ async fn fresh_schema() -> Fixture {
     let store = authsome_postgres::open(&settings)
         .await
         .expect("open and migrate a fresh schema");
-    Fixture {
-        store,
-        _schema: schema,
-    }
+    Fixture { store, _schema: schema }
 }
 
 authsome_ports::registry_contract_tests!(fresh_schema);

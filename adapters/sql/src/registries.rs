@@ -4,15 +4,13 @@ use async_trait::async_trait;
 use authsome_domain::vault::DEFAULT_VAULT_HANDLE;
 use authsome_domain::{
     AuditCursor, AuditEvent, AuditPage, AuditQuery, ClaimStatus, ConnectionName, DidKey, Email,
-    GlobalProviderConnection, GlobalProviderConnectionTarget, IdentityClaim, IdentityHandle,
-    IdentityRegistration, NewPrincipal, PasswordHash, Principal, PrincipalId,
-    PrincipalVaultBinding, ProviderDefinitionDocument, ProviderName, Role, RolePolicy,
-    ServerConfig, Timestamp, Vault, VaultId,
+    GlobalProviderConnection, GlobalProviderConnectionTarget, IdentityClaim, IdentityHandle, IdentityRegistration,
+    NewPrincipal, PasswordHash, Principal, PrincipalId, PrincipalVaultBinding, ProviderDefinitionDocument,
+    ProviderName, Role, RolePolicy, ServerConfig, Timestamp, Vault, VaultId,
 };
 use authsome_ports::{
-    AuditEventLog, Conflict, DatabaseHealth, GlobalProviderConnectionRegistry,
-    IdentityClaimRegistry, IdentityRegistry, Missing, PrincipalRegistry,
-    PrincipalVaultBindingRegistry, ProviderDefinitionRepository, RegistryError,
+    AuditEventLog, Conflict, DatabaseHealth, GlobalProviderConnectionRegistry, IdentityClaimRegistry, IdentityRegistry,
+    Missing, PrincipalRegistry, PrincipalVaultBindingRegistry, ProviderDefinitionRepository, RegistryError,
     ServerConfigRepository, VaultRegistry,
 };
 use serde_json::{Map, Value};
@@ -71,11 +69,7 @@ impl<B: SqlBackend> SqlStore<B> {
         rows.iter().map(map).collect()
     }
 
-    async fn execute(
-        &self,
-        statement: &'static str,
-        params: &[Param<'_>],
-    ) -> Result<(), RegistryError> {
+    async fn execute(&self, statement: &'static str, params: &[Param<'_>]) -> Result<(), RegistryError> {
         self.backend
             .pooled()
             .execute(statement, params)
@@ -84,11 +78,7 @@ impl<B: SqlBackend> SqlStore<B> {
     }
 
     /// Runs a `... RETURNING` write and reports whether it changed a row.
-    async fn changed(
-        &self,
-        statement: &'static str,
-        params: &[Param<'_>],
-    ) -> Result<bool, RegistryError> {
+    async fn changed(&self, statement: &'static str, params: &[Param<'_>]) -> Result<bool, RegistryError> {
         let row = self
             .backend
             .pooled()
@@ -141,11 +131,7 @@ impl<B: SqlBackend> DatabaseHealth for SqlStore<B> {
 
 #[async_trait]
 impl<B: SqlBackend> IdentityRegistry for SqlStore<B> {
-    async fn register(
-        &self,
-        handle: &IdentityHandle,
-        did: &DidKey,
-    ) -> Result<IdentityRegistration, RegistryError> {
+    async fn register(&self, handle: &IdentityHandle, did: &DidKey) -> Result<IdentityRegistration, RegistryError> {
         let (_, now) = now_text();
         // Insert-if-absent first: the database decides the race, then we explain the outcome.
         let inserted = self
@@ -166,19 +152,13 @@ impl<B: SqlBackend> IdentityRegistry for SqlStore<B> {
                 Some(owner) => Err(Conflict::DidTaken(owner.handle).into()),
                 // Registrations are never deleted, so a row that refused the insert is still there.
                 None => Err(RegistryError::Backend(
-                    format!(
-                        "registration of {handle} neither inserted (inserted: {inserted}) nor found"
-                    )
-                    .into(),
+                    format!("registration of {handle} neither inserted (inserted: {inserted}) nor found").into(),
                 )),
             },
         }
     }
 
-    async fn get(
-        &self,
-        handle: &IdentityHandle,
-    ) -> Result<Option<IdentityRegistration>, RegistryError> {
+    async fn get(&self, handle: &IdentityHandle) -> Result<Option<IdentityRegistration>, RegistryError> {
         self.fetch_optional(
             sql::IDENTITY_BY_HANDLE,
             &[Param::Text(handle.as_str())],
@@ -187,10 +167,7 @@ impl<B: SqlBackend> IdentityRegistry for SqlStore<B> {
         .await
     }
 
-    async fn get_by_did(
-        &self,
-        did: &DidKey,
-    ) -> Result<Option<IdentityRegistration>, RegistryError> {
+    async fn get_by_did(&self, did: &DidKey) -> Result<Option<IdentityRegistration>, RegistryError> {
         self.fetch_optional(
             sql::IDENTITY_BY_DID,
             &[Param::Text(did.as_str())],
@@ -232,9 +209,7 @@ impl<B: SqlBackend> PrincipalRegistry for SqlStore<B> {
         };
         match result {
             Ok(Some(row)) => row_mapping::principal(&row),
-            Ok(None) => Err(RegistryError::Backend(
-                "principal insert returned no row".into(),
-            )),
+            Ok(None) => Err(RegistryError::Backend("principal insert returned no row".into())),
             Err(error) => match classify::<B>(error) {
                 Failure::UniqueViolation(_) => Err(Conflict::EmailTaken(new.email).into()),
                 Failure::ForeignKeyViolation(error) => Err(RegistryError::Backend(Box::new(error))),
@@ -262,43 +237,22 @@ impl<B: SqlBackend> PrincipalRegistry for SqlStore<B> {
     }
 
     async fn list(&self) -> Result<Vec<Principal>, RegistryError> {
-        self.fetch_all(sql::PRINCIPAL_LIST, &[], row_mapping::principal)
-            .await
+        self.fetch_all(sql::PRINCIPAL_LIST, &[], row_mapping::principal).await
     }
 
-    async fn set_password(
-        &self,
-        id: &PrincipalId,
-        hash: &PasswordHash,
-    ) -> Result<Principal, RegistryError> {
+    async fn set_password(&self, id: &PrincipalId, hash: &PasswordHash) -> Result<Principal, RegistryError> {
         let (_, now) = now_text();
-        let params = [
-            Param::Text(hash.as_phc()),
-            Param::Text(&now),
-            Param::Text(id.as_str()),
-        ];
+        let params = [Param::Text(hash.as_phc()), Param::Text(&now), Param::Text(id.as_str())];
         self.fetch_optional(sql::PRINCIPAL_SET_PASSWORD, &params, row_mapping::principal)
             .await?
             .ok_or_else(|| Missing::Principal(id.clone()).into())
     }
 
-    async fn set_initial_password(
-        &self,
-        id: &PrincipalId,
-        hash: &PasswordHash,
-    ) -> Result<Principal, RegistryError> {
+    async fn set_initial_password(&self, id: &PrincipalId, hash: &PasswordHash) -> Result<Principal, RegistryError> {
         let (_, now) = now_text();
-        let params = [
-            Param::Text(hash.as_phc()),
-            Param::Text(&now),
-            Param::Text(id.as_str()),
-        ];
+        let params = [Param::Text(hash.as_phc()), Param::Text(&now), Param::Text(id.as_str())];
         if let Some(updated) = self
-            .fetch_optional(
-                sql::PRINCIPAL_SET_INITIAL_PASSWORD,
-                &params,
-                row_mapping::principal,
-            )
+            .fetch_optional(sql::PRINCIPAL_SET_INITIAL_PASSWORD, &params, row_mapping::principal)
             .await?
         {
             return Ok(updated);
@@ -311,11 +265,7 @@ impl<B: SqlBackend> PrincipalRegistry for SqlStore<B> {
 
     async fn set_role(&self, id: &PrincipalId, role: Role) -> Result<Principal, RegistryError> {
         let (_, now) = now_text();
-        let params = [
-            Param::Text(role.as_str()),
-            Param::Text(&now),
-            Param::Text(id.as_str()),
-        ];
+        let params = [Param::Text(role.as_str()), Param::Text(&now), Param::Text(id.as_str())];
         self.fetch_optional(sql::PRINCIPAL_SET_ROLE, &params, row_mapping::principal)
             .await?
             .ok_or_else(|| Missing::Principal(id.clone()).into())
@@ -355,17 +305,12 @@ impl<B: SqlBackend> VaultRegistry for SqlStore<B> {
     }
 
     async fn get(&self, id: &VaultId) -> Result<Option<Vault>, RegistryError> {
-        self.fetch_optional(
-            sql::VAULT_BY_ID,
-            &[Param::Text(id.as_str())],
-            row_mapping::vault,
-        )
-        .await
+        self.fetch_optional(sql::VAULT_BY_ID, &[Param::Text(id.as_str())], row_mapping::vault)
+            .await
     }
 
     async fn list(&self) -> Result<Vec<Vault>, RegistryError> {
-        self.fetch_all(sql::VAULT_LIST, &[], row_mapping::vault)
-            .await
+        self.fetch_all(sql::VAULT_LIST, &[], row_mapping::vault).await
     }
 }
 
@@ -432,9 +377,7 @@ impl<B: SqlBackend> SqlStore<B> {
             Param::Bool(true),
             Param::Text(&now),
         ];
-        let bound = tx
-            .fetch_optional(sql::BINDING_UPSERT_DEFAULT, &params)
-            .await?;
+        let bound = tx.fetch_optional(sql::BINDING_UPSERT_DEFAULT, &params).await?;
         B::commit(tx).await?;
         bound
             .map(DefaultBindingStep::Bound)
@@ -456,10 +399,7 @@ impl<B: SqlBackend> PrincipalVaultBindingRegistry for SqlStore<B> {
         .await
     }
 
-    async fn get_default(
-        &self,
-        principal_id: &PrincipalId,
-    ) -> Result<Option<PrincipalVaultBinding>, RegistryError> {
+    async fn get_default(&self, principal_id: &PrincipalId) -> Result<Option<PrincipalVaultBinding>, RegistryError> {
         let params = [Param::Text(principal_id.as_str()), Param::Bool(true)];
         self.fetch_optional(sql::BINDING_DEFAULT, &params, row_mapping::binding)
             .await
@@ -475,9 +415,7 @@ impl<B: SqlBackend> PrincipalVaultBindingRegistry for SqlStore<B> {
             .await
             .map_err(translate::<B>)?
         {
-            DefaultBindingStep::PrincipalMissing => {
-                Err(Missing::Principal(principal_id.clone()).into())
-            }
+            DefaultBindingStep::PrincipalMissing => Err(Missing::Principal(principal_id.clone()).into()),
             DefaultBindingStep::VaultMissing => Err(Missing::Vault(vault_id.clone()).into()),
             DefaultBindingStep::Bound(row) => row_mapping::binding(&row),
             DefaultBindingStep::Existing(row) => {
@@ -491,10 +429,7 @@ impl<B: SqlBackend> PrincipalVaultBindingRegistry for SqlStore<B> {
         }
     }
 
-    async fn ensure_default_vault(
-        &self,
-        principal_id: &PrincipalId,
-    ) -> Result<PrincipalVaultBinding, RegistryError> {
+    async fn ensure_default_vault(&self, principal_id: &PrincipalId) -> Result<PrincipalVaultBinding, RegistryError> {
         // The common case (a default exists) needs no write transaction.
         if let Some(existing) = self.get_default(principal_id).await? {
             return Ok(existing);
@@ -504,15 +439,9 @@ impl<B: SqlBackend> PrincipalVaultBindingRegistry for SqlStore<B> {
             .await
             .map_err(translate::<B>)?
         {
-            DefaultBindingStep::PrincipalMissing => {
-                Err(Missing::Principal(principal_id.clone()).into())
-            }
-            DefaultBindingStep::Existing(row) | DefaultBindingStep::Bound(row) => {
-                row_mapping::binding(&row)
-            }
-            DefaultBindingStep::VaultMissing => {
-                Err(RegistryError::Backend("the new vault vanished".into()))
-            }
+            DefaultBindingStep::PrincipalMissing => Err(Missing::Principal(principal_id.clone()).into()),
+            DefaultBindingStep::Existing(row) | DefaultBindingStep::Bound(row) => row_mapping::binding(&row),
+            DefaultBindingStep::VaultMissing => Err(RegistryError::Backend("the new vault vanished".into())),
         }
     }
 }
@@ -536,19 +465,11 @@ impl<B: SqlBackend> IdentityClaimRegistry for SqlStore<B> {
             Param::Text(principal_id.as_str()),
             Param::Text(ClaimStatus::Accepted.as_str()),
         ];
-        self.fetch_all(
-            sql::CLAIM_LIST_BY_STATUS_FOR_PRINCIPAL,
-            &params,
-            row_mapping::claim,
-        )
-        .await
+        self.fetch_all(sql::CLAIM_LIST_BY_STATUS_FOR_PRINCIPAL, &params, row_mapping::claim)
+            .await
     }
 
-    async fn claim(
-        &self,
-        handle: &IdentityHandle,
-        principal_id: &PrincipalId,
-    ) -> Result<IdentityClaim, RegistryError> {
+    async fn claim(&self, handle: &IdentityHandle, principal_id: &PrincipalId) -> Result<IdentityClaim, RegistryError> {
         let (_, now) = now_text();
         let params = [
             Param::Text(handle.as_str()),
@@ -634,10 +555,7 @@ async fn set_claim_status<B: SqlBackend>(
 
 #[async_trait]
 impl<B: SqlBackend> GlobalProviderConnectionRegistry for SqlStore<B> {
-    async fn get(
-        &self,
-        provider: &ProviderName,
-    ) -> Result<Option<GlobalProviderConnection>, RegistryError> {
+    async fn get(&self, provider: &ProviderName) -> Result<Option<GlobalProviderConnection>, RegistryError> {
         self.fetch_optional(
             sql::GLOBAL_BY_PROVIDER,
             &[Param::Text(provider.as_str())],
@@ -651,30 +569,17 @@ impl<B: SqlBackend> GlobalProviderConnectionRegistry for SqlStore<B> {
             .await
     }
 
-    async fn upsert(
-        &self,
-        target: &GlobalProviderConnectionTarget,
-    ) -> Result<GlobalProviderConnection, RegistryError> {
+    async fn upsert(&self, target: &GlobalProviderConnectionTarget) -> Result<GlobalProviderConnection, RegistryError> {
         let (_, now) = now_text();
         let params = [
             Param::Text(target.provider.as_str()),
             Param::Text(target.owner_principal_id.as_str()),
             Param::Text(target.owner_vault_id.as_str()),
             Param::Text(target.connection_name.as_str()),
-            Param::NullableText(
-                target
-                    .created_by_identity
-                    .as_ref()
-                    .map(IdentityHandle::as_str),
-            ),
+            Param::NullableText(target.created_by_identity.as_ref().map(IdentityHandle::as_str)),
             Param::Text(&now),
         ];
-        match self
-            .backend
-            .pooled()
-            .fetch_optional(sql::GLOBAL_UPSERT, &params)
-            .await
-        {
+        match self.backend.pooled().fetch_optional(sql::GLOBAL_UPSERT, &params).await {
             Ok(Some(row)) => row_mapping::global_connection(&row),
             Ok(None) => Err(RegistryError::Backend(
                 "global connection upsert returned no row".into(),
@@ -711,8 +616,7 @@ impl<B: SqlBackend> GlobalProviderConnectionRegistry for SqlStore<B> {
             Some(updated_at) => {
                 let updated_at = updated_at.to_isoformat();
                 let params = [target[0], target[1], target[2], Param::Text(&updated_at)];
-                self.changed(sql::GLOBAL_DELETE_IF_TARGET_UNCHANGED, &params)
-                    .await
+                self.changed(sql::GLOBAL_DELETE_IF_TARGET_UNCHANGED, &params).await
             }
         }
     }
@@ -723,29 +627,19 @@ impl<B: SqlBackend> ServerConfigRepository for SqlStore<B> {
     async fn load(&self) -> Result<ServerConfig, RegistryError> {
         let key = [Param::Text(SERVER_CONFIG_KEY)];
         let read = |row: &B::Row| -> Result<ServerConfig, RegistryError> {
-            let text = row
-                .text("config_json")
-                .map_err(crate::error_translation::unexpected)?;
+            let text = row.text("config_json").map_err(crate::error_translation::unexpected)?;
             ServerConfig::from_json(&text).map_err(|source| RegistryError::Corrupt {
                 what: "server config",
                 source,
             })
         };
-        if let Some(config) = self
-            .fetch_optional(sql::SERVER_CONFIG_GET, &key, read)
-            .await?
-        {
+        if let Some(config) = self.fetch_optional(sql::SERVER_CONFIG_GET, &key, read).await? {
             return Ok(config);
         }
         let default = ServerConfig::default();
         let (json, (_, now)) = (default.to_json(), now_text());
-        let params = [
-            Param::Text(SERVER_CONFIG_KEY),
-            Param::Text(&json),
-            Param::Text(&now),
-        ];
-        self.execute(sql::SERVER_CONFIG_INSERT_IF_ABSENT, &params)
-            .await?;
+        let params = [Param::Text(SERVER_CONFIG_KEY), Param::Text(&json), Param::Text(&now)];
+        self.execute(sql::SERVER_CONFIG_INSERT_IF_ABSENT, &params).await?;
         // Whoever inserted first, everyone returns the stored document.
         self.fetch_optional(sql::SERVER_CONFIG_GET, &key, read)
             .await?
@@ -754,11 +648,7 @@ impl<B: SqlBackend> ServerConfigRepository for SqlStore<B> {
 
     async fn save(&self, config: &ServerConfig) -> Result<(), RegistryError> {
         let (json, (_, now)) = (config.to_json(), now_text());
-        let params = [
-            Param::Text(SERVER_CONFIG_KEY),
-            Param::Text(&json),
-            Param::Text(&now),
-        ];
+        let params = [Param::Text(SERVER_CONFIG_KEY), Param::Text(&json), Param::Text(&now)];
         self.execute(sql::SERVER_CONFIG_UPSERT, &params).await
     }
 }
@@ -775,10 +665,7 @@ fn provider_definition<R: SqlRow>(row: &R) -> Result<ProviderDefinitionDocument,
 
 #[async_trait]
 impl<B: SqlBackend> ProviderDefinitionRepository for SqlStore<B> {
-    async fn get(
-        &self,
-        name: &ProviderName,
-    ) -> Result<Option<ProviderDefinitionDocument>, RegistryError> {
+    async fn get(&self, name: &ProviderName) -> Result<Option<ProviderDefinitionDocument>, RegistryError> {
         self.fetch_optional(
             sql::PROVIDER_BY_NAME,
             &[Param::Text(name.as_str())],
@@ -788,8 +675,7 @@ impl<B: SqlBackend> ProviderDefinitionRepository for SqlStore<B> {
     }
 
     async fn list(&self) -> Result<Vec<ProviderDefinitionDocument>, RegistryError> {
-        self.fetch_all(sql::PROVIDER_LIST, &[], provider_definition)
-            .await
+        self.fetch_all(sql::PROVIDER_LIST, &[], provider_definition).await
     }
 
     async fn insert(&self, definition: &ProviderDefinitionDocument) -> Result<(), RegistryError> {
@@ -799,10 +685,7 @@ impl<B: SqlBackend> ProviderDefinitionRepository for SqlStore<B> {
             Param::Text(&json),
             Param::Text(&now),
         ];
-        if self
-            .changed(sql::PROVIDER_INSERT_IF_ABSENT, &params)
-            .await?
-        {
+        if self.changed(sql::PROVIDER_INSERT_IF_ABSENT, &params).await? {
             Ok(())
         } else {
             Err(Conflict::ProviderExists(definition.name().clone()).into())
@@ -834,8 +717,7 @@ impl<B: SqlBackend> ProviderDefinitionRepository for SqlStore<B> {
     }
 
     async fn delete(&self, name: &ProviderName) -> Result<bool, RegistryError> {
-        self.changed(sql::PROVIDER_DELETE, &[Param::Text(name.as_str())])
-            .await
+        self.changed(sql::PROVIDER_DELETE, &[Param::Text(name.as_str())]).await
     }
 }
 
@@ -894,9 +776,7 @@ impl<B: SqlBackend> AuditEventLog for SqlStore<B> {
         let visible = &rows[..rows.len().min(limit as usize)];
         let mut entries = Vec::with_capacity(visible.len());
         for row in visible {
-            let payload = row
-                .text("payload_json")
-                .map_err(crate::error_translation::unexpected)?;
+            let payload = row.text("payload_json").map_err(crate::error_translation::unexpected)?;
             match serde_json::from_str::<Map<String, Value>>(&payload) {
                 Ok(entry) => entries.push(entry),
                 // One unreadable row must not hide the rest of the log.
@@ -907,18 +787,11 @@ impl<B: SqlBackend> AuditEventLog for SqlStore<B> {
         }
         let next_cursor = match visible.last() {
             Some(last) if has_more => Some(AuditCursor {
-                timestamp: last
-                    .text("timestamp")
-                    .map_err(crate::error_translation::unexpected)?,
-                event_id: last
-                    .text("event_id")
-                    .map_err(crate::error_translation::unexpected)?,
+                timestamp: last.text("timestamp").map_err(crate::error_translation::unexpected)?,
+                event_id: last.text("event_id").map_err(crate::error_translation::unexpected)?,
             }),
             _ => None,
         };
-        Ok(AuditPage {
-            entries,
-            next_cursor,
-        })
+        Ok(AuditPage { entries, next_cursor })
     }
 }

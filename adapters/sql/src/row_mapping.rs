@@ -2,10 +2,9 @@
 //! not parse is reported as corrupt rather than passed on half-valid.
 
 use authsome_domain::{
-    ClaimStatus, ConnectionName, DidKey, Email, GlobalProviderConnection,
-    GlobalProviderConnectionTarget, IdentityClaim, IdentityHandle, IdentityRegistration,
-    PasswordHash, Principal, PrincipalId, PrincipalVaultBinding, ProviderName, Role, Timestamp,
-    ValidationError, Vault, VaultId,
+    ClaimStatus, ConnectionName, DidKey, Email, GlobalProviderConnection, GlobalProviderConnectionTarget,
+    IdentityClaim, IdentityHandle, IdentityRegistration, PasswordHash, Principal, PrincipalId, PrincipalVaultBinding,
+    ProviderName, Role, Timestamp, ValidationError, Vault, VaultId,
 };
 use authsome_ports::RegistryError;
 
@@ -38,10 +37,7 @@ fn parsed_optional<R: SqlRow, T>(
     }
 }
 
-fn timestamps<R: SqlRow>(
-    row: &R,
-    what: &'static str,
-) -> Result<(Timestamp, Timestamp), RegistryError> {
+fn timestamps<R: SqlRow>(row: &R, what: &'static str) -> Result<(Timestamp, Timestamp), RegistryError> {
     Ok((
         parsed(row, what, "created_at", Timestamp::parse)?,
         parsed(row, what, "updated_at", Timestamp::parse)?,
@@ -116,12 +112,7 @@ pub fn global_connection<R: SqlRow>(row: &R) -> Result<GlobalProviderConnection,
             owner_principal_id: parsed(row, WHAT, "owner_principal_id", PrincipalId::parse)?,
             owner_vault_id: parsed(row, WHAT, "owner_vault_id", VaultId::parse)?,
             connection_name: parsed(row, WHAT, "connection_name", ConnectionName::parse)?,
-            created_by_identity: parsed_optional(
-                row,
-                WHAT,
-                "created_by_identity",
-                IdentityHandle::parse,
-            )?,
+            created_by_identity: parsed_optional(row, WHAT, "created_by_identity", IdentityHandle::parse)?,
         },
         created_at,
         updated_at,

@@ -6,9 +6,7 @@
 //! driver-specific result types.
 
 use async_trait::async_trait;
-use sqlx::{
-    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type,
-};
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type};
 
 /// A bind parameter. The registries only ever store text, nullable text, booleans and integers.
 #[derive(Debug, Clone, Copy)]
@@ -60,8 +58,7 @@ pub trait SqlSession: Send {
     type Row: SqlRow;
 
     /// Runs a statement whose result rows do not matter.
-    async fn execute(&mut self, sql: &'static str, params: &[Param<'_>])
-    -> Result<(), sqlx::Error>;
+    async fn execute(&mut self, sql: &'static str, params: &[Param<'_>]) -> Result<(), sqlx::Error>;
 
     /// Runs a query and returns its first row, if any.
     async fn fetch_optional(
@@ -71,11 +68,7 @@ pub trait SqlSession: Send {
     ) -> Result<Option<Self::Row>, sqlx::Error>;
 
     /// Runs a query and returns every row.
-    async fn fetch_all(
-        &mut self,
-        sql: &'static str,
-        params: &[Param<'_>],
-    ) -> Result<Vec<Self::Row>, sqlx::Error>;
+    async fn fetch_all(&mut self, sql: &'static str, params: &[Param<'_>]) -> Result<Vec<Self::Row>, sqlx::Error>;
 }
 
 /// What a concrete backend provides to [`SqlStore`](crate::SqlStore).
@@ -129,10 +122,7 @@ impl<DB: Database> TransactionSession<DB> {
 }
 
 /// A sqlx query with the parameters bound in order.
-fn bound<'q, DB>(
-    sql: &'static str,
-    params: &[Param<'q>],
-) -> sqlx::query::Query<'q, DB, DB::Arguments>
+fn bound<'q, DB>(sql: &'static str, params: &[Param<'q>]) -> sqlx::query::Query<'q, DB, DB::Arguments>
 where
     DB: Database,
     &'q str: Encode<'q, DB> + Type<DB>,
@@ -168,16 +158,9 @@ macro_rules! session_impl {
         {
             type Row = DB::Row;
 
-            async fn execute(
-                &mut self,
-                sql: &'static str,
-                params: &[Param<'_>],
-            ) -> Result<(), sqlx::Error> {
+            async fn execute(&mut self, sql: &'static str, params: &[Param<'_>]) -> Result<(), sqlx::Error> {
                 let $executor = self;
-                bound::<DB>(sql, params)
-                    .execute($get_executor)
-                    .await
-                    .map(|_| ())
+                bound::<DB>(sql, params).execute($get_executor).await.map(|_| ())
             }
 
             async fn fetch_optional(

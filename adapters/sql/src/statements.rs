@@ -20,8 +20,10 @@ pub const PRINCIPAL_INSERT: &str = "INSERT INTO principals (principal_id, email,
 pub const PRINCIPAL_INSERT_FIRST_IS_ADMIN: &str = "INSERT INTO principals (principal_id, email, password_hash, role, created_at, updated_at) \
      SELECT $1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM principals) THEN 'user' ELSE 'admin' END, $4, $4 \
      RETURNING principal_id, email, password_hash, role, created_at, updated_at";
-pub const PRINCIPAL_BY_ID: &str = "SELECT principal_id, email, password_hash, role, created_at, updated_at FROM principals WHERE principal_id = $1";
-pub const PRINCIPAL_BY_EMAIL: &str = "SELECT principal_id, email, password_hash, role, created_at, updated_at FROM principals WHERE email = $1";
+pub const PRINCIPAL_BY_ID: &str =
+    "SELECT principal_id, email, password_hash, role, created_at, updated_at FROM principals WHERE principal_id = $1";
+pub const PRINCIPAL_BY_EMAIL: &str =
+    "SELECT principal_id, email, password_hash, role, created_at, updated_at FROM principals WHERE email = $1";
 pub const PRINCIPAL_LIST: &str = "SELECT principal_id, email, password_hash, role, created_at, updated_at \
      FROM principals ORDER BY created_at, principal_id";
 pub const PRINCIPAL_SET_PASSWORD: &str = "UPDATE principals SET password_hash = $1, updated_at = $2 WHERE principal_id = $3 \
@@ -36,8 +38,7 @@ pub const PRINCIPAL_EXISTS: &str = "SELECT principal_id FROM principals WHERE pr
 // --- vaults -----------------------------------------------------------------------------------
 pub const VAULT_INSERT: &str = "INSERT INTO vaults (vault_id, handle, created_at, updated_at) VALUES ($1, $2, $3, $3) \
      RETURNING vault_id, handle, created_at, updated_at";
-pub const VAULT_BY_ID: &str =
-    "SELECT vault_id, handle, created_at, updated_at FROM vaults WHERE vault_id = $1";
+pub const VAULT_BY_ID: &str = "SELECT vault_id, handle, created_at, updated_at FROM vaults WHERE vault_id = $1";
 pub const VAULT_LIST: &str =
     "SELECT vault_id, handle, created_at, updated_at FROM vaults ORDER BY created_at, vault_id";
 
@@ -82,8 +83,7 @@ pub const GLOBAL_UPSERT: &str = "INSERT INTO global_provider_connections \
      owner_vault_id = excluded.owner_vault_id, connection_name = excluded.connection_name, \
      created_by_identity = excluded.created_by_identity, updated_at = excluded.updated_at \
      RETURNING provider, owner_principal_id, owner_vault_id, connection_name, created_by_identity, created_at, updated_at";
-pub const GLOBAL_DELETE: &str =
-    "DELETE FROM global_provider_connections WHERE provider = $1 RETURNING provider";
+pub const GLOBAL_DELETE: &str = "DELETE FROM global_provider_connections WHERE provider = $1 RETURNING provider";
 pub const GLOBAL_DELETE_IF_TARGET: &str = "DELETE FROM global_provider_connections \
      WHERE provider = $1 AND owner_vault_id = $2 AND connection_name = $3 RETURNING provider";
 pub const GLOBAL_DELETE_IF_TARGET_UNCHANGED: &str = "DELETE FROM global_provider_connections \
@@ -98,18 +98,16 @@ pub const SERVER_CONFIG_UPSERT: &str = "INSERT INTO server_config (config_key, c
      ON CONFLICT (config_key) DO UPDATE SET config_json = excluded.config_json, updated_at = excluded.updated_at";
 
 // --- custom_provider_definitions --------------------------------------------------------------------
-pub const PROVIDER_BY_NAME: &str =
-    "SELECT definition_json FROM custom_provider_definitions WHERE name = $1";
-pub const PROVIDER_LIST: &str =
-    "SELECT definition_json FROM custom_provider_definitions ORDER BY name";
+pub const PROVIDER_BY_NAME: &str = "SELECT definition_json FROM custom_provider_definitions WHERE name = $1";
+pub const PROVIDER_LIST: &str = "SELECT definition_json FROM custom_provider_definitions ORDER BY name";
 pub const PROVIDER_INSERT_IF_ABSENT: &str = "INSERT INTO custom_provider_definitions (name, definition_json, created_at, updated_at) \
      VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING RETURNING name";
-pub const PROVIDER_UPDATE: &str = "UPDATE custom_provider_definitions SET definition_json = $2, updated_at = $3 WHERE name = $1 RETURNING name";
+pub const PROVIDER_UPDATE: &str =
+    "UPDATE custom_provider_definitions SET definition_json = $2, updated_at = $3 WHERE name = $1 RETURNING name";
 pub const PROVIDER_UPSERT: &str = "INSERT INTO custom_provider_definitions (name, definition_json, created_at, updated_at) \
      VALUES ($1, $2, $3, $3) \
      ON CONFLICT (name) DO UPDATE SET definition_json = excluded.definition_json, updated_at = excluded.updated_at";
-pub const PROVIDER_DELETE: &str =
-    "DELETE FROM custom_provider_definitions WHERE name = $1 RETURNING name";
+pub const PROVIDER_DELETE: &str = "DELETE FROM custom_provider_definitions WHERE name = $1 RETURNING name";
 
 // --- audit_events ---------------------------------------------------------------------------------------
 pub const AUDIT_INSERT_IF_ABSENT: &str = "INSERT INTO audit_events \

@@ -88,8 +88,7 @@ impl SqlBackend for SqliteBackend {
 
     const NAME: &'static str = "sqlite";
     // The write transaction (BEGIN IMMEDIATE) already holds the database's only write lock.
-    const LOCK_PRINCIPAL_SQL: &'static str =
-        "SELECT principal_id FROM principals WHERE principal_id = $1";
+    const LOCK_PRINCIPAL_SQL: &'static str = "SELECT principal_id FROM principals WHERE principal_id = $1";
     const SERIALIZE_PRINCIPAL_CREATION_SQL: Option<&'static str> = None;
 
     fn pooled(&self) -> Self::Pooled {
@@ -97,10 +96,7 @@ impl SqlBackend for SqliteBackend {
     }
 
     async fn begin_write(&self) -> Result<Self::Transaction, sqlx::Error> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map(TransactionSession)
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map(TransactionSession)
     }
 
     async fn commit(transaction: Self::Transaction) -> Result<(), sqlx::Error> {
@@ -169,23 +165,18 @@ async fn connect(settings: &SqliteSettings) -> Result<SqlitePool, SqliteOpenErro
 
 async fn migrate_pool(pool: &SqlitePool, path: &Path) -> Result<Vec<i64>, SqliteOpenError> {
     let before = applied_versions(pool).await;
-    MIGRATOR
-        .run(pool)
-        .await
-        .map_err(|source| SqliteOpenError::Migrate {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    MIGRATOR.run(pool).await.map_err(|source| SqliteOpenError::Migrate {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let after = applied_versions(pool).await;
     Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
 }
 
 /// The versions sqlx has recorded as applied (none when its table does not exist yet).
 async fn applied_versions(pool: &SqlitePool) -> Vec<i64> {
-    sqlx::query_scalar::<_, i64>(
-        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap_or_default()
+    sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .unwrap_or_default()
 }

@@ -10,11 +10,7 @@ use crate::Registries;
 /// Runs `tasks` futures on the runtime's worker threads, released together by a barrier
 /// after the backend's connection pool has been warmed up (so that no task is held back by
 /// connection setup and the operations really overlap). Returns the outputs in task order.
-pub async fn race<T, Fut>(
-    registries: &Registries,
-    tasks: usize,
-    make: impl Fn(usize) -> Fut,
-) -> Vec<T>
+pub async fn race<T, Fut>(registries: &Registries, tasks: usize, make: impl Fn(usize) -> Fut) -> Vec<T>
 where
     T: Send + 'static,
     Fut: Future<Output = T> + Send + 'static,

@@ -7,5 +7,6 @@
 //! backend. Adding a case here adds it to every adapter at once.
 
 pub mod concurrency;
+pub mod reference_data;
 pub mod registries;
 pub mod sample;

@@ -39,8 +39,7 @@ pub fn email() -> Email {
 
 /// A PHC-shaped password hash (never verified by registries).
 pub fn password_hash(tag: &str) -> PasswordHash {
-    PasswordHash::from_phc(&format!("$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ${tag}"))
-        .expect("phc")
+    PasswordHash::from_phc(&format!("$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ${tag}")).expect("phc")
 }
 
 /// Input for a new principal with the reference's first-is-admin rule.

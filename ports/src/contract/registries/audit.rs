@@ -1,9 +1,7 @@
 //! Contract cases for [`AuditEventLog`](crate::AuditEventLog) and
 //! [`DatabaseHealth`](crate::DatabaseHealth).
 
-use authsome_domain::{
-    AuditEvent, AuditEventId, AuditQuery, AuditSource, IdentityHandle, PrincipalId, Timestamp,
-};
+use authsome_domain::{AuditEvent, AuditEventId, AuditQuery, AuditSource, IdentityHandle, PrincipalId, Timestamp};
 use serde_json::Value;
 
 use crate::Registries;
@@ -14,11 +12,7 @@ fn event_at(seconds: i64, micros_tag: &str) -> AuditEvent {
     event.timestamp = if micros_tag.is_empty() {
         base
     } else {
-        Timestamp::parse(&format!(
-            "{}.{micros_tag}Z",
-            base.to_json_form().trim_end_matches('Z')
-        ))
-        .expect("ts")
+        Timestamp::parse(&format!("{}.{micros_tag}Z", base.to_json_form().trim_end_matches('Z'))).expect("ts")
     };
     event
 }
@@ -33,8 +27,7 @@ fn ids(entries: &[serde_json::Map<String, Value>]) -> Vec<String> {
 /// Appended events come back newest first, as flattened payloads.
 pub async fn audit_append_then_query_newest_first(r: &Registries) {
     let mut old = event_at(0, "");
-    old.metadata
-        .insert("host".to_owned(), Value::from("example.com"));
+    old.metadata.insert("host".to_owned(), Value::from("example.com"));
     old.source = AuditSource::External;
     old.status = Some("success".to_owned());
     // A whole-second timestamp right before a fractional one: text order must still be time order.
@@ -48,11 +41,7 @@ pub async fn audit_append_then_query_newest_first(r: &Registries) {
     let page = r.audit.query(&AuditQuery::new(50)).await.expect("query");
     assert_eq!(
         ids(&page.entries),
-        vec![
-            newest.event_id.as_str(),
-            newer.event_id.as_str(),
-            old.event_id.as_str()
-        ]
+        vec![newest.event_id.as_str(), newer.event_id.as_str(), old.event_id.as_str()]
     );
     assert!(page.next_cursor.is_none());
     let stored_old = &page.entries[2];
@@ -65,10 +54,7 @@ pub async fn audit_append_then_query_newest_first(r: &Registries) {
 /// Appending an event id twice stores it once (the first version wins).
 pub async fn audit_append_is_idempotent(r: &Registries) {
     let event = event_at(0, "");
-    r.audit
-        .append(std::slice::from_ref(&event))
-        .await
-        .expect("append");
+    r.audit.append(std::slice::from_ref(&event)).await.expect("append");
     let mut changed = event.clone();
     changed.event = "something.else".to_owned();
     r.audit.append(&[changed]).await.expect("append again");
@@ -120,14 +106,7 @@ pub async fn audit_query_filters_by_principal_and_identity(r: &Registries) {
     );
     let mut nobody = AuditQuery::new(50);
     nobody.principal_id = Some(PrincipalId::generate());
-    assert!(
-        r.audit
-            .query(&nobody)
-            .await
-            .expect("nobody")
-            .entries
-            .is_empty()
-    );
+    assert!(r.audit.query(&nobody).await.expect("nobody").entries.is_empty());
 }
 
 /// Walking pages with the cursor returns every event once, in order, ties broken by id.

@@ -1,23 +1,14 @@
 //! Contract cases for [`GlobalProviderConnectionRegistry`](crate::GlobalProviderConnectionRegistry).
 
 use authsome_domain::{
-    ConnectionName, GlobalProviderConnectionTarget, IdentityHandle, PrincipalId, ProviderName,
-    VaultId,
+    ConnectionName, GlobalProviderConnectionTarget, IdentityHandle, PrincipalId, ProviderName, VaultId,
 };
 
 use crate::contract::sample;
 use crate::{Missing, Registries, RegistryError};
 
-async fn owner_target(
-    r: &Registries,
-    provider: &str,
-    connection: &str,
-) -> GlobalProviderConnectionTarget {
-    let p = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("principal");
+async fn owner_target(r: &Registries, provider: &str, connection: &str) -> GlobalProviderConnectionTarget {
+    let p = r.principals.create(sample::new_principal()).await.expect("principal");
     let binding = r.bindings.ensure_default_vault(&p.id).await.expect("vault");
     GlobalProviderConnectionTarget {
         provider: ProviderName::parse(provider).expect("provider"),
@@ -44,10 +35,7 @@ pub async fn global_upsert_get_list_and_repoint(r: &Registries) {
     );
 
     let anthropic = owner_target(r, "anthropic", "work").await;
-    r.global_connections
-        .upsert(&anthropic)
-        .await
-        .expect("second provider");
+    r.global_connections.upsert(&anthropic).await.expect("second provider");
     let listed: Vec<_> = r
         .global_connections
         .list()
@@ -67,16 +55,9 @@ pub async fn global_upsert_get_list_and_repoint(r: &Registries) {
         created_by_identity: None,
         ..anthropic.clone()
     };
-    let repointed = r
-        .global_connections
-        .upsert(&repointed_target)
-        .await
-        .expect("repoint");
+    let repointed = r.global_connections.upsert(&repointed_target).await.expect("repoint");
     assert_eq!(repointed.target, repointed_target);
-    assert_eq!(
-        repointed.created_at, created.created_at,
-        "created_at is kept"
-    );
+    assert_eq!(repointed.created_at, created.created_at, "created_at is kept");
     assert!(repointed.updated_at >= created.updated_at);
     assert_eq!(
         r.global_connections
@@ -92,25 +73,14 @@ pub async fn global_upsert_get_list_and_repoint(r: &Registries) {
 pub async fn global_delete_reports_presence(r: &Registries) {
     let target = owner_target(r, "openai", "default").await;
     r.global_connections.upsert(&target).await.expect("upsert");
-    assert!(
-        r.global_connections
-            .delete(&target.provider)
-            .await
-            .expect("delete")
-    );
+    assert!(r.global_connections.delete(&target.provider).await.expect("delete"));
     assert!(
         !r.global_connections
             .delete(&target.provider)
             .await
             .expect("delete again")
     );
-    assert!(
-        r.global_connections
-            .get(&target.provider)
-            .await
-            .expect("get")
-            .is_none()
-    );
+    assert!(r.global_connections.get(&target.provider).await.expect("get").is_none());
     assert!(r.global_connections.list().await.expect("list").is_empty());
 }
 
@@ -122,23 +92,13 @@ pub async fn global_delete_if_target_is_conditional(r: &Registries) {
     let other_connection = ConnectionName::parse("other").expect("name");
     let removed = r
         .global_connections
-        .delete_if_target(
-            &target.provider,
-            &target.owner_vault_id,
-            &other_connection,
-            None,
-        )
+        .delete_if_target(&target.provider, &target.owner_vault_id, &other_connection, None)
         .await
         .expect("wrong connection");
     assert!(!removed);
     let removed = r
         .global_connections
-        .delete_if_target(
-            &target.provider,
-            &VaultId::generate(),
-            &target.connection_name,
-            None,
-        )
+        .delete_if_target(&target.provider, &VaultId::generate(), &target.connection_name, None)
         .await
         .expect("wrong vault");
     assert!(!removed);
@@ -154,13 +114,7 @@ pub async fn global_delete_if_target_is_conditional(r: &Registries) {
         .await
         .expect("stale");
     assert!(!removed, "a pointer changed since the given time stays");
-    assert!(
-        r.global_connections
-            .get(&target.provider)
-            .await
-            .expect("get")
-            .is_some()
-    );
+    assert!(r.global_connections.get(&target.provider).await.expect("get").is_some());
 
     let removed = r
         .global_connections
@@ -173,26 +127,12 @@ pub async fn global_delete_if_target_is_conditional(r: &Registries) {
         .await
         .expect("matching");
     assert!(removed);
-    assert!(
-        r.global_connections
-            .get(&target.provider)
-            .await
-            .expect("get")
-            .is_none()
-    );
+    assert!(r.global_connections.get(&target.provider).await.expect("get").is_none());
 
-    r.global_connections
-        .upsert(&target)
-        .await
-        .expect("upsert again");
+    r.global_connections.upsert(&target).await.expect("upsert again");
     let removed = r
         .global_connections
-        .delete_if_target(
-            &target.provider,
-            &target.owner_vault_id,
-            &target.connection_name,
-            None,
-        )
+        .delete_if_target(&target.provider, &target.owner_vault_id, &target.connection_name, None)
         .await
         .expect("unconditional on time");
     assert!(removed);
@@ -205,15 +145,8 @@ pub async fn global_upsert_with_missing_owner(r: &Registries) {
         owner_vault_id: VaultId::generate(),
         ..target.clone()
     };
-    let err = r
-        .global_connections
-        .upsert(&ghost_vault)
-        .await
-        .expect_err("no vault");
-    assert!(
-        matches!(err, RegistryError::NotFound(Missing::Vault(_))),
-        "{err:?}"
-    );
+    let err = r.global_connections.upsert(&ghost_vault).await.expect_err("no vault");
+    assert!(matches!(err, RegistryError::NotFound(Missing::Vault(_))), "{err:?}");
     let ghost_principal = GlobalProviderConnectionTarget {
         owner_principal_id: PrincipalId::generate(),
         ..target.clone()
@@ -223,15 +156,6 @@ pub async fn global_upsert_with_missing_owner(r: &Registries) {
         .upsert(&ghost_principal)
         .await
         .expect_err("no principal");
-    assert!(
-        matches!(err, RegistryError::NotFound(Missing::Principal(_))),
-        "{err:?}"
-    );
-    assert!(
-        r.global_connections
-            .get(&target.provider)
-            .await
-            .expect("get")
-            .is_none()
-    );
+    assert!(matches!(err, RegistryError::NotFound(Missing::Principal(_))), "{err:?}");
+    assert!(r.global_connections.get(&target.provider).await.expect("get").is_none());
 }

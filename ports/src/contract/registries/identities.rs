@@ -7,21 +7,12 @@ use crate::{Conflict, Registries, RegistryError};
 /// A new registration is stored and found by handle and by DID.
 pub async fn identity_register_then_find_by_handle_and_did(r: &Registries) {
     let (handle, did) = (sample::handle(), sample::did());
-    let created = r
-        .identities
-        .register(&handle, &did)
-        .await
-        .expect("register");
+    let created = r.identities.register(&handle, &did).await.expect("register");
     assert_eq!(created.handle, handle);
     assert_eq!(created.did, did);
     assert_eq!(created.created_at, created.updated_at);
 
-    let by_handle = r
-        .identities
-        .get(&handle)
-        .await
-        .expect("get")
-        .expect("present");
+    let by_handle = r.identities.get(&handle).await.expect("get").expect("present");
     assert_eq!(by_handle, created);
     let by_did = r
         .identities
@@ -37,35 +28,21 @@ pub async fn identity_register_same_pair_is_idempotent(r: &Registries) {
     let (handle, did) = (sample::handle(), sample::did());
     let first = r.identities.register(&handle, &did).await.expect("first");
     let again = r.identities.register(&handle, &did).await.expect("again");
-    assert_eq!(
-        first, again,
-        "timestamps must not move on an idempotent repeat"
-    );
+    assert_eq!(first, again, "timestamps must not move on an idempotent repeat");
 }
 
 /// A handle registered to one DID cannot be taken by another.
 pub async fn identity_register_conflicts_on_taken_handle(r: &Registries) {
     let handle = sample::handle();
-    r.identities
-        .register(&handle, &sample::did())
-        .await
-        .expect("first");
+    r.identities.register(&handle, &sample::did()).await.expect("first");
     let other_did = sample::did();
-    let err = r
-        .identities
-        .register(&handle, &other_did)
-        .await
-        .expect_err("taken");
+    let err = r.identities.register(&handle, &other_did).await.expect_err("taken");
     assert!(
         matches!(err, RegistryError::Conflict(Conflict::HandleTaken(ref h)) if *h == handle),
         "{err:?}"
     );
     assert!(
-        r.identities
-            .get_by_did(&other_did)
-            .await
-            .expect("lookup")
-            .is_none(),
+        r.identities.get_by_did(&other_did).await.expect("lookup").is_none(),
         "nothing written"
     );
 }
@@ -75,11 +52,7 @@ pub async fn identity_register_conflicts_on_taken_did(r: &Registries) {
     let (owner, did) = (sample::handle(), sample::did());
     r.identities.register(&owner, &did).await.expect("first");
     let other = sample::handle();
-    let err = r
-        .identities
-        .register(&other, &did)
-        .await
-        .expect_err("taken");
+    let err = r.identities.register(&other, &did).await.expect_err("taken");
     assert!(
         matches!(err, RegistryError::Conflict(Conflict::DidTaken(ref h)) if *h == owner),
         "{err:?}"
@@ -96,13 +69,7 @@ pub async fn identity_register_conflicts_on_taken_did(r: &Registries) {
 
 /// Lookups of unknown handles and DIDs return `None`.
 pub async fn identity_unknown_lookups_return_none(r: &Registries) {
-    assert!(
-        r.identities
-            .get(&sample::handle())
-            .await
-            .expect("get")
-            .is_none()
-    );
+    assert!(r.identities.get(&sample::handle()).await.expect("get").is_none());
     assert!(
         r.identities
             .get_by_did(&sample::did())
@@ -131,12 +98,7 @@ pub async fn identity_concurrent_registration_has_one_winner(r: &Registries) {
     }
     assert_eq!(winners.len(), 1, "exactly one registration wins");
     assert_eq!(conflicts, 19);
-    let stored = r
-        .identities
-        .get(&handle)
-        .await
-        .expect("get")
-        .expect("present");
+    let stored = r.identities.get(&handle).await.expect("get").expect("present");
     assert_eq!(stored.did, winners[0].0);
 }
 
@@ -148,10 +110,7 @@ pub async fn identity_concurrent_idempotent_registration_all_succeed(r: &Registr
         async move { r.identities.register(&handle, &did).await }
     })
     .await;
-    let seen: Vec<_> = results
-        .into_iter()
-        .map(|r| r.expect("every repeat succeeds"))
-        .collect();
+    let seen: Vec<_> = results.into_iter().map(|r| r.expect("every repeat succeeds")).collect();
     assert!(
         seen.windows(2).all(|w| w[0] == w[1]),
         "all callers see one registration"

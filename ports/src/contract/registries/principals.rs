@@ -8,27 +8,14 @@ use crate::{Conflict, Missing, Registries, RegistryError};
 
 /// The first principal is admin, later ones are users; both are found by id and email.
 pub async fn principal_first_is_admin_then_users(r: &Registries) {
-    let first = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("first");
-    let second = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("second");
+    let first = r.principals.create(sample::new_principal()).await.expect("first");
+    let second = r.principals.create(sample::new_principal()).await.expect("second");
     assert_eq!(first.role, Role::Admin);
     assert_eq!(second.role, Role::User);
     assert!(first.id.as_str().starts_with("principal_"));
     assert_eq!(first.created_at, first.updated_at);
 
-    let by_id = r
-        .principals
-        .get(&second.id)
-        .await
-        .expect("get")
-        .expect("present");
+    let by_id = r.principals.get(&second.id).await.expect("get").expect("present");
     assert_eq!(by_id, second);
     let by_email = r
         .principals
@@ -51,11 +38,7 @@ pub async fn principal_fixed_role_and_no_password(r: &Registries) {
         })
         .await
         .expect("user");
-    assert_eq!(
-        user.role,
-        Role::User,
-        "a fixed user role, even as the first principal"
-    );
+    assert_eq!(user.role, Role::User, "a fixed user role, even as the first principal");
     assert!(user.password_hash.is_none());
     let admin = r
         .principals
@@ -71,11 +54,7 @@ pub async fn principal_fixed_role_and_no_password(r: &Registries) {
 
 /// A second principal with the same email is a conflict and writes nothing.
 pub async fn principal_duplicate_email_conflicts(r: &Registries) {
-    let first = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("first");
+    let first = r.principals.create(sample::new_principal()).await.expect("first");
     let err = r
         .principals
         .create(NewPrincipal {
@@ -115,12 +94,7 @@ pub async fn principal_unknown_lookups_return_none(r: &Registries) {
 pub async fn principal_list_is_ordered_by_creation(r: &Registries) {
     let mut created = Vec::new();
     for _ in 0..5 {
-        created.push(
-            r.principals
-                .create(sample::new_principal())
-                .await
-                .expect("create"),
-        );
+        created.push(r.principals.create(sample::new_principal()).await.expect("create"));
     }
     let listed = r.principals.list().await.expect("list");
     let mut expected = created.clone();
@@ -130,26 +104,13 @@ pub async fn principal_list_is_ordered_by_creation(r: &Registries) {
 
 /// Setting a password replaces the hash and moves `updated_at`; unknown principals are `NotFound`.
 pub async fn principal_set_password(r: &Registries) {
-    let p = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("create");
+    let p = r.principals.create(sample::new_principal()).await.expect("create");
     let new_hash = sample::password_hash("bmV3");
-    let updated = r
-        .principals
-        .set_password(&p.id, &new_hash)
-        .await
-        .expect("set");
+    let updated = r.principals.set_password(&p.id, &new_hash).await.expect("set");
     assert_eq!(updated.password_hash.as_ref(), Some(&new_hash));
     assert!(updated.updated_at >= p.updated_at);
     assert_eq!(updated.created_at, p.created_at);
-    let stored = r
-        .principals
-        .get(&p.id)
-        .await
-        .expect("get")
-        .expect("present");
+    let stored = r.principals.get(&p.id).await.expect("get").expect("present");
     assert_eq!(stored.password_hash.as_ref(), Some(&new_hash));
 
     let missing = authsome_domain::PrincipalId::generate();
@@ -189,18 +150,10 @@ pub async fn principal_set_initial_password_only_once(r: &Registries) {
         .await
         .expect_err("already set");
     assert!(
-        matches!(
-            err,
-            RegistryError::Conflict(Conflict::PasswordAlreadySet(_))
-        ),
+        matches!(err, RegistryError::Conflict(Conflict::PasswordAlreadySet(_))),
         "{err:?}"
     );
-    let stored = r
-        .principals
-        .get(&p.id)
-        .await
-        .expect("get")
-        .expect("present");
+    let stored = r.principals.get(&p.id).await.expect("get").expect("present");
     assert_eq!(
         stored.password_hash.as_ref(),
         Some(&first),
@@ -212,43 +165,19 @@ pub async fn principal_set_initial_password_only_once(r: &Registries) {
         .set_initial_password(&authsome_domain::PrincipalId::generate(), &first)
         .await
         .expect_err("absent");
-    assert!(
-        matches!(err, RegistryError::NotFound(Missing::Principal(_))),
-        "{err:?}"
-    );
+    assert!(matches!(err, RegistryError::NotFound(Missing::Principal(_))), "{err:?}");
 }
 
 /// Roles can be changed; unknown principals are `NotFound`.
 pub async fn principal_set_role(r: &Registries) {
-    let admin = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("admin");
-    let user = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("user");
-    let promoted = r
-        .principals
-        .set_role(&user.id, Role::Admin)
-        .await
-        .expect("promote");
+    let admin = r.principals.create(sample::new_principal()).await.expect("admin");
+    let user = r.principals.create(sample::new_principal()).await.expect("user");
+    let promoted = r.principals.set_role(&user.id, Role::Admin).await.expect("promote");
     assert_eq!(promoted.role, Role::Admin);
-    let demoted = r
-        .principals
-        .set_role(&admin.id, Role::User)
-        .await
-        .expect("demote");
+    let demoted = r.principals.set_role(&admin.id, Role::User).await.expect("demote");
     assert_eq!(demoted.role, Role::User);
     assert_eq!(
-        r.principals
-            .get(&user.id)
-            .await
-            .expect("get")
-            .expect("present")
-            .role,
+        r.principals.get(&user.id).await.expect("get").expect("present").role,
         Role::Admin
     );
     let err = r
@@ -256,10 +185,7 @@ pub async fn principal_set_role(r: &Registries) {
         .set_role(&authsome_domain::PrincipalId::generate(), Role::User)
         .await
         .expect_err("absent");
-    assert!(
-        matches!(err, RegistryError::NotFound(Missing::Principal(_))),
-        "{err:?}"
-    );
+    assert!(matches!(err, RegistryError::NotFound(Missing::Principal(_))), "{err:?}");
 }
 
 /// Twenty first principals created at once: exactly one becomes admin.

@@ -25,14 +25,8 @@ fn definition(name: &str, display: &str) -> ProviderDefinitionDocument {
 pub async fn provider_insert_get_list_and_conflict(r: &Registries) {
     let zeta = definition("zeta", "Zeta");
     let acme = definition("acme", "Acme");
-    r.provider_definitions
-        .insert(&zeta)
-        .await
-        .expect("insert zeta");
-    r.provider_definitions
-        .insert(&acme)
-        .await
-        .expect("insert acme");
+    r.provider_definitions.insert(&zeta).await.expect("insert zeta");
+    r.provider_definitions.insert(&acme).await.expect("insert acme");
     assert_eq!(
         r.provider_definitions
             .get(acme.name())
@@ -69,11 +63,7 @@ pub async fn provider_insert_get_list_and_conflict(r: &Registries) {
 /// Update replaces an existing definition and is `NotFound` for an unknown one; upsert does both.
 pub async fn provider_update_and_upsert(r: &Registries) {
     let original = definition("acme", "Acme");
-    let err = r
-        .provider_definitions
-        .update(&original)
-        .await
-        .expect_err("absent");
+    let err = r.provider_definitions.update(&original).await.expect_err("absent");
     assert!(
         matches!(err, RegistryError::NotFound(Missing::ProviderDefinition(_))),
         "{err:?}"
@@ -87,15 +77,9 @@ pub async fn provider_update_and_upsert(r: &Registries) {
         "update does not create"
     );
 
-    r.provider_definitions
-        .upsert(&original)
-        .await
-        .expect("upsert creates");
+    r.provider_definitions.upsert(&original).await.expect("upsert creates");
     let renamed = definition("acme", "Acme Corp");
-    r.provider_definitions
-        .update(&renamed)
-        .await
-        .expect("update");
+    r.provider_definitions.update(&renamed).await.expect("update");
     assert_eq!(
         r.provider_definitions
             .get(original.name())
@@ -105,10 +89,7 @@ pub async fn provider_update_and_upsert(r: &Registries) {
         renamed
     );
     let again = definition("acme", "Acme Again");
-    r.provider_definitions
-        .upsert(&again)
-        .await
-        .expect("upsert replaces");
+    r.provider_definitions.upsert(&again).await.expect("upsert replaces");
     assert_eq!(
         r.provider_definitions
             .get(original.name())
@@ -122,38 +103,15 @@ pub async fn provider_update_and_upsert(r: &Registries) {
 /// Delete reports whether a definition existed; unknown names return `None`.
 pub async fn provider_delete_and_absence(r: &Registries) {
     let name = ProviderName::parse("acme").expect("name");
-    assert!(
-        r.provider_definitions
-            .get(&name)
-            .await
-            .expect("get")
-            .is_none()
-    );
-    assert!(
-        !r.provider_definitions
-            .delete(&name)
-            .await
-            .expect("delete absent")
-    );
+    assert!(r.provider_definitions.get(&name).await.expect("get").is_none());
+    assert!(!r.provider_definitions.delete(&name).await.expect("delete absent"));
     r.provider_definitions
         .insert(&definition("acme", "Acme"))
         .await
         .expect("insert");
     assert!(r.provider_definitions.delete(&name).await.expect("delete"));
-    assert!(
-        r.provider_definitions
-            .get(&name)
-            .await
-            .expect("get")
-            .is_none()
-    );
-    assert!(
-        r.provider_definitions
-            .list()
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    assert!(r.provider_definitions.get(&name).await.expect("get").is_none());
+    assert!(r.provider_definitions.list().await.expect("list").is_empty());
 }
 
 /// Ten concurrent inserts of one name: one succeeds, nine typed conflicts.

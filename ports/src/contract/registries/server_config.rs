@@ -14,9 +14,7 @@ pub async fn server_config_defaults_then_saves(r: &Registries) {
 
     let mut changed = loaded.clone();
     changed.spec_version = 8;
-    changed
-        .extra
-        .insert("theme".to_owned(), Value::from("dark"));
+    changed.extra.insert("theme".to_owned(), Value::from("dark"));
     r.server_config.save(&changed).await.expect("save");
     assert_eq!(r.server_config.load().await.expect("reload"), changed);
     changed.extra.clear();

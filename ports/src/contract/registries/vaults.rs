@@ -22,23 +22,13 @@ pub async fn vault_create_get_and_list(r: &Registries) {
 
 /// An unknown vault id returns `None`.
 pub async fn vault_unknown_returns_none(r: &Registries) {
-    assert!(
-        r.vaults
-            .get(&VaultId::generate())
-            .await
-            .expect("get")
-            .is_none()
-    );
+    assert!(r.vaults.get(&VaultId::generate()).await.expect("get").is_none());
     assert!(r.vaults.list().await.expect("list").is_empty());
 }
 
 /// Binding a default vault is idempotent for the same vault and a conflict for another one.
 pub async fn binding_bind_default_is_idempotent_then_conflicts(r: &Registries) {
-    let p = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("principal");
+    let p = r.principals.create(sample::new_principal()).await.expect("principal");
     let v = r.vaults.create().await.expect("vault");
     let bound = r.bindings.bind_default(&p.id, &v.id).await.expect("bind");
     assert!(bound.is_default);
@@ -46,11 +36,7 @@ pub async fn binding_bind_default_is_idempotent_then_conflicts(r: &Registries) {
         (bound.principal_id.clone(), bound.vault_id.clone()),
         (p.id.clone(), v.id.clone())
     );
-    let again = r
-        .bindings
-        .bind_default(&p.id, &v.id)
-        .await
-        .expect("idempotent");
+    let again = r.bindings.bind_default(&p.id, &v.id).await.expect("idempotent");
     assert_eq!(again, bound);
 
     let other = r.vaults.create().await.expect("other vault");
@@ -64,26 +50,15 @@ pub async fn binding_bind_default_is_idempotent_then_conflicts(r: &Registries) {
         "{err:?}"
     );
     assert_eq!(
-        r.bindings
-            .get_default(&p.id)
-            .await
-            .expect("get")
-            .expect("present"),
+        r.bindings.get_default(&p.id).await.expect("get").expect("present"),
         bound
     );
-    assert_eq!(
-        r.bindings.list_for_principal(&p.id).await.expect("list"),
-        vec![bound]
-    );
+    assert_eq!(r.bindings.list_for_principal(&p.id).await.expect("list"), vec![bound]);
 }
 
 /// Binding with an unknown principal or vault is `NotFound` naming the missing row.
 pub async fn binding_bind_default_with_missing_rows(r: &Registries) {
-    let p = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("principal");
+    let p = r.principals.create(sample::new_principal()).await.expect("principal");
     let v = r.vaults.create().await.expect("vault");
     let ghost_vault = VaultId::generate();
     let err = r
@@ -110,19 +85,9 @@ pub async fn binding_bind_default_with_missing_rows(r: &Registries) {
 
 /// Unknown principals have no bindings.
 pub async fn binding_absent_default_is_none(r: &Registries) {
-    let p = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("principal");
+    let p = r.principals.create(sample::new_principal()).await.expect("principal");
     assert!(r.bindings.get_default(&p.id).await.expect("get").is_none());
-    assert!(
-        r.bindings
-            .list_for_principal(&p.id)
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    assert!(r.bindings.list_for_principal(&p.id).await.expect("list").is_empty());
     assert!(
         r.bindings
             .get_default(&PrincipalId::generate())
@@ -134,102 +99,52 @@ pub async fn binding_absent_default_is_none(r: &Registries) {
 
 /// Ensuring the default vault creates it once and then returns the same binding.
 pub async fn binding_ensure_default_vault_creates_once(r: &Registries) {
-    let p = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("principal");
-    let first = r
-        .bindings
-        .ensure_default_vault(&p.id)
-        .await
-        .expect("ensure");
+    let p = r.principals.create(sample::new_principal()).await.expect("principal");
+    let first = r.bindings.ensure_default_vault(&p.id).await.expect("ensure");
     assert!(first.is_default);
     assert!(
-        r.vaults
-            .get(&first.vault_id)
-            .await
-            .expect("vault")
-            .is_some(),
+        r.vaults.get(&first.vault_id).await.expect("vault").is_some(),
         "the vault row exists"
     );
-    let second = r
-        .bindings
-        .ensure_default_vault(&p.id)
-        .await
-        .expect("ensure again");
+    let second = r.bindings.ensure_default_vault(&p.id).await.expect("ensure again");
     assert_eq!(first, second);
     assert_eq!(r.vaults.list().await.expect("list").len(), 1);
 }
 
 /// Ensuring keeps a default vault that was bound explicitly.
 pub async fn binding_ensure_default_vault_keeps_existing_binding(r: &Registries) {
-    let p = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("principal");
+    let p = r.principals.create(sample::new_principal()).await.expect("principal");
     let v = r.vaults.create().await.expect("vault");
     let bound = r.bindings.bind_default(&p.id, &v.id).await.expect("bind");
-    assert_eq!(
-        r.bindings
-            .ensure_default_vault(&p.id)
-            .await
-            .expect("ensure"),
-        bound
-    );
+    assert_eq!(r.bindings.ensure_default_vault(&p.id).await.expect("ensure"), bound);
     assert_eq!(r.vaults.list().await.expect("list").len(), 1);
 }
 
 /// Ensuring for an unknown principal fails and leaves no orphan vault behind.
 pub async fn binding_ensure_default_vault_for_missing_principal_leaves_nothing(r: &Registries) {
     let ghost = PrincipalId::generate();
-    let err = r
-        .bindings
-        .ensure_default_vault(&ghost)
-        .await
-        .expect_err("no principal");
+    let err = r.bindings.ensure_default_vault(&ghost).await.expect_err("no principal");
     assert!(
         matches!(err, RegistryError::NotFound(Missing::Principal(ref id)) if *id == ghost),
         "{err:?}"
     );
-    assert!(
-        r.vaults.list().await.expect("list").is_empty(),
-        "no half-written vault"
-    );
+    assert!(r.vaults.list().await.expect("list").is_empty(), "no half-written vault");
 }
 
 /// Twenty concurrent ensures for one principal give one vault and one binding.
 pub async fn binding_concurrent_ensure_default_vault_gives_one_vault(r: &Registries) {
-    let p = r
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("principal");
+    let p = r.principals.create(sample::new_principal()).await.expect("principal");
     let results = race(r, 20, |_| {
         let (r, id) = (r.clone(), p.id.clone());
         async move { r.bindings.ensure_default_vault(&id).await }
     })
     .await;
-    let bindings: Vec<_> = results
-        .into_iter()
-        .map(|b| b.expect("every ensure succeeds"))
-        .collect();
-    assert!(
-        bindings.windows(2).all(|w| w[0] == w[1]),
-        "one binding for everyone"
-    );
+    let bindings: Vec<_> = results.into_iter().map(|b| b.expect("every ensure succeeds")).collect();
+    assert!(bindings.windows(2).all(|w| w[0] == w[1]), "one binding for everyone");
     assert_eq!(
         r.vaults.list().await.expect("list").len(),
         1,
         "exactly one vault created"
     );
-    assert_eq!(
-        r.bindings
-            .list_for_principal(&p.id)
-            .await
-            .expect("list")
-            .len(),
-        1
-    );
+    assert_eq!(r.bindings.list_for_principal(&p.id).await.expect("list").len(), 1);
 }

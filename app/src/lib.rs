@@ -1,0 +1,11 @@
+//! # authsome-app
+//!
+//! The outermost layer of authsome-rs: typed settings from `AUTHSOME_*` variables, the one
+//! composition root that turns settings into concrete adapters, and the `authsome` command
+//! line. Nothing else in the workspace depends on this crate; it is the only place that
+//! names concrete adapters.
+
+pub mod cli;
+pub mod commands;
+pub mod composition;
+pub mod settings;

@@ -1,0 +1,71 @@
+//! The `authsome` binary: parses the command line, reads settings, runs the command, and
+//! turns failures into a one-line message and an exit code (2 for unusable settings, 1 for
+//! everything else). No stack traces, no secrets.
+
+use std::process::ExitCode;
+
+use authsome_app::cli::{Cli, Command};
+use authsome_app::commands::{self, CommandError};
+use authsome_app::settings::{EnvironmentVariables, Settings};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let vars = EnvironmentVariables::from_process();
+    init_logging(&vars);
+    for name in vars.unknown_authsome_variables() {
+        tracing::warn!(variable = name, "unknown AUTHSOME_* variable is ignored (a typo?)");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, &vars)) {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {}", error_chain(&error));
+            match error {
+                CommandError::Settings(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+async fn run(command: Command, vars: &EnvironmentVariables) -> Result<String, CommandError> {
+    let settings = Settings::from_env(vars)?;
+    match command {
+        Command::Init => commands::init::run(&settings).await,
+        Command::Migrate => commands::migrate::run(&settings).await,
+    }
+}
+
+/// `outer: inner: innermost`, the way an operator wants to read a failure.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn init_logging(vars: &EnvironmentVariables) {
+    let filter = tracing_subscriber::EnvFilter::try_new(vars.get("AUTHSOME_LOG").unwrap_or("warn"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
