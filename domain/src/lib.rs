@@ -17,10 +17,12 @@ pub mod identity;
 mod prefixed_id;
 pub mod principal;
 pub mod provider;
+pub mod python_json;
 pub mod server_config;
 pub mod timestamp;
 pub mod validation;
 pub mod vault;
+pub mod vault_crypto;
 
 pub use audit::{AuditCursor, AuditEvent, AuditEventId, AuditPage, AuditQuery, AuditSource};
 pub use claim::{ClaimStatus, IdentityClaim};
