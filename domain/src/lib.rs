@@ -11,13 +11,17 @@
 //! else that performs I/O. Randomness (for new ids) is the only contact with the outside.
 
 pub mod audit;
+pub mod auth_session;
+pub mod browser_session;
 pub mod claim;
 pub mod did_key;
 pub mod identity;
+pub mod pending_claim;
 mod prefixed_id;
 pub mod principal;
 pub mod provider;
 pub mod python_json;
+pub mod random_token;
 pub mod server_config;
 pub mod timestamp;
 pub mod validation;
@@ -25,9 +29,12 @@ pub mod vault;
 pub mod vault_crypto;
 
 pub use audit::{AuditCursor, AuditEvent, AuditEventId, AuditPage, AuditQuery, AuditSource};
+pub use auth_session::{AuthSession, AuthSessionId, AuthSessionState, SessionSecrets};
+pub use browser_session::{BrowserSession, BrowserSessionToken};
 pub use claim::{ClaimStatus, IdentityClaim};
 pub use did_key::DidKey;
 pub use identity::{IdentityHandle, IdentityRegistration};
+pub use pending_claim::PendingClaim;
 pub use principal::{Email, NewPrincipal, PasswordHash, Principal, PrincipalId, Role, RolePolicy};
 pub use provider::{
     ConnectionName, GlobalProviderConnection, GlobalProviderConnectionTarget, ProviderDefinitionDocument, ProviderName,

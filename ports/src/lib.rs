@@ -12,28 +12,42 @@
 //! HTTP framework or any adapter.
 
 pub mod audit_event_log;
+pub mod auth_session_store;
+pub mod browser_session_store;
 pub mod global_connection_registry;
 pub mod identity_claim_registry;
 pub mod identity_registry;
+pub mod pending_claim_store;
 pub mod principal_registry;
 pub mod principal_vault_binding_registry;
 pub mod provider_definition_repository;
 pub mod registries;
 pub mod registry_error;
+pub mod replay_cache;
+pub mod runtime_state;
 pub mod server_config_repository;
+pub mod state_error;
+pub mod vault_blob_store;
 pub mod vault_registry;
 
 #[cfg(feature = "contract")]
 pub mod contract;
 
 pub use audit_event_log::AuditEventLog;
+pub use auth_session_store::AuthSessionStore;
+pub use browser_session_store::BrowserSessionStore;
 pub use global_connection_registry::GlobalProviderConnectionRegistry;
 pub use identity_claim_registry::IdentityClaimRegistry;
 pub use identity_registry::IdentityRegistry;
+pub use pending_claim_store::PendingClaimStore;
 pub use principal_registry::PrincipalRegistry;
 pub use principal_vault_binding_registry::PrincipalVaultBindingRegistry;
 pub use provider_definition_repository::ProviderDefinitionRepository;
 pub use registries::{DatabaseHealth, Registries, RelationalStore};
 pub use registry_error::{BoxError, Conflict, Missing, RegistryError};
+pub use replay_cache::{ReplayCache, ReplayCheck};
+pub use runtime_state::RuntimeState;
 pub use server_config_repository::ServerConfigRepository;
+pub use state_error::StateError;
+pub use vault_blob_store::VaultBlobStore;
 pub use vault_registry::VaultRegistry;

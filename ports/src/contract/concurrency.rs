@@ -24,6 +24,16 @@ where
         joined.expect("warm-up task").expect("warm-up ping");
     }
 
+    race_all(tasks, make).await
+}
+
+/// Runs `tasks` futures released together by a barrier (no pool warm-up: for stores whose
+/// clients connect on creation). Returns the outputs in task order.
+pub async fn race_all<T, Fut>(tasks: usize, make: impl Fn(usize) -> Fut) -> Vec<T>
+where
+    T: Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+{
     let start = Arc::new(Barrier::new(tasks));
     let handles: Vec<_> = (0..tasks)
         .map(|i| {

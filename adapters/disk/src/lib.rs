@@ -1,0 +1,269 @@
+//! # authsome-disk
+//!
+//! The vault blob store on the local disk: the default for a single server, needing nothing
+//! but a directory (`{home}/server/vault`, mode 0700).
+//!
+//! Layout: `<root>/<hex of collection>/<sha256 of key>.json`, each file holding the same
+//! document the Redis layout stores (`{"collection", "created_at", "key", "value",
+//! "version"}`). File names are derived, never taken from the key, so no key can name a path
+//! outside the root; the key inside the file is what listing returns.
+//!
+//! Writes are atomic and durable: a temporary file in the same directory is written and
+//! fsynced, then renamed over the target (or hard-linked, for create-if-absent), then the
+//! directory is fsynced. A writer that dies leaves at worst a stray temporary file, which
+//! readers ignore and which is removed once it is old. Concurrent writers each write their
+//! own temporary file; the last rename wins and no reader sees a partial file.
+//!
+//! This crate must not depend on any other adapter or on the HTTP layer.
+
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use authsome_domain::Timestamp;
+use authsome_domain::python_json::{self, Separators};
+use authsome_ports::vault_blob_store::check_name;
+use authsome_ports::{StateError, VaultBlobStore};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Temporary files start with this, so that readers and listings skip them.
+const TEMP_PREFIX: &str = ".tmp-";
+/// Temporary files older than this are leftovers of a writer that died.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(600);
+
+/// The vault on disk.
+pub struct DiskBlobStore {
+    root: PathBuf,
+}
+
+impl DiskBlobStore {
+    /// Opens (creating, mode 0700) the vault directory and removes stale temporary files.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        create_private_dir(&root)?;
+        remove_stale_temp_files(&root);
+        Ok(Self { root })
+    }
+
+    /// The vault directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn collection_dir(&self, collection: &str) -> PathBuf {
+        self.root.join(hex(collection.as_bytes()))
+    }
+
+    fn entry_path(&self, collection: &str, key: &str) -> PathBuf {
+        let digest = Sha256::digest(key.as_bytes());
+        self.collection_dir(collection).join(format!("{}.json", hex(&digest)))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn create_private_dir(path: &Path) -> io::Result<()> {
+    fs::create_dir_all(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+fn remove_stale_temp_files(root: &Path) {
+    let Ok(collections) = fs::read_dir(root) else { return };
+    for collection in collections.flatten() {
+        let Ok(entries) = fs::read_dir(collection.path()) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let is_temp = entry.file_name().to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX));
+            let age = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok());
+            if is_temp && age.is_some_and(|a| a > STALE_TEMP_AGE) {
+                if let Err(error) = fs::remove_file(entry.path()) {
+                    tracing::warn!(%error, path = %entry.path().display(), "cannot remove a stale temporary vault file");
+                }
+            }
+        }
+    }
+}
+
+fn document(collection: &str, key: &str, value: &Map<String, Value>) -> String {
+    let mut document = Map::new();
+    document.insert("collection".to_owned(), Value::String(collection.to_owned()));
+    document.insert("created_at".to_owned(), Value::String(Timestamp::now().to_isoformat()));
+    document.insert("key".to_owned(), Value::String(key.to_owned()));
+    document.insert("value".to_owned(), Value::Object(value.clone()));
+    document.insert("version".to_owned(), Value::from(1));
+    python_json::to_string(&document, Separators::Default)
+}
+
+/// Parses a stored document into (key, value).
+fn parse_document(bytes: &[u8], path: &Path) -> Result<(String, Map<String, Value>), StateError> {
+    let corrupt = |why: &str| StateError::Corrupt(format!("{}: {why}", path.display()));
+    let mut document: Map<String, Value> = serde_json::from_slice(bytes).map_err(|_| corrupt("not a JSON object"))?;
+    match (document.remove("key"), document.remove("value")) {
+        (Some(Value::String(key)), Some(Value::Object(value))) => Ok((key, value)),
+        _ => Err(corrupt("missing key or value")),
+    }
+}
+
+/// Writes `contents` to a new temporary file in `dir`, fsynced; returns its path.
+fn write_temp_file(dir: &Path, contents: &[u8]) -> io::Result<PathBuf> {
+    create_private_dir(dir)?;
+    let path = dir.join(format!("{TEMP_PREFIX}{}", authsome_domain::random_token::hex(16)));
+    let mut file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+    let written = file.write_all(contents).and_then(|()| file.sync_all());
+    if let Err(error) = written {
+        let _ = fs::remove_file(&path);
+        return Err(error);
+    }
+    Ok(path)
+}
+
+/// Makes a rename or unlink in `dir` durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn unavailable(error: io::Error) -> StateError {
+    StateError::unavailable(error)
+}
+
+/// Runs blocking file work off the async worker threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StateError> + Send + 'static,
+) -> Result<T, StateError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StateError::unavailable(io::Error::other(e.to_string())))?
+}
+
+#[async_trait]
+impl VaultBlobStore for DiskBlobStore {
+    async fn get(&self, collection: &str, key: &str) -> Result<Option<Map<String, Value>>, StateError> {
+        check_name(collection, key)?;
+        let path = self.entry_path(collection, key);
+        let key = key.to_owned();
+        blocking(move || match fs::read(&path) {
+            Ok(bytes) => {
+                let (stored_key, value) = parse_document(&bytes, &path)?;
+                if stored_key != key {
+                    return Err(StateError::Corrupt(format!("{} holds another key", path.display())));
+                }
+                Ok(Some(value))
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(unavailable(error)),
+        })
+        .await
+    }
+
+    async fn put(&self, collection: &str, key: &str, value: &Map<String, Value>) -> Result<(), StateError> {
+        check_name(collection, key)?;
+        let (dir, path) = (self.collection_dir(collection), self.entry_path(collection, key));
+        let contents = document(collection, key, value);
+        blocking(move || {
+            let temp = write_temp_file(&dir, contents.as_bytes()).map_err(unavailable)?;
+            if let Err(error) = fs::rename(&temp, &path) {
+                let _ = fs::remove_file(&temp);
+                return Err(unavailable(error));
+            }
+            sync_dir(&dir).map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn put_if_absent(&self, collection: &str, key: &str, value: &Map<String, Value>) -> Result<bool, StateError> {
+        check_name(collection, key)?;
+        let (dir, path) = (self.collection_dir(collection), self.entry_path(collection, key));
+        let contents = document(collection, key, value);
+        blocking(move || {
+            let temp = write_temp_file(&dir, contents.as_bytes()).map_err(unavailable)?;
+            // link() fails when the target exists: an atomic create-if-absent that, unlike
+            // O_EXCL on the target, never exposes a half-written file.
+            let linked = fs::hard_link(&temp, &path);
+            let _ = fs::remove_file(&temp);
+            match linked {
+                Ok(()) => sync_dir(&dir).map(|()| true).map_err(unavailable),
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+                Err(error) => Err(unavailable(error)),
+            }
+        })
+        .await
+    }
+
+    async fn delete(&self, collection: &str, key: &str) -> Result<bool, StateError> {
+        check_name(collection, key)?;
+        let (dir, path) = (self.collection_dir(collection), self.entry_path(collection, key));
+        blocking(move || match fs::remove_file(&path) {
+            Ok(()) => sync_dir(&dir).map(|()| true).map_err(unavailable),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        })
+        .await
+    }
+
+    async fn list_keys(&self, collection: &str, prefix: &str) -> Result<Vec<String>, StateError> {
+        check_name(collection, "listing")?;
+        let dir = self.collection_dir(collection);
+        let prefix = prefix.to_owned();
+        blocking(move || {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(error) => return Err(unavailable(error)),
+            };
+            let mut keys = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(unavailable)?;
+                let name = entry.file_name();
+                if name.to_str().is_none_or(|n| n.starts_with(TEMP_PREFIX))
+                    || entry.path().extension() != Some(OsStr::new("json"))
+                {
+                    continue;
+                }
+                let bytes = match fs::read(entry.path()) {
+                    Ok(bytes) => bytes,
+                    // Deleted between the directory read and this read.
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                    Err(error) => return Err(unavailable(error)),
+                };
+                match parse_document(&bytes, &entry.path()) {
+                    Ok((key, _)) if key.starts_with(&prefix) => keys.push(key),
+                    Ok(_) => {}
+                    // One damaged file must not hide the rest of the vault.
+                    Err(error) => tracing::warn!(%error, "skipping an unreadable vault file"),
+                }
+            }
+            keys.sort();
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StateError> {
+        let root = self.root.clone();
+        blocking(move || {
+            let probe = write_temp_file(&root, b"ping").map_err(unavailable)?;
+            fs::remove_file(probe).map_err(unavailable)
+        })
+        .await
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "disk"
+    }
+}

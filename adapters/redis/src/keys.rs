@@ -1,0 +1,121 @@
+//! Key names, with an optional prefix (empty in production, for compatibility with the
+//! reference; random in tests, for isolation).
+
+/// Builds every Redis key this crate uses.
+#[derive(Debug, Clone, Default)]
+pub struct RedisKeys {
+    prefix: String,
+}
+
+impl RedisKeys {
+    /// Keys with no prefix: the reference daemon's layout.
+    pub fn unprefixed() -> Self {
+        Self::default()
+    }
+
+    /// Keys under `prefix` (for tests, or to share a Redis database between deployments).
+    pub fn with_prefix(prefix: impl Into<String>) -> Self {
+        Self { prefix: prefix.into() }
+    }
+
+    /// The prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// `<collection>::<key>`.
+    pub fn blob(&self, collection: &str, key: &str) -> String {
+        format!("{}{collection}::{key}", self.prefix)
+    }
+
+    /// The SCAN pattern for keys of `collection` starting with `key_prefix`; glob
+    /// metacharacters in the names match literally.
+    pub fn blob_pattern(&self, collection: &str, key_prefix: &str) -> String {
+        format!(
+            "{}{}::{}*",
+            escape_glob(&self.prefix),
+            escape_glob(collection),
+            escape_glob(key_prefix)
+        )
+    }
+
+    /// The part of a blob key before the entry's own key.
+    pub fn blob_collection_prefix(&self, collection: &str) -> String {
+        format!("{}{collection}::", self.prefix)
+    }
+
+    /// A used proof-of-possession token id.
+    pub fn jti(&self, jti: &str) -> String {
+        format!("{}authsome:pop:jti:{jti}", self.prefix)
+    }
+
+    /// A login session.
+    pub fn auth_session(&self, id: &str) -> String {
+        format!("{}authsome:auth-session:session:{id}", self.prefix)
+    }
+
+    /// OAuth state -> session id.
+    pub fn oauth_state(&self, state: &str) -> String {
+        format!("{}authsome:auth-session:oauth-state:{state}", self.prefix)
+    }
+
+    /// Session id -> OAuth state.
+    pub fn session_state(&self, id: &str) -> String {
+        format!("{}authsome:auth-session:session-state:{id}", self.prefix)
+    }
+
+    /// A claim token.
+    pub fn pending_claim(&self, token: &str) -> String {
+        format!("{}authsome:ui-session:pending-claim:{token}", self.prefix)
+    }
+
+    /// A browser session, by the hash of its token.
+    pub fn browser_session(&self, token_hash: &str) -> String {
+        format!("{}authsome:ui-session:browser:{token_hash}", self.prefix)
+    }
+
+    /// The set of a principal's browser-session hashes.
+    pub fn principal_browser_sessions(&self, principal_id: &str) -> String {
+        format!("{}authsome:ui-session:principal:{principal_id}", self.prefix)
+    }
+}
+
+fn escape_glob(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^' | '-') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_matches_the_reference() {
+        let keys = RedisKeys::unprefixed();
+        assert_eq!(
+            keys.blob(
+                "vault:vault_0123456789ab",
+                "vault:vault_0123456789ab:openai:connection:default"
+            ),
+            "vault:vault_0123456789ab::vault:vault_0123456789ab:openai:connection:default"
+        );
+        assert_eq!(keys.jti("abc"), "authsome:pop:jti:abc");
+        assert_eq!(
+            keys.pending_claim("claim_x"),
+            "authsome:ui-session:pending-claim:claim_x"
+        );
+        assert_eq!(keys.auth_session("sess_1"), "authsome:auth-session:session:sess_1");
+    }
+
+    #[test]
+    fn patterns_escape_glob_characters() {
+        let keys = RedisKeys::with_prefix("t1:");
+        assert_eq!(keys.blob_pattern("c*", "a?[b]"), "t1:c\\*::a\\?\\[b\\]*");
+    }
+}

@@ -1,0 +1,424 @@
+//! Login sessions, claim tokens and browser sessions on Redis.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use authsome_domain::vault_crypto::{EnvelopeVersion, VaultCipher};
+use authsome_domain::{
+    AuthSession, AuthSessionId, AuthSessionState, BrowserSession, BrowserSessionToken, ConnectionName, Email,
+    IdentityHandle, PendingClaim, PrincipalId, ProviderName, SessionSecrets, Timestamp,
+};
+use authsome_ports::{AuthSessionStore, BrowserSessionStore, PendingClaimStore, StateError};
+use redis::aio::ConnectionManager;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::{RedisKeys, unavailable};
+
+/// Seconds left until `expires_at`, at least 1 (Redis refuses a zero expiry).
+fn ttl_seconds(expires_at: Timestamp) -> i64 {
+    (expires_at.unix_seconds() - Timestamp::now().unix_seconds()).max(1)
+}
+
+fn corrupt(what: &str) -> impl Fn(serde_json::Error) -> StateError + '_ {
+    move |e| StateError::Corrupt(format!("stored {what} is unreadable: {e}"))
+}
+
+/// The associated-data collection for sealed session secrets.
+const SEALED_SECRETS_COLLECTION: &str = "authsome:auth-session";
+
+/// The stored form of a login session: the reference's field names, with the secret inputs
+/// sealed (AES-256-GCM-SIV bound to the session id) instead of sitting in the payload.
+#[derive(Serialize, Deserialize)]
+struct StoredAuthSession {
+    session_id: AuthSessionId,
+    provider: ProviderName,
+    identity: Option<IdentityHandle>,
+    principal_id: Option<PrincipalId>,
+    connection_name: ConnectionName,
+    flow_type: String,
+    state: AuthSessionState,
+    status_message: Option<String>,
+    error_message: Option<String>,
+    oauth_state: Option<String>,
+    payload: Map<String, Value>,
+    sealed_secrets: Option<Map<String, Value>>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+/// Login sessions shared by every replica.
+pub struct RedisAuthSessionStore {
+    connection: ConnectionManager,
+    keys: RedisKeys,
+    cipher: Arc<VaultCipher>,
+}
+
+impl RedisAuthSessionStore {
+    /// A session store on `connection` that seals secrets with `cipher`.
+    pub fn new(connection: ConnectionManager, keys: RedisKeys, cipher: Arc<VaultCipher>) -> Self {
+        Self {
+            connection,
+            keys,
+            cipher,
+        }
+    }
+
+    fn encode(&self, session: &AuthSession) -> Result<String, StateError> {
+        let sealed_secrets = if session.secrets.is_empty() {
+            None
+        } else {
+            let plain: BTreeMap<&str, &str> = session
+                .secrets
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.expose_secret()))
+                .collect();
+            let text = zeroize::Zeroizing::new(serde_json::to_string(&plain).map_err(corrupt("session secrets"))?);
+            let sealed = self
+                .cipher
+                .seal_with(
+                    EnvelopeVersion::V2,
+                    SEALED_SECRETS_COLLECTION,
+                    session.id.as_str(),
+                    &text,
+                )
+                .map_err(|e| StateError::Corrupt(e.to_string()))?;
+            Some(sealed)
+        };
+        let stored = StoredAuthSession {
+            session_id: session.id.clone(),
+            provider: session.provider.clone(),
+            identity: session.identity.clone(),
+            principal_id: session.principal_id.clone(),
+            connection_name: session.connection_name.clone(),
+            flow_type: session.flow_type.clone(),
+            state: session.state,
+            status_message: session.status_message.clone(),
+            error_message: session.error_message.clone(),
+            oauth_state: session.oauth_state.clone(),
+            payload: session.payload.clone(),
+            sealed_secrets,
+            created_at: session.created_at,
+            updated_at: Timestamp::now(),
+            expires_at: session.expires_at,
+        };
+        serde_json::to_string(&stored).map_err(corrupt("login session"))
+    }
+
+    fn decode(&self, text: &str) -> Result<AuthSession, StateError> {
+        let stored: StoredAuthSession = serde_json::from_str(text).map_err(corrupt("login session"))?;
+        let mut secrets = SessionSecrets::default();
+        if let Some(sealed) = &stored.sealed_secrets {
+            let text = self
+                .cipher
+                .open(SEALED_SECRETS_COLLECTION, stored.session_id.as_str(), sealed)
+                .map_err(|e| StateError::Corrupt(format!("session secrets: {e}")))?;
+            let plain: BTreeMap<String, String> =
+                serde_json::from_str(text.expose_secret()).map_err(corrupt("session secrets"))?;
+            for (name, value) in plain {
+                secrets.insert(name, SecretString::from(value));
+            }
+        }
+        Ok(AuthSession {
+            id: stored.session_id,
+            provider: stored.provider,
+            identity: stored.identity,
+            principal_id: stored.principal_id,
+            connection_name: stored.connection_name,
+            flow_type: stored.flow_type,
+            state: stored.state,
+            status_message: stored.status_message,
+            error_message: stored.error_message,
+            oauth_state: stored.oauth_state,
+            payload: stored.payload,
+            secrets,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+            expires_at: stored.expires_at,
+        })
+    }
+}
+
+#[async_trait]
+impl AuthSessionStore for RedisAuthSessionStore {
+    async fn save(&self, session: &AuthSession) -> Result<(), StateError> {
+        let ttl = ttl_seconds(session.expires_at);
+        let text = self.encode(session)?;
+        let mut pipeline = redis::pipe();
+        pipeline
+            .atomic()
+            .cmd("SET")
+            .arg(self.keys.auth_session(session.id.as_str()))
+            .arg(text)
+            .arg("EX")
+            .arg(ttl);
+        if let Some(state) = &session.oauth_state {
+            pipeline
+                .cmd("SET")
+                .arg(self.keys.oauth_state(state))
+                .arg(session.id.as_str())
+                .arg("EX")
+                .arg(ttl)
+                .cmd("SET")
+                .arg(self.keys.session_state(session.id.as_str()))
+                .arg(state)
+                .arg("EX")
+                .arg(ttl);
+        }
+        let () = pipeline
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &AuthSessionId) -> Result<Option<AuthSession>, StateError> {
+        let text: Option<String> = redis::cmd("GET")
+            .arg(self.keys.auth_session(id.as_str()))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        let Some(text) = text else { return Ok(None) };
+        let session = self.decode(&text)?;
+        Ok((!session.is_expired_at(Timestamp::now())).then_some(session))
+    }
+
+    async fn delete(&self, id: &AuthSessionId) -> Result<bool, StateError> {
+        let mut connection = self.connection.clone();
+        let state: Option<String> = redis::cmd("GET")
+            .arg(self.keys.session_state(id.as_str()))
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        let deleted_session: u64 = redis::cmd("DEL")
+            .arg(self.keys.auth_session(id.as_str()))
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        let mut index = redis::cmd("DEL");
+        index.arg(self.keys.session_state(id.as_str()));
+        if let Some(state) = state {
+            index.arg(self.keys.oauth_state(&state));
+        }
+        let _: u64 = index.query_async(&mut connection).await.map_err(unavailable)?;
+        Ok(deleted_session > 0)
+    }
+
+    async fn find_by_oauth_state(&self, state: &str) -> Result<Option<AuthSession>, StateError> {
+        let id: Option<String> = redis::cmd("GET")
+            .arg(self.keys.oauth_state(state))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        let Some(id) = id.and_then(|id| AuthSessionId::parse(&id).ok()) else {
+            return Ok(None);
+        };
+        // The index may outlive a change of the session's state.
+        Ok(self.get(&id).await?.filter(|s| s.oauth_state.as_deref() == Some(state)))
+    }
+}
+
+/// The reference's stored claim token: `{"token","identity","created_at","expires_at"}`.
+#[derive(Serialize, Deserialize)]
+struct StoredPendingClaim {
+    token: String,
+    identity: IdentityHandle,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+/// Claim tokens shared by every replica; consumed with `GETDEL`, so exactly once.
+pub struct RedisPendingClaimStore {
+    connection: ConnectionManager,
+    keys: RedisKeys,
+}
+
+impl RedisPendingClaimStore {
+    /// A claim-token store on `connection`.
+    pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
+        Self { connection, keys }
+    }
+
+    fn decode(text: &str) -> Result<Option<PendingClaim>, StateError> {
+        let stored: StoredPendingClaim = serde_json::from_str(text).map_err(corrupt("claim token"))?;
+        let claim = PendingClaim {
+            token: stored.token,
+            identity: stored.identity,
+            created_at: stored.created_at,
+            expires_at: stored.expires_at,
+        };
+        Ok((Timestamp::now() < claim.expires_at).then_some(claim))
+    }
+}
+
+#[async_trait]
+impl PendingClaimStore for RedisPendingClaimStore {
+    async fn create(&self, identity: &IdentityHandle, ttl_seconds: i64) -> Result<PendingClaim, StateError> {
+        let claim = PendingClaim::new(identity.clone(), ttl_seconds);
+        let stored = StoredPendingClaim {
+            token: claim.token.clone(),
+            identity: claim.identity.clone(),
+            created_at: claim.created_at,
+            expires_at: claim.expires_at,
+        };
+        let text = serde_json::to_string(&stored).map_err(corrupt("claim token"))?;
+        let () = redis::cmd("SET")
+            .arg(self.keys.pending_claim(&claim.token))
+            .arg(text)
+            .arg("EX")
+            .arg(ttl_seconds.max(1))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(claim)
+    }
+
+    async fn get(&self, token: &str) -> Result<Option<PendingClaim>, StateError> {
+        let text: Option<String> = redis::cmd("GET")
+            .arg(self.keys.pending_claim(token))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        text.map_or(Ok(None), |t| Self::decode(&t))
+    }
+
+    async fn consume(&self, token: &str) -> Result<Option<PendingClaim>, StateError> {
+        let text: Option<String> = redis::cmd("GETDEL")
+            .arg(self.keys.pending_claim(token))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        text.map_or(Ok(None), |t| Self::decode(&t))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredBrowserSession {
+    principal_id: PrincipalId,
+    email: String,
+    csrf_token: String,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+/// Browser sessions shared by every replica. Keyed by the SHA-256 of the cookie token, with
+/// a per-principal set so that a password change can end them all.
+pub struct RedisBrowserSessionStore {
+    connection: ConnectionManager,
+    keys: RedisKeys,
+}
+
+/// Stores the session and adds it to the principal's set, extending the set's life to the
+/// session's when shorter.
+const CREATE_BROWSER_SESSION: &str = r"
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+return 1
+";
+
+/// Deletes every session in the principal's set and the set; returns how many were live.
+const DELETE_PRINCIPAL_SESSIONS: &str = r"
+local ended = 0
+for _, hash in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  ended = ended + redis.call('DEL', ARGV[1] .. hash)
+end
+redis.call('DEL', KEYS[1])
+return ended
+";
+
+impl RedisBrowserSessionStore {
+    /// A browser-session store on `connection`.
+    pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
+        Self { connection, keys }
+    }
+
+    fn digest(token: &BrowserSessionToken) -> String {
+        let digest = Sha256::digest(token.expose().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    async fn read(&self, hash: &str) -> Result<Option<BrowserSession>, StateError> {
+        let text: Option<String> = redis::cmd("GET")
+            .arg(self.keys.browser_session(hash))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        let Some(text) = text else { return Ok(None) };
+        let stored: StoredBrowserSession = serde_json::from_str(&text).map_err(corrupt("browser session"))?;
+        let session = BrowserSession {
+            principal_id: stored.principal_id,
+            email: Email::from_stored(&stored.email).map_err(|e| StateError::Corrupt(e.to_string()))?,
+            csrf_token: SecretString::from(stored.csrf_token),
+            created_at: stored.created_at,
+            expires_at: stored.expires_at,
+        };
+        Ok((Timestamp::now() < session.expires_at).then_some(session))
+    }
+}
+
+#[async_trait]
+impl BrowserSessionStore for RedisBrowserSessionStore {
+    async fn create(&self, session: &BrowserSession) -> Result<BrowserSessionToken, StateError> {
+        let token = BrowserSessionToken::generate();
+        let hash = Self::digest(&token);
+        let stored = StoredBrowserSession {
+            principal_id: session.principal_id.clone(),
+            email: session.email.as_str().to_owned(),
+            csrf_token: session.csrf_token.expose_secret().to_owned(),
+            created_at: session.created_at,
+            expires_at: session.expires_at,
+        };
+        let text = serde_json::to_string(&stored).map_err(corrupt("browser session"))?;
+        let _: i64 = redis::Script::new(CREATE_BROWSER_SESSION)
+            .key(self.keys.browser_session(&hash))
+            .key(self.keys.principal_browser_sessions(session.principal_id.as_str()))
+            .arg(text)
+            .arg(ttl_seconds(session.expires_at))
+            .arg(&hash)
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(token)
+    }
+
+    async fn get(&self, token: &BrowserSessionToken) -> Result<Option<BrowserSession>, StateError> {
+        self.read(&Self::digest(token)).await
+    }
+
+    async fn delete(&self, token: &BrowserSessionToken) -> Result<bool, StateError> {
+        let hash = Self::digest(token);
+        let session = self.read(&hash).await?;
+        let mut connection = self.connection.clone();
+        let deleted: u64 = redis::cmd("DEL")
+            .arg(self.keys.browser_session(&hash))
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        if let Some(session) = session {
+            let _: u64 = redis::cmd("SREM")
+                .arg(self.keys.principal_browser_sessions(session.principal_id.as_str()))
+                .arg(&hash)
+                .query_async(&mut connection)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(deleted > 0)
+    }
+
+    async fn delete_for_principal(&self, principal_id: &PrincipalId) -> Result<u64, StateError> {
+        let ended: u64 = redis::Script::new(DELETE_PRINCIPAL_SESSIONS)
+            .key(self.keys.principal_browser_sessions(principal_id.as_str()))
+            .arg(self.keys.browser_session(""))
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(ended)
+    }
+}

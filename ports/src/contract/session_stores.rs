@@ -1,0 +1,298 @@
+//! Contract cases for [`AuthSessionStore`], [`PendingClaimStore`] and [`BrowserSessionStore`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use authsome_domain::{
+    AuthSession, AuthSessionId, AuthSessionState, BrowserSession, BrowserSessionToken, ConnectionName, PrincipalId,
+    ProviderName,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use crate::contract::concurrency::race_all;
+use crate::contract::{eventually, sample};
+use crate::{AuthSessionStore, BrowserSessionStore, PendingClaimStore};
+
+/// Fresh, isolated session stores; dropping the fixture cleans the backend up.
+pub trait SessionStoresFixture {
+    /// Login sessions.
+    fn auth_sessions(&self) -> Arc<dyn AuthSessionStore>;
+    /// Claim tokens.
+    fn pending_claims(&self) -> Arc<dyn PendingClaimStore>;
+    /// Claim tokens through a second, independent client of the same backend.
+    fn pending_claims_second_client(&self) -> Arc<dyn PendingClaimStore>;
+    /// Browser sessions.
+    fn browser_sessions(&self) -> Arc<dyn BrowserSessionStore>;
+}
+
+fn login_session(ttl_seconds: i64) -> AuthSession {
+    let mut session = AuthSession::new(
+        ProviderName::parse("openai").expect("provider"),
+        Some(sample::handle()),
+        Some(PrincipalId::generate()),
+        ConnectionName::default_name(),
+        "api_key",
+        ttl_seconds,
+    );
+    session
+        .payload
+        .insert("input_fields".to_owned(), json!([{"name": "api_key", "secret": true}]));
+    session
+        .secrets
+        .insert("api_key", SecretString::from("sk-contract-0123456789abcdef".to_owned()));
+    session
+}
+
+fn assert_same_session(actual: &AuthSession, expected: &AuthSession) {
+    assert_eq!(actual.id, expected.id);
+    assert_eq!(actual.provider, expected.provider);
+    assert_eq!(actual.identity, expected.identity);
+    assert_eq!(actual.principal_id, expected.principal_id);
+    assert_eq!(actual.connection_name, expected.connection_name);
+    assert_eq!(actual.flow_type, expected.flow_type);
+    assert_eq!(actual.state, expected.state);
+    assert_eq!(actual.status_message, expected.status_message);
+    assert_eq!(actual.error_message, expected.error_message);
+    assert_eq!(actual.oauth_state, expected.oauth_state);
+    assert_eq!(actual.payload, expected.payload);
+    assert_eq!(
+        (actual.created_at, actual.expires_at),
+        (expected.created_at, expected.expires_at)
+    );
+    let names = |s: &AuthSession| {
+        s.secrets
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose_secret().to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(actual), names(expected), "secrets survive the round trip");
+}
+
+/// A saved session comes back whole, secrets included; changes replace it.
+pub async fn auth_session_save_get_and_update(f: &dyn SessionStoresFixture) {
+    let store = f.auth_sessions();
+    let mut session = login_session(300);
+    store.save(&session).await.expect("save");
+    assert_same_session(&store.get(&session.id).await.expect("get").expect("present"), &session);
+
+    session.state = AuthSessionState::Completed;
+    session.status_message = Some("Login successful".to_owned());
+    session.secrets.remove("api_key");
+    store.save(&session).await.expect("update");
+    assert_same_session(&store.get(&session.id).await.expect("get").expect("present"), &session);
+    assert!(store.get(&AuthSessionId::generate()).await.expect("unknown").is_none());
+}
+
+/// Deleting a session removes it and reports whether it existed.
+pub async fn auth_session_delete(f: &dyn SessionStoresFixture) {
+    let store = f.auth_sessions();
+    let session = login_session(300);
+    store.save(&session).await.expect("save");
+    assert!(store.delete(&session.id).await.expect("delete"));
+    assert!(!store.delete(&session.id).await.expect("delete again"));
+    assert!(store.get(&session.id).await.expect("get").is_none());
+}
+
+/// Sessions are found by their current OAuth state only.
+pub async fn auth_session_found_by_oauth_state(f: &dyn SessionStoresFixture) {
+    let store = f.auth_sessions();
+    let mut session = login_session(300);
+    session.oauth_state = Some(authsome_domain::random_token::url_safe(32));
+    store.save(&session).await.expect("save");
+    let state = session.oauth_state.clone().expect("state");
+    assert_same_session(
+        &store.find_by_oauth_state(&state).await.expect("find").expect("present"),
+        &session,
+    );
+    assert!(
+        store
+            .find_by_oauth_state("unknown-state")
+            .await
+            .expect("find")
+            .is_none()
+    );
+
+    session.oauth_state = Some("replaced-state".to_owned());
+    store.save(&session).await.expect("save");
+    assert!(
+        store.find_by_oauth_state(&state).await.expect("old").is_none(),
+        "an old state no longer finds it"
+    );
+    assert!(
+        store
+            .find_by_oauth_state("replaced-state")
+            .await
+            .expect("new")
+            .is_some()
+    );
+    store.delete(&session.id).await.expect("delete");
+    assert!(
+        store
+            .find_by_oauth_state("replaced-state")
+            .await
+            .expect("after delete")
+            .is_none()
+    );
+}
+
+/// A session disappears once it expires.
+pub async fn auth_session_expires(f: &dyn SessionStoresFixture) {
+    let store = f.auth_sessions();
+    let session = login_session(1);
+    store.save(&session).await.expect("save");
+    assert!(store.get(&session.id).await.expect("get").is_some());
+    eventually(Duration::from_secs(10), || {
+        let (store, id) = (store.clone(), session.id.clone());
+        async move { store.get(&id).await.expect("get").is_none() }
+    })
+    .await;
+}
+
+/// A claim token is readable until consumed, and consumed once.
+pub async fn pending_claim_create_get_consume(f: &dyn SessionStoresFixture) {
+    let store = f.pending_claims();
+    let identity = sample::handle();
+    let claim = store.create(&identity, 300).await.expect("create");
+    assert!(claim.token.starts_with("claim_"));
+    assert_eq!(claim.identity, identity);
+    assert_eq!(store.get(&claim.token).await.expect("get"), Some(claim.clone()));
+    assert_eq!(store.consume(&claim.token).await.expect("consume"), Some(claim.clone()));
+    assert!(store.consume(&claim.token).await.expect("consume again").is_none());
+    assert!(store.get(&claim.token).await.expect("get after").is_none());
+    assert!(store.get("claim_unknown").await.expect("unknown").is_none());
+    let second = store.create(&identity, 300).await.expect("another");
+    assert_ne!(second.token, claim.token, "tokens are unique");
+}
+
+/// Twenty consumers on two clients race for one token: exactly one gets it.
+pub async fn pending_claim_concurrent_consume_has_one_winner(f: &dyn SessionStoresFixture) {
+    let clients = [f.pending_claims(), f.pending_claims_second_client()];
+    let claim = clients[0].create(&sample::handle(), 300).await.expect("create");
+    let results = race_all(20, |i| {
+        let (store, token) = (clients[i % 2].clone(), claim.token.clone());
+        async move { store.consume(&token).await }
+    })
+    .await;
+    let winners = results.iter().filter(|r| matches!(r, Ok(Some(_)))).count();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(winners, 1);
+}
+
+/// A claim token stops working after its time to live.
+pub async fn pending_claim_expires(f: &dyn SessionStoresFixture) {
+    let store = f.pending_claims();
+    let claim = store.create(&sample::handle(), 1).await.expect("create");
+    eventually(Duration::from_secs(10), || {
+        let (store, token) = (store.clone(), claim.token.clone());
+        async move { store.get(&token).await.expect("get").is_none() }
+    })
+    .await;
+    assert!(store.consume(&claim.token).await.expect("consume").is_none());
+}
+
+fn browser_session(principal_id: &PrincipalId, ttl_seconds: i64) -> BrowserSession {
+    BrowserSession::new(principal_id.clone(), sample::email(), ttl_seconds)
+}
+
+/// A browser session is found by its token; unknown tokens find nothing.
+pub async fn browser_session_create_and_get(f: &dyn SessionStoresFixture) {
+    let store = f.browser_sessions();
+    let session = browser_session(&PrincipalId::generate(), 3600);
+    let token = store.create(&session).await.expect("create");
+    let got = store.get(&token).await.expect("get").expect("present");
+    assert_eq!(
+        (got.principal_id, got.email),
+        (session.principal_id.clone(), session.email.clone())
+    );
+    assert_eq!(got.csrf_token.expose_secret(), session.csrf_token.expose_secret());
+    assert_eq!(got.expires_at, session.expires_at);
+    assert!(
+        store
+            .get(&BrowserSessionToken::generate())
+            .await
+            .expect("unknown")
+            .is_none()
+    );
+    let other = store.create(&session).await.expect("second sign-in");
+    assert_ne!(other.expose(), token.expose(), "each sign-in gets its own token");
+}
+
+/// Logout ends one session.
+pub async fn browser_session_logout_ends_it(f: &dyn SessionStoresFixture) {
+    let store = f.browser_sessions();
+    let principal = PrincipalId::generate();
+    let token = store.create(&browser_session(&principal, 3600)).await.expect("create");
+    let kept = store
+        .create(&browser_session(&principal, 3600))
+        .await
+        .expect("another device");
+    assert!(store.delete(&token).await.expect("logout"));
+    assert!(!store.delete(&token).await.expect("logout again"));
+    assert!(store.get(&token).await.expect("get").is_none());
+    assert!(
+        store.get(&kept).await.expect("other device").is_some(),
+        "other sessions stay"
+    );
+}
+
+/// A password change ends every session of that principal, and only those.
+pub async fn browser_session_revoke_all_for_principal(f: &dyn SessionStoresFixture) {
+    let store = f.browser_sessions();
+    let (alice, bob) = (PrincipalId::generate(), PrincipalId::generate());
+    let mut alice_tokens = Vec::new();
+    for _ in 0..3 {
+        alice_tokens.push(store.create(&browser_session(&alice, 3600)).await.expect("alice"));
+    }
+    let bob_token = store.create(&browser_session(&bob, 3600)).await.expect("bob");
+    assert_eq!(store.delete_for_principal(&alice).await.expect("revoke"), 3);
+    for token in &alice_tokens {
+        assert!(store.get(token).await.expect("get").is_none());
+    }
+    assert!(store.get(&bob_token).await.expect("bob").is_some());
+    assert_eq!(store.delete_for_principal(&alice).await.expect("again"), 0);
+}
+
+/// A browser session ends at its expiry.
+pub async fn browser_session_expires(f: &dyn SessionStoresFixture) {
+    let store = f.browser_sessions();
+    let token = store
+        .create(&browser_session(&PrincipalId::generate(), 1))
+        .await
+        .expect("create");
+    eventually(Duration::from_secs(10), || {
+        let store = store.clone();
+        let token = BrowserSessionToken::from_cookie(token.expose());
+        async move { store.get(&token).await.expect("get").is_none() }
+    })
+    .await;
+}
+
+/// Expands to one `#[tokio::test]` per session-store contract case for `$fixture`.
+#[macro_export]
+macro_rules! session_stores_contract_tests {
+    ($fixture:path) => {
+        $crate::session_stores_contract_tests!(@cases $fixture;
+            auth_session_save_get_and_update,
+            auth_session_delete,
+            auth_session_found_by_oauth_state,
+            auth_session_expires,
+            pending_claim_create_get_consume,
+            pending_claim_concurrent_consume_has_one_winner,
+            pending_claim_expires,
+            browser_session_create_and_get,
+            browser_session_logout_ends_it,
+            browser_session_revoke_all_for_principal,
+            browser_session_expires,
+        );
+    };
+    (@cases $fixture:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let fixture = $fixture().await;
+                $crate::contract::session_stores::$case(&fixture).await;
+            }
+        )*
+    };
+}

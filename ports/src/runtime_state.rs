@@ -1,0 +1,19 @@
+//! The bundle of runtime-state ports every replica must share.
+
+use std::sync::Arc;
+
+use crate::{AuthSessionStore, BrowserSessionStore, PendingClaimStore, ReplayCache};
+
+/// The state that makes requests safe across replicas: seen token ids, login sessions,
+/// claim tokens and browser sessions. Cheap to clone.
+#[derive(Clone)]
+pub struct RuntimeState {
+    /// Proof-of-possession token ids already used.
+    pub replay: Arc<dyn ReplayCache>,
+    /// Login sessions.
+    pub auth_sessions: Arc<dyn AuthSessionStore>,
+    /// Claim tokens.
+    pub pending_claims: Arc<dyn PendingClaimStore>,
+    /// Browser sessions.
+    pub browser_sessions: Arc<dyn BrowserSessionStore>,
+}
