@@ -91,10 +91,11 @@ fn remove_stale_temp_files(root: &Path) {
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| SystemTime::now().duration_since(t).ok());
-            if is_temp && age.is_some_and(|a| a > STALE_TEMP_AGE) {
-                if let Err(error) = fs::remove_file(entry.path()) {
-                    tracing::warn!(%error, path = %entry.path().display(), "cannot remove a stale temporary vault file");
-                }
+            if is_temp
+                && age.is_some_and(|a| a > STALE_TEMP_AGE)
+                && let Err(error) = fs::remove_file(entry.path())
+            {
+                tracing::warn!(%error, path = %entry.path().display(), "cannot remove a stale temporary vault file");
             }
         }
     }
