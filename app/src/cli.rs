@@ -22,4 +22,15 @@ pub enum Command {
     Init,
     /// Apply pending database migrations (safe while other replicas start or serve).
     Migrate,
+    /// Re-wrap the vault's data key under a new master secret (safe while replicas serve).
+    ///
+    /// The new secret comes from AUTHSOME_NEW_MASTER_KEY or --new-key-file. No stored value is
+    /// re-encrypted. When the current secret came from a key file or the OS keyring, the new
+    /// one replaces it there; when it came from AUTHSOME_MASTER_KEY, update that variable on
+    /// every replica (set the old one as AUTHSOME_MASTER_KEY_PREVIOUS while rolling out).
+    RotateMasterKey {
+        /// A file holding the new master secret.
+        #[arg(long, value_name = "PATH")]
+        new_key_file: Option<std::path::PathBuf>,
+    },
 }

@@ -1,12 +1,19 @@
 //! The composition root: the only code that picks concrete adapters, from
-//! [`Settings`](crate::settings::Settings).
+//! [`Settings`].
 
-use authsome_ports::Registries;
+use std::sync::Arc;
+
+use authsome_domain::vault_crypto::KdfParams;
+use authsome_ports::{Registries, RuntimeState, VaultBlobStore};
 use authsome_postgres::PostgresSettings;
+use authsome_redis::{RedisKeys, RedisSettings};
 use authsome_sqlite::SqliteSettings;
+use redis::aio::ConnectionManager;
 use thiserror::Error;
 
-use crate::settings::{DatabaseSettings, expose_database_url};
+use crate::master_secret::{self, MasterSecretError, MasterSecretSource, WhenMissing};
+use crate::settings::{DatabaseSettings, Settings, VaultBackend, expose_database_url};
+use crate::vault::{Vault, VaultError};
 
 /// Why the backends could not be brought up. Messages never contain secrets.
 #[derive(Debug, Error)]
@@ -17,6 +24,27 @@ pub enum StartupError {
     /// The Postgres database could not be reached or migrated.
     #[error(transparent)]
     Postgres(#[from] authsome_postgres::PostgresOpenError),
+    /// Redis could not be reached.
+    #[error(transparent)]
+    Redis(#[from] authsome_redis::RedisConnectError),
+    /// The master secret could not be had.
+    #[error(transparent)]
+    MasterSecret(#[from] MasterSecretError),
+    /// The vault could not be opened.
+    #[error("cannot open the vault")]
+    Vault(#[from] VaultError),
+    /// The vault directory could not be created.
+    #[error("cannot create the vault directory {path}")]
+    VaultDirectory {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A blocking startup task died.
+    #[error("a startup task failed: {0}")]
+    Task(String),
 }
 
 fn postgres_settings(url: &secrecy::SecretString, min_connections: u32, max_connections: u32) -> PostgresSettings {
@@ -53,5 +81,82 @@ pub async fn migrate(database: &DatabaseSettings) -> Result<Vec<i64>, StartupErr
             // Migration needs one connection, whatever the serving pool size.
             Ok(authsome_postgres::migrate(&postgres_settings(url, 1, 1)).await?)
         }
+    }
+}
+
+/// The Redis connection, when `AUTHSOME_REDIS_URL` is set.
+pub async fn connect_redis(settings: &Settings) -> Result<Option<ConnectionManager>, StartupError> {
+    match &settings.redis_url {
+        None => Ok(None),
+        Some(url) => Ok(Some(authsome_redis::connect(&RedisSettings::new(url.expose())).await?)),
+    }
+}
+
+/// Redis key names (`AUTHSOME_REDIS_KEY_PREFIX`, empty by default as in the reference).
+pub fn redis_keys(settings: &Settings) -> RedisKeys {
+    RedisKeys::with_prefix(settings.redis_key_prefix.clone())
+}
+
+/// The configured vault blob store.
+pub fn vault_store(
+    settings: &Settings,
+    redis: Option<&ConnectionManager>,
+) -> Result<Arc<dyn VaultBlobStore>, StartupError> {
+    match (&settings.vault.backend, redis) {
+        (VaultBackend::Disk { dir }, _) => {
+            let store = authsome_disk::DiskBlobStore::open(dir).map_err(|source| StartupError::VaultDirectory {
+                path: dir.clone(),
+                source,
+            })?;
+            Ok(Arc::new(store))
+        }
+        (VaultBackend::Redis, Some(connection)) => Ok(Arc::new(authsome_redis::RedisBlobStore::new(
+            connection.clone(),
+            redis_keys(settings),
+        ))),
+        // Settings refuse a Redis vault without a Redis URL; this only guards the invariant.
+        (VaultBackend::Redis, None) => Err(StartupError::Redis(authsome_redis::RedisConnectError::Url(
+            redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "AUTHSOME_REDIS_URL is not set")),
+        ))),
+        (VaultBackend::Memory, _) => Ok(Arc::new(authsome_memory::MemoryBlobStore::new())),
+    }
+}
+
+/// Resolves the master secret on a blocking thread.
+pub async fn resolve_master_secret(
+    settings: &Settings,
+    when_missing: WhenMissing,
+) -> Result<master_secret::ResolvedMasterSecret, StartupError> {
+    let (key_settings, env) = (settings.master_key.clone(), settings.env);
+    tokio::task::spawn_blocking(move || master_secret::resolve(&key_settings, env, when_missing))
+        .await
+        .map_err(|e| StartupError::Task(e.to_string()))?
+        .map_err(StartupError::from)
+}
+
+/// Opens the vault: resolves the master secret (generating one outside production) and
+/// unwraps, or creates, the data key.
+pub async fn open_vault(
+    settings: &Settings,
+    redis: Option<&ConnectionManager>,
+) -> Result<(Vault, MasterSecretSource), StartupError> {
+    let store = vault_store(settings, redis)?;
+    let master = resolve_master_secret(settings, WhenMissing::Generate).await?;
+    let vault = Vault::open(
+        store,
+        &master.secret,
+        master.previous.as_ref(),
+        settings.vault.write_version,
+        KdfParams::REFERENCE,
+    )
+    .await?;
+    Ok((vault, master.source))
+}
+
+/// The runtime state every replica shares: Redis when configured, else process memory.
+pub fn runtime_state(settings: &Settings, redis: Option<&ConnectionManager>, vault: &Vault) -> RuntimeState {
+    match redis {
+        Some(connection) => authsome_redis::runtime_state(connection.clone(), redis_keys(settings), vault.cipher()),
+        None => authsome_memory::runtime_state(authsome_memory::DEFAULT_CAPACITY),
     }
 }

@@ -8,4 +8,6 @@
 pub mod cli;
 pub mod commands;
 pub mod composition;
+pub mod master_secret;
 pub mod settings;
+pub mod vault;

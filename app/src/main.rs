@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!("error: {}", error_chain(&error));
             match error {
-                CommandError::Settings(_) => ExitCode::from(2),
+                CommandError::Settings(_) | CommandError::Usage(_) => ExitCode::from(2),
                 _ => ExitCode::FAILURE,
             }
         }
@@ -43,6 +43,9 @@ async fn run(command: Command, vars: &EnvironmentVariables) -> Result<String, Co
     match command {
         Command::Init => commands::init::run(&settings).await,
         Command::Migrate => commands::migrate::run(&settings).await,
+        Command::RotateMasterKey { new_key_file } => {
+            commands::rotate_master_key::run(&settings, vars, new_key_file).await
+        }
     }
 }
 

@@ -6,7 +6,12 @@ use sqlx::Connection;
 
 fn authsome(envs: &[(&str, &str)], args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_authsome"));
-    command.env_clear().env("HOME", "/nonexistent-home").args(args);
+    // No OS keyring: these tests must never touch the developer's real one.
+    command
+        .env_clear()
+        .env("HOME", "/nonexistent-home")
+        .env("AUTHSOME_KEYRING", "off")
+        .args(args);
     for (k, v) in envs {
         command.env(k, v);
     }
@@ -131,4 +136,87 @@ fn an_unreachable_database_fails_without_showing_the_password() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("cannot connect to the Postgres database"), "{stderr}");
     assert!(!stderr.contains("s3cret-pw"), "{stderr}");
+}
+
+#[tokio::test]
+async fn with_postgres_and_a_redis_vault_init_writes_nothing_to_the_local_disk() {
+    let schema = authsome_postgres::test_schema::TestSchema::create().await;
+    let prefix = authsome_redis::test_prefix::TestPrefix::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path().join("home-that-must-not-appear");
+    let out = authsome(
+        &[
+            ("AUTHSOME_HOME", home.to_str().expect("utf8")),
+            ("AUTHSOME_DATABASE_URL", &schema.url()),
+            ("AUTHSOME_REDIS_URL", prefix.url()),
+            ("AUTHSOME_REDIS_KEY_PREFIX", prefix.keys().prefix()),
+            ("AUTHSOME_VAULT_BACKEND", "redis"),
+            ("AUTHSOME_MASTER_KEY", "a-master-secret-from-the-environment"),
+        ],
+        &["init"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("vault: redis (data key created); master secret: AUTHSOME_MASTER_KEY"),
+        "{stdout}"
+    );
+    assert!(!home.exists(), "nothing was written under AUTHSOME_HOME");
+    assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 0, "nor beside it");
+
+    let mut redis = prefix.connect().await;
+    let dek: Option<String> = redis::cmd("GET")
+        .arg(prefix.keys().blob("__vault_meta__", "__dek__"))
+        .query_async(&mut redis)
+        .await
+        .expect("get");
+    assert!(
+        dek.expect("the data key record is in Redis")
+            .contains("\"wrapped_dek\"")
+    );
+}
+
+#[test]
+fn rotating_the_master_key_replaces_it_in_its_file_and_the_vault_still_opens() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path().join("home");
+    let env = [("AUTHSOME_HOME", home.to_str().expect("utf8"))];
+    assert!(authsome(&env, &["init"]).status.success());
+    let key_file = home.join("server/master.key");
+    let old = std::fs::read_to_string(&key_file).expect("generated key file");
+
+    let usage = authsome(&env, &["rotate-master-key"]);
+    assert_eq!(usage.status.code(), Some(2), "the new secret is required");
+    assert!(text(&usage.stderr).contains("AUTHSOME_NEW_MASTER_KEY"));
+
+    let new_file = dir.path().join("new.key");
+    std::fs::write(&new_file, "the-next-master-secret\n").expect("write");
+    let rotated = authsome(
+        &env,
+        &["rotate-master-key", "--new-key-file", new_file.to_str().expect("utf8")],
+    );
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    assert!(text(&rotated.stdout).contains("no value was re-encrypted"));
+    assert_eq!(
+        std::fs::read_to_string(&key_file).expect("key file"),
+        "the-next-master-secret"
+    );
+    assert_ne!(old, "the-next-master-secret");
+
+    let reopened = authsome(&env, &["init"]);
+    assert!(reopened.status.success(), "{}", text(&reopened.stderr));
+    assert!(
+        text(&reopened.stdout).contains("data key unwrapped"),
+        "{}",
+        text(&reopened.stdout)
+    );
+
+    // The old secret no longer opens the vault, and the error says what to check.
+    let stale = authsome(&[env[0], ("AUTHSOME_MASTER_KEY", old.trim())], &["init"]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(
+        text(&stale.stderr).contains("does not unwrap the vault's data key"),
+        "{}",
+        text(&stale.stderr)
+    );
 }

@@ -141,10 +141,20 @@ pub fn registries(store: Arc<SqliteStore>) -> Registries {
 
 async fn connect(settings: &SqliteSettings) -> Result<SqlitePool, SqliteOpenError> {
     if let Some(parent) = settings.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| SqliteOpenError::CreateDirectory {
-            path: parent.to_path_buf(),
-            source,
-        })?;
+        // The database holds password hashes: its directory is private to the user.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(parent)
+            .map_err(|source| SqliteOpenError::CreateDirectory {
+                path: parent.to_path_buf(),
+                source,
+            })?;
     }
     let options = SqliteConnectOptions::new()
         .filename(&settings.path)

@@ -2,6 +2,7 @@
 
 pub mod init;
 pub mod migrate;
+pub mod rotate_master_key;
 
 /// How a command failed; `main` prints it and picks the exit code.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +13,12 @@ pub enum CommandError {
     /// A backend could not be brought up (exit code 1).
     #[error(transparent)]
     Startup(#[from] crate::composition::StartupError),
+    /// The command was used wrongly (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The vault refused the operation (exit code 1).
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
     /// A local file or directory could not be created (exit code 1).
     #[error("cannot create {path}")]
     Filesystem {

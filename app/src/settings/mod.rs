@@ -5,71 +5,16 @@
 //! in [`SecretString`] and never printed. Names are matched case-insensitively, as the
 //! reference daemon does.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use authsome_domain::vault_crypto::EnvelopeVersion;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
-/// Every variable this program reads (upper case), for the unknown-variable warning.
-pub const KNOWN_VARIABLES: &[&str] = &[
-    "AUTHSOME_ENV",
-    "AUTHSOME_HOME",
-    "AUTHSOME_BASE_URL",
-    "AUTHSOME_VERSION",
-    "AUTHSOME_DATABASE_URL",
-    "AUTHSOME_POSTGRES_POOL_MIN_SIZE",
-    "AUTHSOME_POSTGRES_POOL_MAX_SIZE",
-    "AUTHSOME_LOG",
-    // Read by the reference CLI, not by the server; listed so they cause no warning.
-    "AUTHSOME_IDENTITY",
-    "AUTHSOME_IDENTITY_PRIVATE_KEY",
-    "AUTHSOME_PROXY_MODE",
-    // Used only by the test suites.
-    "AUTHSOME_TEST_DATABASE_URL",
-    "AUTHSOME_TEST_REDIS_URL",
-];
+mod environment;
 
-/// A snapshot of the environment, with case-insensitive lookup.
-#[derive(Clone, Default)]
-pub struct EnvironmentVariables {
-    by_upper_name: BTreeMap<String, String>,
-}
-
-impl EnvironmentVariables {
-    /// The current process environment (variables that are not valid Unicode are ignored).
-    pub fn from_process() -> Self {
-        Self::from_pairs(std::env::vars())
-    }
-
-    /// A given set of variables (for tests and embedding).
-    pub fn from_pairs<K: AsRef<str>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self {
-            by_upper_name: pairs
-                .into_iter()
-                .map(|(k, v)| (k.as_ref().to_ascii_uppercase(), v.into()))
-                .collect(),
-        }
-    }
-
-    /// The value of `name`, when set and not blank.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.by_upper_name
-            .get(&name.to_ascii_uppercase())
-            .map(String::as_str)
-            .filter(|v| !v.trim().is_empty())
-    }
-
-    /// `AUTHSOME_*` variables this program does not know (likely typos), sorted.
-    pub fn unknown_authsome_variables(&self) -> Vec<&str> {
-        self.by_upper_name
-            .keys()
-            .filter(|k| k.starts_with("AUTHSOME_") && !KNOWN_VARIABLES.contains(&k.as_str()))
-            .map(String::as_str)
-            .collect()
-    }
-}
+pub use environment::{EnvironmentVariables, KNOWN_VARIABLES};
 
 /// A setting that cannot be used. The message names the variable and never holds a secret.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -148,6 +93,69 @@ impl fmt::Debug for DatabaseSettings {
     }
 }
 
+/// Where vault values are stored (`AUTHSOME_VAULT_BACKEND`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultBackend {
+    /// One file per value under this directory (`{home}/server/vault`).
+    Disk {
+        /// The vault directory.
+        dir: PathBuf,
+    },
+    /// Redis, at `AUTHSOME_REDIS_URL`, in the reference's layout.
+    Redis,
+    /// Process memory: lost on exit (tests and throwaway servers; refused in prod).
+    Memory,
+}
+
+impl VaultBackend {
+    /// `disk`, `redis` or `memory`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Disk { .. } => "disk",
+            Self::Redis => "redis",
+            Self::Memory => "memory",
+        }
+    }
+}
+
+/// The vault's storage and encryption settings.
+#[derive(Debug, Clone)]
+pub struct VaultSettings {
+    /// `AUTHSOME_VAULT_BACKEND`.
+    pub backend: VaultBackend,
+    /// `AUTHSOME_VAULT_WRITE_VERSION`: 2 (AES-256-GCM-SIV bound to collection and key, the
+    /// default) or 1 (AES-256-GCM as authsome 0.7.2 writes, for fleets still running it).
+    pub write_version: EnvelopeVersion,
+}
+
+/// Where the master secret may come from, in order.
+#[derive(Clone)]
+pub struct MasterKeySettings {
+    /// `AUTHSOME_MASTER_KEY`.
+    pub from_environment: Option<SecretString>,
+    /// `AUTHSOME_MASTER_KEY_FILE`, or `{home}/server/master.key`.
+    pub file: PathBuf,
+    /// `AUTHSOME_MASTER_KEY_PREVIOUS`: tried when the current secret does not unwrap the
+    /// vault key, so that replicas restart cleanly while a rotation rolls out.
+    pub previous: Option<SecretString>,
+    /// `AUTHSOME_KEYRING` (`on`, the default, or `off`): whether to use the OS keyring.
+    pub keyring: bool,
+}
+
+impl fmt::Debug for MasterKeySettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MasterKeySettings")
+            .field(
+                "from_environment",
+                &self.from_environment.as_ref().map(|_| "<redacted>"),
+            )
+            .field("file", &self.file)
+            .field("previous", &self.previous.as_ref().map(|_| "<redacted>"))
+            .field("keyring", &self.keyring)
+            .finish()
+    }
+}
+
 /// Every setting, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -157,6 +165,32 @@ pub struct Settings {
     pub home: PathBuf,
     /// `AUTHSOME_DATABASE_URL` (or `DATABASE_URL`) and the pool sizes.
     pub database: DatabaseSettings,
+    /// `AUTHSOME_REDIS_URL`: when set, runtime state (and by default the vault) live in Redis.
+    pub redis_url: Option<RedisUrl>,
+    /// `AUTHSOME_REDIS_KEY_PREFIX`: prepended to every Redis key (empty by default, which is
+    /// the reference's layout; set it to share one Redis database between deployments).
+    pub redis_key_prefix: String,
+    /// The vault.
+    pub vault: VaultSettings,
+    /// The master secret's sources.
+    pub master_key: MasterKeySettings,
+}
+
+/// A Redis URL (it may hold a password: never printed).
+#[derive(Clone)]
+pub struct RedisUrl(SecretString);
+
+impl RedisUrl {
+    /// The URL, for the adapter.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RedisUrl(<redacted>)")
+    }
 }
 
 impl Settings {
@@ -203,13 +237,118 @@ impl Settings {
                 }
             }
         }
-        Ok(Self { env, home, database })
+        let redis_url = redis_url(vars)?;
+        let vault = vault_settings(vars, &home, redis_url.is_some())?;
+        if env == DeploymentEnv::Prod {
+            if redis_url.is_none() {
+                return Err(SettingsError::new(
+                    "AUTHSOME_REDIS_URL",
+                    "is required when AUTHSOME_ENV=prod",
+                ));
+            }
+            if vault.backend == VaultBackend::Memory {
+                return Err(SettingsError::new(
+                    "AUTHSOME_VAULT_BACKEND",
+                    "memory loses every credential on restart and is refused when AUTHSOME_ENV=prod",
+                ));
+            }
+        }
+        let master_key = MasterKeySettings {
+            from_environment: vars
+                .get("AUTHSOME_MASTER_KEY")
+                .map(|v| SecretString::from(v.trim().to_owned())),
+            file: vars
+                .get("AUTHSOME_MASTER_KEY_FILE")
+                .map_or_else(|| home.join("server").join("master.key"), PathBuf::from),
+            previous: vars
+                .get("AUTHSOME_MASTER_KEY_PREVIOUS")
+                .map(|v| SecretString::from(v.trim().to_owned())),
+            keyring: match vars.get("AUTHSOME_KEYRING").map(|v| v.trim().to_ascii_lowercase()) {
+                None => true,
+                Some(v) if matches!(v.as_str(), "on" | "true" | "1" | "yes") => true,
+                Some(v) if matches!(v.as_str(), "off" | "false" | "0" | "no") => false,
+                Some(other) => {
+                    return Err(SettingsError::new(
+                        "AUTHSOME_KEYRING",
+                        format!("must be on or off (got {other:?})"),
+                    ));
+                }
+            },
+        };
+        Ok(Self {
+            env,
+            home,
+            database,
+            redis_url,
+            redis_key_prefix: vars.get("AUTHSOME_REDIS_KEY_PREFIX").unwrap_or_default().to_owned(),
+            vault,
+            master_key,
+        })
     }
 
     /// `{home}/server`: the server's private directory.
     pub fn server_dir(&self) -> PathBuf {
         self.home.join("server")
     }
+}
+
+fn redis_url(vars: &EnvironmentVariables) -> Result<Option<RedisUrl>, SettingsError> {
+    let Some(raw) = vars.get("AUTHSOME_REDIS_URL").map(str::trim) else {
+        return Ok(None);
+    };
+    let scheme_ok = ["redis://", "rediss://", "redis+unix://", "unix://"]
+        .iter()
+        .any(|scheme| raw.len() > scheme.len() && raw[..scheme.len()].eq_ignore_ascii_case(scheme));
+    if !scheme_ok {
+        return Err(SettingsError::new(
+            "AUTHSOME_REDIS_URL",
+            "must be a redis:// or rediss:// URL (for example redis://127.0.0.1:6379/0)",
+        ));
+    }
+    Ok(Some(RedisUrl(SecretString::from(raw.to_owned()))))
+}
+
+fn vault_settings(
+    vars: &EnvironmentVariables,
+    home: &std::path::Path,
+    have_redis: bool,
+) -> Result<VaultSettings, SettingsError> {
+    let backend = match vars
+        .get("AUTHSOME_VAULT_BACKEND")
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        // The reference keeps the vault in Redis whenever a Redis URL is set.
+        None if have_redis => VaultBackend::Redis,
+        None | Some("disk") => VaultBackend::Disk {
+            dir: home.join("server").join("vault"),
+        },
+        Some("redis") if have_redis => VaultBackend::Redis,
+        Some("redis") => {
+            return Err(SettingsError::new(
+                "AUTHSOME_VAULT_BACKEND",
+                "is redis but AUTHSOME_REDIS_URL is not set",
+            ));
+        }
+        Some("memory") => VaultBackend::Memory,
+        Some(other) => {
+            return Err(SettingsError::new(
+                "AUTHSOME_VAULT_BACKEND",
+                format!("must be disk, redis or memory (got {other:?})"),
+            ));
+        }
+    };
+    let write_version = match vars.get("AUTHSOME_VAULT_WRITE_VERSION").map(str::trim) {
+        None | Some("2") => EnvelopeVersion::V2,
+        Some("1") => EnvelopeVersion::V1,
+        Some(other) => {
+            return Err(SettingsError::new(
+                "AUTHSOME_VAULT_WRITE_VERSION",
+                format!("must be 1 or 2 (got {other:?})"),
+            ));
+        }
+    };
+    Ok(VaultSettings { backend, write_version })
 }
 
 fn database_url(vars: &EnvironmentVariables) -> Option<(&'static str, &str)> {
@@ -397,8 +536,96 @@ mod tests {
             sqlite.to_string(),
             "AUTHSOME_DATABASE_URL: must be a Postgres URL when AUTHSOME_ENV=prod"
         );
-        let ok = settings(&[("AUTHSOME_ENV", "prod"), ("AUTHSOME_DATABASE_URL", "postgres://db/x")]).expect("postgres");
+        let no_redis =
+            settings(&[("AUTHSOME_ENV", "prod"), ("AUTHSOME_DATABASE_URL", "postgres://db/x")]).expect_err("no redis");
+        assert_eq!(
+            no_redis.to_string(),
+            "AUTHSOME_REDIS_URL: is required when AUTHSOME_ENV=prod"
+        );
+        let ok = settings(&[
+            ("AUTHSOME_ENV", "prod"),
+            ("AUTHSOME_DATABASE_URL", "postgres://db/x"),
+            ("AUTHSOME_REDIS_URL", "redis://cache:6379/0"),
+        ])
+        .expect("postgres and redis");
         assert_eq!(ok.env, DeploymentEnv::Prod);
+        assert_eq!(
+            ok.vault.backend,
+            VaultBackend::Redis,
+            "prod keeps the vault in the shared Redis"
+        );
+    }
+
+    #[test]
+    fn the_vault_follows_redis_unless_told_otherwise() {
+        let local = settings(&[]).expect("defaults");
+        assert_eq!(
+            local.vault.backend,
+            VaultBackend::Disk {
+                dir: PathBuf::from("/home/ada/.authsome/server/vault")
+            }
+        );
+        assert_eq!(local.vault.write_version, EnvelopeVersion::V2);
+        assert!(local.redis_url.is_none());
+        let shared = settings(&[("AUTHSOME_REDIS_URL", "redis://:pw@cache/1")]).expect("redis");
+        assert_eq!(shared.vault.backend, VaultBackend::Redis);
+        assert!(!format!("{shared:?}").contains("pw@"), "redacted");
+        let pinned = settings(&[
+            ("AUTHSOME_REDIS_URL", "redis://cache/1"),
+            ("AUTHSOME_VAULT_BACKEND", "disk"),
+        ])
+        .expect("disk");
+        assert_eq!(pinned.vault.backend.name(), "disk");
+        let compat = settings(&[("AUTHSOME_VAULT_WRITE_VERSION", "1")]).expect("v1");
+        assert_eq!(compat.vault.write_version, EnvelopeVersion::V1);
+    }
+
+    #[test]
+    fn vault_and_key_settings_are_validated() {
+        let cases: [(&[(&str, &str)], &str); 5] = [
+            (&[("AUTHSOME_VAULT_BACKEND", "s3")], "AUTHSOME_VAULT_BACKEND"),
+            (&[("AUTHSOME_VAULT_BACKEND", "redis")], "AUTHSOME_VAULT_BACKEND"),
+            (&[("AUTHSOME_VAULT_WRITE_VERSION", "3")], "AUTHSOME_VAULT_WRITE_VERSION"),
+            (&[("AUTHSOME_REDIS_URL", "http://cache")], "AUTHSOME_REDIS_URL"),
+            (&[("AUTHSOME_KEYRING", "maybe")], "AUTHSOME_KEYRING"),
+        ];
+        for (pairs, variable) in cases {
+            assert_eq!(settings(pairs).expect_err(variable).variable, variable);
+        }
+        let prod_memory = settings(&[
+            ("AUTHSOME_ENV", "prod"),
+            ("AUTHSOME_DATABASE_URL", "postgres://db/x"),
+            ("AUTHSOME_REDIS_URL", "redis://cache"),
+            ("AUTHSOME_VAULT_BACKEND", "memory"),
+        ])
+        .expect_err("memory in prod");
+        assert_eq!(prod_memory.variable, "AUTHSOME_VAULT_BACKEND");
+    }
+
+    #[test]
+    fn master_key_sources() {
+        let defaults = settings(&[]).expect("defaults");
+        assert_eq!(
+            defaults.master_key.file,
+            PathBuf::from("/home/ada/.authsome/server/master.key")
+        );
+        assert!(defaults.master_key.keyring);
+        let set = settings(&[
+            ("AUTHSOME_MASTER_KEY", " s3cret "),
+            ("AUTHSOME_MASTER_KEY_FILE", "/run/secrets/master"),
+            ("AUTHSOME_KEYRING", "off"),
+        ])
+        .expect("set");
+        assert_eq!(
+            set.master_key
+                .from_environment
+                .as_ref()
+                .map(|s| s.expose_secret().to_owned()),
+            Some("s3cret".to_owned())
+        );
+        assert_eq!(set.master_key.file, PathBuf::from("/run/secrets/master"));
+        assert!(!set.master_key.keyring);
+        assert!(!format!("{set:?}").contains("s3cret"));
     }
 
     #[test]

@@ -1,0 +1,71 @@
+//! A snapshot of the process environment with case-insensitive lookup.
+
+use std::collections::BTreeMap;
+
+/// Every variable this program reads (upper case), for the unknown-variable warning.
+pub const KNOWN_VARIABLES: &[&str] = &[
+    "AUTHSOME_ENV",
+    "AUTHSOME_HOME",
+    "AUTHSOME_BASE_URL",
+    "AUTHSOME_VERSION",
+    "AUTHSOME_DATABASE_URL",
+    "AUTHSOME_POSTGRES_POOL_MIN_SIZE",
+    "AUTHSOME_POSTGRES_POOL_MAX_SIZE",
+    "AUTHSOME_LOG",
+    "AUTHSOME_REDIS_URL",
+    "AUTHSOME_REDIS_KEY_PREFIX",
+    "AUTHSOME_VAULT_BACKEND",
+    "AUTHSOME_VAULT_WRITE_VERSION",
+    "AUTHSOME_MASTER_KEY",
+    "AUTHSOME_MASTER_KEY_FILE",
+    "AUTHSOME_MASTER_KEY_PREVIOUS",
+    "AUTHSOME_NEW_MASTER_KEY",
+    "AUTHSOME_KEYRING",
+    // Read by the reference CLI, not by the server; listed so they cause no warning.
+    "AUTHSOME_IDENTITY",
+    "AUTHSOME_IDENTITY_PRIVATE_KEY",
+    "AUTHSOME_PROXY_MODE",
+    // Used only by the test suites.
+    "AUTHSOME_TEST_DATABASE_URL",
+    "AUTHSOME_TEST_REDIS_URL",
+];
+
+/// A snapshot of the environment, with case-insensitive lookup.
+#[derive(Clone, Default)]
+pub struct EnvironmentVariables {
+    by_upper_name: BTreeMap<String, String>,
+}
+
+impl EnvironmentVariables {
+    /// The current process environment (variables that are not valid Unicode are ignored).
+    pub fn from_process() -> Self {
+        Self::from_pairs(std::env::vars())
+    }
+
+    /// A given set of variables (for tests and embedding).
+    pub fn from_pairs<K: AsRef<str>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self {
+            by_upper_name: pairs
+                .into_iter()
+                .map(|(k, v)| (k.as_ref().to_ascii_uppercase(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The value of `name`, when set and not blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.by_upper_name
+            .get(&name.to_ascii_uppercase())
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// `AUTHSOME_*` variables this program does not know (likely typos), sorted.
+    pub fn unknown_authsome_variables(&self) -> Vec<&str> {
+        self.by_upper_name
+            .keys()
+            .filter(|k| k.starts_with("AUTHSOME_") && !KNOWN_VARIABLES.contains(&k.as_str()))
+            .map(String::as_str)
+            .collect()
+    }
+}
