@@ -11,7 +11,7 @@ const CHILD_MARKER: &str = "AUTHSOME_KEYRING_TEST_CHILD";
 
 #[test]
 fn the_master_secret_round_trips_through_a_real_secret_service() {
-    for tool in ["dbus-run-session", "gnome-keyring-daemon"] {
+    for tool in ["dbus-run-session", "dbus-send", "gnome-keyring-daemon"] {
         let found = Command::new("sh")
             .arg("-c")
             .arg(format!("command -v {tool}"))
@@ -23,13 +23,30 @@ fn the_master_secret_round_trips_through_a_real_secret_service() {
         );
     }
     let test_binary = std::env::current_exe().expect("test binary");
+    // A keyring of its own: gnome-keyring keeps its files under the data home, which must be
+    // neither the developer's real one nor the one a previous run left behind.
+    let home = tempfile::tempdir().expect("keyring home");
     let output = Command::new("dbus-run-session")
         .arg("--")
         .arg("sh")
         .arg("-c")
-        .arg(r#"printf 'test-password' | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$0" --exact keyring_in_session --include-ignored --nocapture --test-threads=1"#)
+        // --unlock returns before the daemon owns its bus name; a client that calls too early
+        // makes D-Bus start a second daemon racing on the same keyring file. Wait for it.
+        .arg(
+            r#"printf 'test-password' | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 1
+for _ in $(seq 100); do
+  dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true' && break
+  sleep 0.05
+done
+exec "$0" --exact keyring_in_session --include-ignored --nocapture --test-threads=1"#,
+        )
         .arg(&test_binary)
         .env(CHILD_MARKER, "1")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_CACHE_HOME", home.path().join("cache"))
         .output()
         .expect("run dbus-run-session");
     let report = format!(
