@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::{AuthSessionStore, BrowserSessionStore, PendingClaimStore, ReplayCache};
+use crate::{AuthSessionStore, BrowserSessionStore, PendingClaimStore, RateLimiter, ReplayCache};
 
 /// The state that makes requests safe across replicas: seen token ids, login sessions,
 /// claim tokens and browser sessions. Cheap to clone.
@@ -16,4 +16,6 @@ pub struct RuntimeState {
     pub pending_claims: Arc<dyn PendingClaimStore>,
     /// Browser sessions.
     pub browser_sessions: Arc<dyn BrowserSessionStore>,
+    /// Attempt counters (sign-in throttling).
+    pub rate_limiter: Arc<dyn RateLimiter>,
 }

@@ -83,6 +83,11 @@ impl<K: Eq + Hash + Ord + Clone, V: Clone> ExpiringMap<K, V> {
         self.locked().entries.get(key).map(|entry| entry.value.clone())
     }
 
+    /// The live value of `key` with its deadline.
+    pub fn get_with_deadline(&self, key: &K) -> Option<(V, Timestamp)> {
+        self.locked().entries.get(key).map(|entry| (entry.value.clone(), entry.expires_at))
+    }
+
     /// Removes and returns the live value of `key`.
     pub fn remove(&self, key: &K) -> Option<V> {
         self.locked().entries.remove(key).map(|entry| entry.value)

@@ -19,7 +19,7 @@ mod session_stores;
 pub use blob_store::MemoryBlobStore;
 pub use expiring_map::{ExpiringMap, Full};
 pub use replay_cache::MemoryReplayCache;
-pub use session_stores::{MemoryAuthSessionStore, MemoryBrowserSessionStore, MemoryPendingClaimStore};
+pub use session_stores::{MemoryAuthSessionStore, MemoryBrowserSessionStore, MemoryPendingClaimStore, MemoryRateLimiter};
 
 use std::sync::Arc;
 
@@ -36,5 +36,6 @@ pub fn runtime_state(capacity: usize) -> RuntimeState {
         auth_sessions: Arc::new(MemoryAuthSessionStore::new(capacity)),
         pending_claims: Arc::new(MemoryPendingClaimStore::new(capacity)),
         browser_sessions: Arc::new(MemoryBrowserSessionStore::new(capacity)),
+        rate_limiter: Arc::new(MemoryRateLimiter::new(capacity)),
     }
 }

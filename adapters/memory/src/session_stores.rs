@@ -142,3 +142,48 @@ impl BrowserSessionStore for MemoryBrowserSessionStore {
         Ok(self.sessions.remove_where(|s| s.principal_id == *principal_id) as u64)
     }
 }
+
+/// Attempt counters of this process, in fixed windows.
+pub struct MemoryRateLimiter {
+    counts: ExpiringMap<String, u64>,
+    // Serialises read-increment-write so that concurrent hits get distinct counts.
+    lock: std::sync::Mutex<()>,
+}
+
+impl MemoryRateLimiter {
+    /// An empty limiter tracking at most `capacity` keys.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            counts: ExpiringMap::new(capacity),
+            lock: std::sync::Mutex::new(()),
+        }
+    }
+}
+
+#[async_trait]
+impl authsome_ports::RateLimiter for MemoryRateLimiter {
+    async fn hit(&self, key: &str, window_seconds: i64) -> Result<u64, StateError> {
+        let _guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = key.to_owned();
+        let count = match self.counts.get_with_deadline(&key) {
+            Some((count, deadline)) => {
+                self.counts.insert(key, count + 1, deadline).map_err(full)?;
+                count + 1
+            }
+            None => {
+                self.counts.insert(key, 1, Timestamp::now().plus_seconds(window_seconds)).map_err(full)?;
+                1
+            }
+        };
+        Ok(count)
+    }
+
+    async fn count(&self, key: &str) -> Result<u64, StateError> {
+        Ok(self.counts.get(&key.to_owned()).unwrap_or(0))
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StateError> {
+        self.counts.remove(&key.to_owned());
+        Ok(())
+    }
+}

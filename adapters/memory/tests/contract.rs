@@ -7,7 +7,7 @@ use authsome_ports::contract::blob_store::BlobStoreFixture;
 use authsome_ports::contract::replay_cache::ReplayCacheFixture;
 use authsome_ports::contract::session_stores::SessionStoresFixture;
 use authsome_ports::{
-    AuthSessionStore, BrowserSessionStore, PendingClaimStore, ReplayCache, RuntimeState, VaultBlobStore,
+    AuthSessionStore, BrowserSessionStore, PendingClaimStore, RateLimiter, ReplayCache, RuntimeState, VaultBlobStore,
 };
 
 struct Memory {
@@ -55,6 +55,12 @@ impl SessionStoresFixture for Memory {
     }
     fn browser_sessions(&self) -> Arc<dyn BrowserSessionStore> {
         self.state.browser_sessions.clone()
+    }
+    fn rate_limiter(&self) -> Arc<dyn RateLimiter> {
+        self.state.rate_limiter.clone()
+    }
+    fn rate_limiter_second_client(&self) -> Arc<dyn RateLimiter> {
+        self.state.rate_limiter.clone()
     }
 }
 

@@ -74,6 +74,11 @@ impl RedisKeys {
         format!("{}authsome:ui-session:browser:{token_hash}", self.prefix)
     }
 
+    /// An attempt counter.
+    pub fn rate_limit(&self, key: &str) -> String {
+        format!("{}authsome:rate-limit:{key}", self.prefix)
+    }
+
     /// The set of a principal's browser-session hashes.
     pub fn principal_browser_sessions(&self, principal_id: &str) -> String {
         format!("{}authsome:ui-session:principal:{principal_id}", self.prefix)

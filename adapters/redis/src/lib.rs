@@ -25,7 +25,7 @@ pub use blob_store::RedisBlobStore;
 pub use connection::{RedisConnectError, RedisSettings, connect};
 pub use keys::RedisKeys;
 pub use replay_cache::RedisReplayCache;
-pub use session_stores::{RedisAuthSessionStore, RedisBrowserSessionStore, RedisPendingClaimStore};
+pub use session_stores::{RedisAuthSessionStore, RedisBrowserSessionStore, RedisPendingClaimStore, RedisRateLimiter};
 
 use std::sync::Arc;
 
@@ -39,7 +39,8 @@ pub fn runtime_state(connection: ConnectionManager, keys: RedisKeys, cipher: Arc
         replay: Arc::new(RedisReplayCache::new(connection.clone(), keys.clone())),
         auth_sessions: Arc::new(RedisAuthSessionStore::new(connection.clone(), keys.clone(), cipher)),
         pending_claims: Arc::new(RedisPendingClaimStore::new(connection.clone(), keys.clone())),
-        browser_sessions: Arc::new(RedisBrowserSessionStore::new(connection, keys)),
+        browser_sessions: Arc::new(RedisBrowserSessionStore::new(connection.clone(), keys.clone())),
+        rate_limiter: Arc::new(RedisRateLimiter::new(connection, keys)),
     }
 }
 

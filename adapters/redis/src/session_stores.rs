@@ -422,3 +422,55 @@ impl BrowserSessionStore for RedisBrowserSessionStore {
         Ok(ended)
     }
 }
+
+/// Attempt counters shared by every replica: `INCR`, with the window set on the first hit.
+pub struct RedisRateLimiter {
+    connection: ConnectionManager,
+    keys: RedisKeys,
+}
+
+/// Increments the counter and starts its window on the first hit, atomically.
+const HIT: &str = r"
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+";
+
+impl RedisRateLimiter {
+    /// A rate limiter on `connection`.
+    pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
+        Self { connection, keys }
+    }
+}
+
+#[async_trait]
+impl authsome_ports::RateLimiter for RedisRateLimiter {
+    async fn hit(&self, key: &str, window_seconds: i64) -> Result<u64, StateError> {
+        redis::Script::new(HIT)
+            .key(self.keys.rate_limit(key))
+            .arg(window_seconds.max(1))
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn count(&self, key: &str) -> Result<u64, StateError> {
+        let count: Option<u64> = redis::cmd("GET")
+            .arg(self.keys.rate_limit(key))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(count.unwrap_or(0))
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StateError> {
+        let _: u64 = redis::cmd("DEL")
+            .arg(self.keys.rate_limit(key))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}

@@ -8,7 +8,7 @@ use authsome_ports::contract::blob_store::BlobStoreFixture;
 use authsome_ports::contract::replay_cache::ReplayCacheFixture;
 use authsome_ports::contract::session_stores::SessionStoresFixture;
 use authsome_ports::{
-    AuthSessionStore, BrowserSessionStore, PendingClaimStore, ReplayCache, RuntimeState, VaultBlobStore,
+    AuthSessionStore, BrowserSessionStore, PendingClaimStore, RateLimiter, ReplayCache, RuntimeState, VaultBlobStore,
 };
 use authsome_redis::RedisBlobStore;
 use authsome_redis::test_prefix::TestPrefix;
@@ -77,6 +77,12 @@ impl SessionStoresFixture for Redis {
     }
     fn browser_sessions(&self) -> Arc<dyn BrowserSessionStore> {
         self.first.1.browser_sessions.clone()
+    }
+    fn rate_limiter(&self) -> Arc<dyn RateLimiter> {
+        self.first.1.rate_limiter.clone()
+    }
+    fn rate_limiter_second_client(&self) -> Arc<dyn RateLimiter> {
+        self.second.1.rate_limiter.clone()
     }
 }
 

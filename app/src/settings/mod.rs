@@ -13,8 +13,10 @@ use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
 mod environment;
+mod server;
 
 pub use environment::{EnvironmentVariables, KNOWN_VARIABLES};
+pub use server::{MAX_BODY_BYTES, ServerSettings};
 
 /// A setting that cannot be used. The message names the variable and never holds a secret.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -174,6 +176,8 @@ pub struct Settings {
     pub vault: VaultSettings,
     /// The master secret's sources.
     pub master_key: MasterKeySettings,
+    /// The HTTP daemon.
+    pub server: ServerSettings,
 }
 
 /// A Redis URL (it may hold a password: never printed).
@@ -283,6 +287,7 @@ impl Settings {
             redis_key_prefix: vars.get("AUTHSOME_REDIS_KEY_PREFIX").unwrap_or_default().to_owned(),
             vault,
             master_key,
+            server: ServerSettings::from_env(vars, env)?,
         })
     }
 

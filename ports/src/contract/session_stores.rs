@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::contract::concurrency::race_all;
 use crate::contract::{eventually, sample};
-use crate::{AuthSessionStore, BrowserSessionStore, PendingClaimStore};
+use crate::{AuthSessionStore, BrowserSessionStore, PendingClaimStore, RateLimiter};
 
 /// Fresh, isolated session stores; dropping the fixture cleans the backend up.
 pub trait SessionStoresFixture {
@@ -24,6 +24,10 @@ pub trait SessionStoresFixture {
     fn pending_claims_second_client(&self) -> Arc<dyn PendingClaimStore>;
     /// Browser sessions.
     fn browser_sessions(&self) -> Arc<dyn BrowserSessionStore>;
+    /// Attempt counters.
+    fn rate_limiter(&self) -> Arc<dyn RateLimiter>;
+    /// Attempt counters through a second, independent client of the same backend.
+    fn rate_limiter_second_client(&self) -> Arc<dyn RateLimiter>;
 }
 
 fn login_session(ttl_seconds: i64) -> AuthSession {
@@ -268,6 +272,49 @@ pub async fn browser_session_expires(f: &dyn SessionStoresFixture) {
     .await;
 }
 
+/// Counts grow per key, are independent between keys, and reset on demand.
+pub async fn rate_limiter_counts_per_key_and_resets(f: &dyn SessionStoresFixture) {
+    let limiter = f.rate_limiter();
+    let (a, b) = (format!("login:{}", sample::email()), format!("login:{}", sample::email()));
+    assert_eq!(limiter.count(&a).await.expect("count"), 0);
+    for expected in 1..=3 {
+        assert_eq!(limiter.hit(&a, 900).await.expect("hit"), expected);
+    }
+    assert_eq!(limiter.hit(&b, 900).await.expect("other key"), 1);
+    assert_eq!(limiter.count(&a).await.expect("count"), 3);
+    limiter.reset(&a).await.expect("reset");
+    assert_eq!(limiter.count(&a).await.expect("count"), 0);
+    assert_eq!(limiter.hit(&a, 900).await.expect("hit"), 1);
+}
+
+/// Forty hits on two clients at once get forty distinct counts.
+pub async fn rate_limiter_concurrent_hits_are_all_counted(f: &dyn SessionStoresFixture) {
+    let clients = [f.rate_limiter(), f.rate_limiter_second_client()];
+    let key = format!("login:{}", sample::email());
+    let results = race_all(40, |i| {
+        let (limiter, key) = (clients[i % 2].clone(), key.clone());
+        async move { limiter.hit(&key, 900).await }
+    })
+    .await;
+    let mut counts: Vec<u64> = results.into_iter().map(|r| r.expect("hit")).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=40).collect::<Vec<u64>>());
+}
+
+/// A window ends: the count starts again.
+pub async fn rate_limiter_windows_expire(f: &dyn SessionStoresFixture) {
+    let limiter = f.rate_limiter();
+    let key = format!("login:{}", sample::email());
+    limiter.hit(&key, 1).await.expect("hit");
+    limiter.hit(&key, 1).await.expect("hit");
+    eventually(Duration::from_secs(10), || {
+        let (limiter, key) = (limiter.clone(), key.clone());
+        async move { limiter.count(&key).await.expect("count") == 0 }
+    })
+    .await;
+    assert_eq!(limiter.hit(&key, 900).await.expect("hit"), 1);
+}
+
 /// Expands to one `#[tokio::test]` per session-store contract case for `$fixture`.
 #[macro_export]
 macro_rules! session_stores_contract_tests {
@@ -284,6 +331,9 @@ macro_rules! session_stores_contract_tests {
             browser_session_logout_ends_it,
             browser_session_revoke_all_for_principal,
             browser_session_expires,
+            rate_limiter_counts_per_key_and_resets,
+            rate_limiter_concurrent_hits_are_all_counted,
+            rate_limiter_windows_expire,
         );
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {

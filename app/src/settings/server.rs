@@ -1,0 +1,150 @@
+//! Settings of the HTTP daemon (`authsome serve`).
+
+use authsome_domain::proof::ProofPolicy;
+
+use super::{DeploymentEnv, EnvironmentVariables, SettingsError};
+
+/// The request body limit (HTTP 413 above it).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How the daemon listens and behaves.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// `AUTHSOME_HOST` (default `127.0.0.1`).
+    pub host: String,
+    /// `AUTHSOME_PORT` (default `7998`).
+    pub port: u16,
+    /// `AUTHSOME_BASE_URL`: the external URL in claim, input and success links (default
+    /// `http://<host>:<port>`, with `127.0.0.1` for an all-interfaces host). No trailing `/`.
+    pub base_url: String,
+    /// `AUTHSOME_UI_BOOTSTRAP_TTL_SECONDS`: lifetime of claim tokens (default 300).
+    pub claim_ttl_seconds: i64,
+    /// `AUTHSOME_UI_SESSION_TTL_SECONDS`: lifetime of browser sessions (default 3600).
+    pub browser_session_ttl_seconds: i64,
+    /// `AUTHSOME_AUTH_SESSION_TTL_SECONDS`: lifetime of login sessions (default 300).
+    pub auth_session_ttl_seconds: i64,
+    /// `AUTHSOME_TOKEN_NEAR_EXPIRY_SECONDS`: OAuth refresh window (default 300).
+    pub token_near_expiry_seconds: i64,
+    /// `AUTHSOME_MIN_PASSWORD_LENGTH` (default 8).
+    pub min_password_length: usize,
+    /// `AUTHSOME_OPEN_SIGNUP`: whether anyone may create an account in the browser (default
+    /// on, except when `AUTHSOME_ENV=prod`).
+    pub open_signup: bool,
+    /// `AUTHSOME_POP_MAX_LIFETIME_SECONDS` (default 120) and `AUTHSOME_POP_LEEWAY_SECONDS`
+    /// (default 30).
+    pub pop: ProofPolicy,
+    /// `AUTHSOME_API_DOCS`: serve Swagger UI at `/docs` (default on).
+    pub api_docs: bool,
+    /// `AUTHSOME_SHUTDOWN_GRACE_SECONDS`: how long in-flight requests may take to finish after
+    /// SIGTERM or SIGINT (default 30).
+    pub shutdown_grace_seconds: u64,
+    /// `AUTHSOME_LOGIN_MAX_FAILURES`: failed sign-ins per email per 15 minutes before further
+    /// attempts are refused (default 10).
+    pub login_max_failures: u64,
+}
+
+impl ServerSettings {
+    /// Reads the daemon settings.
+    pub fn from_env(vars: &EnvironmentVariables, env: DeploymentEnv) -> Result<Self, SettingsError> {
+        let host = vars.get("AUTHSOME_HOST").map_or_else(|| "127.0.0.1".to_owned(), |h| h.trim().to_owned());
+        let port = integer(vars, "AUTHSOME_PORT", 7998, 1, 65_535)?;
+        let port = u16::try_from(port).map_err(|_| SettingsError::new("AUTHSOME_PORT", "must be 1 to 65535"))?;
+        let base_url = match vars.get("AUTHSOME_BASE_URL") {
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                if authsome_domain::provider_definition::http_host(&url).is_none() {
+                    return Err(SettingsError::new("AUTHSOME_BASE_URL", "must be an http:// or https:// URL"));
+                }
+                url
+            }
+            None => {
+                let public_host = match host.as_str() {
+                    "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+                    other => other,
+                };
+                let public_host = if public_host.contains(':') && !public_host.starts_with('[') {
+                    format!("[{public_host}]")
+                } else {
+                    public_host.to_owned()
+                };
+                format!("http://{public_host}:{port}")
+            }
+        };
+        Ok(Self {
+            host,
+            port,
+            base_url,
+            claim_ttl_seconds: integer(vars, "AUTHSOME_UI_BOOTSTRAP_TTL_SECONDS", 300, 30, 86_400)?,
+            browser_session_ttl_seconds: integer(vars, "AUTHSOME_UI_SESSION_TTL_SECONDS", 3600, 60, 30 * 86_400)?,
+            auth_session_ttl_seconds: integer(vars, "AUTHSOME_AUTH_SESSION_TTL_SECONDS", 300, 30, 86_400)?,
+            token_near_expiry_seconds: integer(vars, "AUTHSOME_TOKEN_NEAR_EXPIRY_SECONDS", 300, 0, 86_400)?,
+            min_password_length: usize::try_from(integer(vars, "AUTHSOME_MIN_PASSWORD_LENGTH", 8, 1, 1024)?)
+                .unwrap_or(8),
+            open_signup: boolean(vars, "AUTHSOME_OPEN_SIGNUP", env != DeploymentEnv::Prod)?,
+            pop: ProofPolicy {
+                max_lifetime_seconds: integer(vars, "AUTHSOME_POP_MAX_LIFETIME_SECONDS", 120, 1, 3600)?,
+                leeway_seconds: integer(vars, "AUTHSOME_POP_LEEWAY_SECONDS", 30, 0, 300)?,
+            },
+            api_docs: boolean(vars, "AUTHSOME_API_DOCS", true)?,
+            shutdown_grace_seconds: u64::try_from(integer(vars, "AUTHSOME_SHUTDOWN_GRACE_SECONDS", 30, 0, 3600)?)
+                .unwrap_or(30),
+            login_max_failures: u64::try_from(integer(vars, "AUTHSOME_LOGIN_MAX_FAILURES", 10, 1, 10_000)?).unwrap_or(10),
+        })
+    }
+
+    /// Whether cookies must be `Secure` (the external URL is HTTPS).
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+fn integer(vars: &EnvironmentVariables, variable: &'static str, default: i64, min: i64, max: i64) -> Result<i64, SettingsError> {
+    match vars.get(variable) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<i64>() {
+            Ok(value) if (min..=max).contains(&value) => Ok(value),
+            _ => Err(SettingsError::new(variable, format!("must be an integer from {min} to {max} (got {raw:?})"))),
+        },
+    }
+}
+
+/// `on`/`off` style booleans.
+pub(super) fn boolean(vars: &EnvironmentVariables, variable: &'static str, default: bool) -> Result<bool, SettingsError> {
+    match vars.get(variable).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if matches!(v.as_str(), "on" | "true" | "1" | "yes") => Ok(true),
+        Some(v) if matches!(v.as_str(), "off" | "false" | "0" | "no") => Ok(false),
+        Some(other) => Err(SettingsError::new(variable, format!("must be on or off (got {other:?})"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(pairs: &[(&str, &str)], env: DeploymentEnv) -> Result<ServerSettings, SettingsError> {
+        ServerSettings::from_env(&EnvironmentVariables::from_pairs(pairs.iter().copied()), env)
+    }
+
+    #[test]
+    fn defaults_follow_the_reference() {
+        let s = server(&[], DeploymentEnv::Dev).expect("defaults");
+        assert_eq!((s.host.as_str(), s.port, s.base_url.as_str()), ("127.0.0.1", 7998, "http://127.0.0.1:7998"));
+        assert_eq!((s.claim_ttl_seconds, s.browser_session_ttl_seconds, s.min_password_length), (300, 3600, 8));
+        assert!(s.open_signup, "open sign-up on a developer machine");
+        assert!(!server(&[], DeploymentEnv::Prod).expect("prod").open_signup, "closed in production");
+    }
+
+    #[test]
+    fn the_base_url_follows_the_listen_address_unless_set() {
+        let s = server(&[("AUTHSOME_HOST", "0.0.0.0"), ("AUTHSOME_PORT", "8080")], DeploymentEnv::Dev).expect("valid");
+        assert_eq!(s.base_url, "http://127.0.0.1:8080");
+        let s = server(&[("AUTHSOME_BASE_URL", "https://vault.example.com/")], DeploymentEnv::Dev).expect("valid");
+        assert_eq!(s.base_url, "https://vault.example.com");
+        assert!(s.secure_cookies());
+        let err = server(&[("AUTHSOME_BASE_URL", "vault.example.com")], DeploymentEnv::Dev).expect_err("no scheme");
+        assert_eq!(err.variable, "AUTHSOME_BASE_URL");
+        assert_eq!(server(&[("AUTHSOME_PORT", "99999")], DeploymentEnv::Dev).expect_err("port").variable, "AUTHSOME_PORT");
+        assert_eq!(server(&[("AUTHSOME_OPEN_SIGNUP", "maybe")], DeploymentEnv::Dev).expect_err("bool").variable, "AUTHSOME_OPEN_SIGNUP");
+    }
+}
