@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::{
-    AuditEventLog, GlobalProviderConnectionRegistry, IdentityClaimRegistry, IdentityRegistry, PrincipalRegistry,
+    AuditEventLog, GlobalProviderConnectionRegistry, IdentityClaimRegistry, IdentityOwnershipLookup, IdentityRegistry,
+    PrincipalRegistry,
     PrincipalVaultBindingRegistry, ProviderDefinitionRepository, RegistryError, ServerConfigRepository, VaultRegistry,
 };
 
@@ -23,6 +24,7 @@ pub trait DatabaseHealth: Send + Sync {
 /// A relational store implementing every registry port (what an adapter crate provides).
 pub trait RelationalStore:
     IdentityRegistry
+    + IdentityOwnershipLookup
     + PrincipalRegistry
     + VaultRegistry
     + IdentityClaimRegistry
@@ -38,6 +40,7 @@ pub trait RelationalStore:
 
 impl<T> RelationalStore for T where
     T: IdentityRegistry
+        + IdentityOwnershipLookup
         + PrincipalRegistry
         + VaultRegistry
         + IdentityClaimRegistry
@@ -56,6 +59,8 @@ impl<T> RelationalStore for T where
 pub struct Registries {
     /// Identity registrations.
     pub identities: Arc<dyn IdentityRegistry>,
+    /// Identity to owner, in one round trip (every PoP request).
+    pub ownership: Arc<dyn IdentityOwnershipLookup>,
     /// Principals.
     pub principals: Arc<dyn PrincipalRegistry>,
     /// Vault rows.
@@ -81,6 +86,7 @@ impl Registries {
     pub fn from_store<S: RelationalStore>(store: Arc<S>) -> Self {
         Self {
             identities: store.clone(),
+            ownership: store.clone(),
             principals: store.clone(),
             vaults: store.clone(),
             claims: store.clone(),

@@ -9,7 +9,8 @@ use authsome_domain::{
     ProviderName, Role, RolePolicy, ServerConfig, Timestamp, Vault, VaultId,
 };
 use authsome_ports::{
-    AuditEventLog, Conflict, DatabaseHealth, GlobalProviderConnectionRegistry, IdentityClaimRegistry, IdentityRegistry,
+    AuditEventLog, Conflict, DatabaseHealth, GlobalProviderConnectionRegistry, IdentityClaimRegistry, IdentityOwnership,
+    IdentityOwnershipLookup, IdentityRegistry,
     Missing, PrincipalRegistry, PrincipalVaultBindingRegistry, ProviderDefinitionRepository, RegistryError,
     ServerConfigRepository, VaultRegistry,
 };
@@ -174,6 +175,15 @@ impl<B: SqlBackend> IdentityRegistry for SqlStore<B> {
             row_mapping::identity,
         )
         .await
+    }
+}
+
+#[async_trait]
+impl<B: SqlBackend> IdentityOwnershipLookup for SqlStore<B> {
+    async fn lookup(&self, handle: &IdentityHandle) -> Result<Option<IdentityOwnership>, RegistryError> {
+        let params = [Param::Text(handle.as_str()), Param::Bool(true)];
+        self.fetch_optional(sql::IDENTITY_OWNERSHIP, &params, row_mapping::identity_ownership)
+            .await
     }
 }
 

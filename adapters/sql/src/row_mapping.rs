@@ -6,7 +6,7 @@ use authsome_domain::{
     IdentityClaim, IdentityHandle, IdentityRegistration, PasswordHash, Principal, PrincipalId, PrincipalVaultBinding,
     ProviderName, Role, Timestamp, ValidationError, Vault, VaultId,
 };
-use authsome_ports::RegistryError;
+use authsome_ports::{IdentityOwnership, RegistryError};
 
 use crate::error_translation::unexpected;
 use crate::session::SqlRow;
@@ -116,5 +116,28 @@ pub fn global_connection<R: SqlRow>(row: &R) -> Result<GlobalProviderConnection,
         },
         created_at,
         updated_at,
+    })
+}
+
+pub fn identity_ownership<R: SqlRow>(row: &R) -> Result<IdentityOwnership, RegistryError> {
+    const WHAT: &str = "identity ownership";
+    let registration = identity(row)?;
+    let claim = match parsed_optional(row, WHAT, "claim_principal_id", PrincipalId::parse)? {
+        None => None,
+        Some(principal_id) => Some(IdentityClaim {
+            identity_handle: registration.handle.clone(),
+            principal_id,
+            status: parsed(row, WHAT, "claim_status", ClaimStatus::parse)?,
+            created_at: parsed(row, WHAT, "claim_created_at", Timestamp::parse)?,
+            updated_at: parsed(row, WHAT, "claim_updated_at", Timestamp::parse)?,
+        }),
+    };
+    let role = parsed_optional(row, WHAT, "principal_role", Role::parse)?;
+    let email = parsed_optional(row, WHAT, "principal_email", Email::from_stored)?;
+    Ok(IdentityOwnership {
+        registration,
+        claim,
+        principal: role.zip(email),
+        default_vault: parsed_optional(row, WHAT, "default_vault_id", VaultId::parse)?,
     })
 }

@@ -12,6 +12,18 @@ pub const IDENTITY_BY_HANDLE: &str =
 pub const IDENTITY_BY_DID: &str =
     "SELECT handle, did, created_at, updated_at FROM identity_registrations WHERE did = $1";
 
+/// The identity, its claim, the claiming principal and its default vault: everything a PoP
+/// request needs, in one round trip. `$2` is `true` (the default-binding flag).
+pub const IDENTITY_OWNERSHIP: &str = "SELECT r.handle, r.did, r.created_at, r.updated_at, \
+     c.principal_id AS claim_principal_id, c.claim_status, c.created_at AS claim_created_at, \
+     c.updated_at AS claim_updated_at, p.role AS principal_role, p.email AS principal_email, \
+     b.vault_id AS default_vault_id \
+     FROM identity_registrations r \
+     LEFT JOIN identity_claims c ON c.identity_handle = r.handle \
+     LEFT JOIN principals p ON p.principal_id = c.principal_id \
+     LEFT JOIN principal_vault_bindings b ON b.principal_id = c.principal_id AND b.is_default = $2 \
+     WHERE r.handle = $1";
+
 // --- principals -----------------------------------------------------------------------------
 pub const PRINCIPAL_INSERT: &str = "INSERT INTO principals (principal_id, email, password_hash, role, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $5) \

@@ -41,6 +41,7 @@ macro_rules! registry_contract_tests {
             identity_unknown_lookups_return_none,
             identity_concurrent_registration_has_one_winner,
             identity_concurrent_idempotent_registration_all_succeed,
+            identity_ownership_lookup_follows_the_claim,
             principal_first_is_admin_then_users,
             principal_fixed_role_and_no_password,
             principal_duplicate_email_conflicts,

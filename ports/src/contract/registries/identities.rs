@@ -116,3 +116,34 @@ pub async fn identity_concurrent_idempotent_registration_all_succeed(r: &Registr
         "all callers see one registration"
     );
 }
+
+/// The ownership lookup follows an identity from registration to claim, principal and vault.
+pub async fn identity_ownership_lookup_follows_the_claim(r: &Registries) {
+    use authsome_domain::{ClaimStatus, Role};
+    assert!(r.ownership.lookup(&sample::handle()).await.expect("lookup").is_none(), "unknown handle");
+
+    let (handle, did) = (sample::handle(), sample::did());
+    let registration = r.identities.register(&handle, &did).await.expect("register");
+    let bare = r.ownership.lookup(&handle).await.expect("lookup").expect("registered");
+    assert_eq!(bare.registration, registration);
+    assert!(bare.claim.is_none() && bare.principal.is_none() && bare.default_vault.is_none());
+
+    let principal = r.principals.create(sample::new_principal()).await.expect("principal");
+    r.claims.claim(&handle, &principal.id).await.expect("claim");
+    let pending = r.ownership.lookup(&handle).await.expect("lookup").expect("registered");
+    assert_eq!(pending.claim.as_ref().map(|c| c.status), Some(ClaimStatus::Pending));
+    assert_eq!(pending.principal, Some((Role::Admin, principal.email.clone())));
+    assert!(pending.default_vault.is_none(), "no default vault yet");
+
+    let binding = r.bindings.ensure_default_vault(&principal.id).await.expect("vault");
+    r.claims.accept(&handle).await.expect("accept");
+    let owned = r.ownership.lookup(&handle).await.expect("lookup").expect("registered");
+    let claim = owned.claim.expect("claim");
+    assert_eq!((claim.principal_id, claim.status), (principal.id.clone(), ClaimStatus::Accepted));
+    assert_eq!(owned.default_vault, Some(binding.vault_id));
+
+    // A second, non-default vault does not change the answer.
+    let extra = r.vaults.create().await.expect("vault");
+    let _ = r.bindings.bind_default(&principal.id, &extra.id).await;
+    assert_eq!(r.ownership.lookup(&handle).await.expect("lookup").expect("registered").default_vault, owned.default_vault);
+}

@@ -1,0 +1,28 @@
+//! The one-query lookup behind every proof-of-possession request.
+
+use async_trait::async_trait;
+use authsome_domain::{Email, IdentityClaim, IdentityRegistration, Role, VaultId};
+
+use crate::RegistryError;
+
+/// An identity with everything needed to authorise its requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityOwnership {
+    /// The registration (handle and DID).
+    pub registration: IdentityRegistration,
+    /// Its claim, if any.
+    pub claim: Option<IdentityClaim>,
+    /// The claiming principal's role and email, when that principal exists.
+    pub principal: Option<(Role, Email)>,
+    /// The claiming principal's default vault, when it has one.
+    pub default_vault: Option<VaultId>,
+}
+
+/// Resolves an identity handle to its owner in one round trip.
+#[async_trait]
+pub trait IdentityOwnershipLookup: Send + Sync {
+    /// The identity's registration, claim, claiming principal and that principal's default
+    /// vault, read together (one consistent snapshot); `Ok(None)` when the handle is not
+    /// registered. Missing parts are `None`.
+    async fn lookup(&self, handle: &authsome_domain::IdentityHandle) -> Result<Option<IdentityOwnership>, RegistryError>;
+}
