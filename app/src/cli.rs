@@ -19,7 +19,18 @@ pub enum Command {
     /// Create the home directory and the database, and apply every migration.
     ///
     /// Safe to run again: an existing database is migrated, nothing is overwritten.
-    Init,
+    Init {
+        /// Create (or promote) this account as an administrator and print a one-time setup
+        /// link (valid 24 hours) with which that person chooses a password. How the first
+        /// admin is made when open sign-up is off (always in production).
+        #[arg(long, value_name = "EMAIL")]
+        admin_email: Option<String>,
+    },
+    /// Serve the daemon on AUTHSOME_HOST:AUTHSOME_PORT (default 127.0.0.1:7998) until SIGTERM or
+    /// SIGINT; in-flight requests finish first.
+    Serve,
+    /// Print the OpenAPI document (JSON) of the daemon's API.
+    Openapi,
     /// Apply pending database migrations (safe while other replicas start or serve).
     Migrate,
     /// Re-wrap the vault's data key under a new master secret (safe while replicas serve).

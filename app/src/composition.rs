@@ -160,3 +160,26 @@ pub fn runtime_state(settings: &Settings, redis: Option<&ConnectionManager>, vau
         None => authsome_memory::runtime_state(authsome_memory::DEFAULT_CAPACITY),
     }
 }
+
+/// Everything the daemon serves from: the registries (migrated), Redis, the vault, the
+/// shared runtime state and the provider catalog.
+pub async fn build_state(settings: &Settings) -> Result<crate::state::SharedState, StartupError> {
+    let registries = open_registries(&settings.database).await?;
+    let redis = connect_redis(settings).await?;
+    let (vault, master_source) = open_vault(settings, redis.as_ref()).await?;
+    tracing::info!(vault = vault.backend_name(), %master_source, "vault opened");
+    let runtime = runtime_state(settings, redis.as_ref(), &vault);
+    let catalog = crate::services::catalog::ProviderCatalog::new(registries.provider_definitions.clone())
+        .map_err(|e| StartupError::Task(e.to_string()))?;
+    Ok(Arc::new(crate::state::AppState {
+        settings: settings.server.clone(),
+        env: settings.env,
+        home: settings.home.clone(),
+        registries,
+        vault: Arc::new(vault),
+        runtime,
+        catalog,
+        redis,
+        password_slots: tokio::sync::Semaphore::new(crate::state::PASSWORD_HASHING_SLOTS),
+    }))
+}

@@ -2,6 +2,7 @@
 //! turns failures into a one-line message and an exit code (2 for unusable settings, 1 for
 //! everything else). No stack traces, no secrets.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use authsome_app::cli::{Cli, Command};
@@ -25,11 +26,12 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli.command, &vars)) {
         Ok(report) => {
-            println!("{report}");
+            // A closed stdout (`authsome openapi | head`) is not a failure worth a panic.
+            let _ = writeln!(std::io::stdout(), "{report}");
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: {}", error_chain(&error));
+            eprintln!("error: {}", authsome_app::error_chain(&error));
             match error {
                 CommandError::Settings(_) | CommandError::Usage(_) => ExitCode::from(2),
                 _ => ExitCode::FAILURE,
@@ -39,29 +41,19 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, vars: &EnvironmentVariables) -> Result<String, CommandError> {
+    if let Command::Openapi = command {
+        return commands::openapi::run();
+    }
     let settings = Settings::from_env(vars)?;
     match command {
-        Command::Init => commands::init::run(&settings).await,
+        Command::Openapi => commands::openapi::run(),
+        Command::Serve => commands::serve::run(&settings).await,
+        Command::Init { admin_email } => commands::init::run(&settings, admin_email.as_deref()).await,
         Command::Migrate => commands::migrate::run(&settings).await,
         Command::RotateMasterKey { new_key_file } => {
             commands::rotate_master_key::run(&settings, vars, new_key_file).await
         }
     }
-}
-
-/// `outer: inner: innermost`, the way an operator wants to read a failure.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn init_logging(vars: &EnvironmentVariables) {

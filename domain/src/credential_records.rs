@@ -177,7 +177,10 @@ impl fmt::Debug for ConnectionRecord {
 
 impl Drop for ConnectionRecord {
     fn drop(&mut self) {
-        for secret in [&mut self.access_token, &mut self.refresh_token, &mut self.api_key].into_iter().flatten() {
+        for secret in [&mut self.access_token, &mut self.refresh_token, &mut self.api_key]
+            .into_iter()
+            .flatten()
+        {
             secret.zeroize();
         }
         if let Some(credentials) = &mut self.credentials {
@@ -379,13 +382,21 @@ impl VaultKeys {
 
     /// What `key` names, parsed the reference's way.
     pub fn parse(key: &str) -> VaultKeyKind {
-        let Some(rest) = key.strip_prefix("vault:") else { return VaultKeyKind::Other };
-        let Some((_, remainder)) = rest.split_once(':') else { return VaultKeyKind::Other };
+        let Some(rest) = key.strip_prefix("vault:") else {
+            return VaultKeyKind::Other;
+        };
+        let Some((_, remainder)) = rest.split_once(':') else {
+            return VaultKeyKind::Other;
+        };
         if let Some(provider) = remainder.strip_suffix(":metadata") {
-            return VaultKeyKind::Metadata { provider: provider.to_owned() };
+            return VaultKeyKind::Metadata {
+                provider: provider.to_owned(),
+            };
         }
         if let Some(provider) = remainder.strip_suffix(":state") {
-            return VaultKeyKind::State { provider: provider.to_owned() };
+            return VaultKeyKind::State {
+                provider: provider.to_owned(),
+            };
         }
         if remainder.ends_with(":client") {
             return VaultKeyKind::Other;
@@ -420,9 +431,15 @@ mod tests {
         assert_eq!(record.api_key.as_deref(), Some("sk-x"));
         assert_eq!(record.extra["future_field"], 1);
         assert!(!format!("{record:?}").contains("sk-x"), "secrets never in Debug");
-        let again = ConnectionRecord::from_json(&record.to_json()).expect("json").expect("v2");
+        let again = ConnectionRecord::from_json(&record.to_json())
+            .expect("json")
+            .expect("v2");
         assert_eq!(again, record);
-        assert!(ConnectionRecord::from_json(r#"{"schema_version":1,"provider":"x"}"#).expect("json").is_none());
+        assert!(
+            ConnectionRecord::from_json(r#"{"schema_version":1,"provider":"x"}"#)
+                .expect("json")
+                .is_none()
+        );
     }
 
     #[test]
@@ -438,7 +455,12 @@ mod tests {
                 connection: "work:main".into()
             }
         );
-        assert_eq!(VaultKeys::parse(&keys.metadata("openai")), VaultKeyKind::Metadata { provider: "openai".into() });
+        assert_eq!(
+            VaultKeys::parse(&keys.metadata("openai")),
+            VaultKeyKind::Metadata {
+                provider: "openai".into()
+            }
+        );
         assert_eq!(VaultKeys::parse("server:provider:x:client"), VaultKeyKind::Other);
         assert_eq!(client_key("github"), "server:provider:github:client");
     }

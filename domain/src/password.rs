@@ -24,7 +24,9 @@ fn hasher() -> Argon2<'static> {
 pub fn hash(password: &SecretString) -> Option<PasswordHash> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).ok()?;
-    let hashed = hasher().hash_password_with_salt(password.expose_secret().as_bytes(), &salt).ok()?;
+    let hashed = hasher()
+        .hash_password_with_salt(password.expose_secret().as_bytes(), &salt)
+        .ok()?;
     PasswordHash::from_phc(&hashed.to_string()).ok()
 }
 
@@ -49,7 +51,11 @@ mod tests {
     #[test]
     fn hashes_in_the_reference_format_and_verifies() {
         let hash = hash(&secret("correct horse battery")).expect("hash");
-        assert!(hash.as_phc().starts_with("$argon2id$v=19$m=65536,t=3,p=4$"), "{}", hash.as_phc());
+        assert!(
+            hash.as_phc().starts_with("$argon2id$v=19$m=65536,t=3,p=4$"),
+            "{}",
+            hash.as_phc()
+        );
         assert!(verify(&hash, &secret("correct horse battery")));
         assert!(!verify(&hash, &secret("correct horse batteryX")));
     }

@@ -148,7 +148,12 @@ pub fn token_from_header(authorization: &str) -> Result<&str, ProofError> {
 }
 
 /// Verifies a PoP token against the request it came with, at time `now`.
-pub fn verify(token: &str, request: BoundRequest<'_>, now: Timestamp, policy: ProofPolicy) -> Result<ProofClaims, ProofError> {
+pub fn verify(
+    token: &str,
+    request: BoundRequest<'_>,
+    now: Timestamp,
+    policy: ProofPolicy,
+) -> Result<ProofClaims, ProofError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(ProofError::Malformed("token is too long"));
     }
@@ -158,8 +163,14 @@ pub fn verify(token: &str, request: BoundRequest<'_>, now: Timestamp, policy: Pr
     else {
         return Err(ProofError::Malformed("Not enough segments"));
     };
-    let header = json_object(&decode_segment(header_b64, "Invalid header padding")?, "Invalid header string")?;
-    let claims = json_object(&decode_segment(payload_b64, "Invalid payload padding")?, "Invalid payload string")?;
+    let header = json_object(
+        &decode_segment(header_b64, "Invalid header padding")?,
+        "Invalid header string",
+    )?;
+    let claims = json_object(
+        &decode_segment(payload_b64, "Invalid payload padding")?,
+        "Invalid payload string",
+    )?;
     let signature_bytes = decode_segment(signature_b64, "Invalid crypto padding")?;
 
     let issuer_text = required_string(&claims, "iss")?;
@@ -173,8 +184,10 @@ pub fn verify(token: &str, request: BoundRequest<'_>, now: Timestamp, policy: Pr
     if header.contains_key("crit") {
         return Err(ProofError::Invalid("Unsupported critical header"));
     }
-    let key = VerifyingKey::from_bytes(issuer.public_key()).map_err(|_| ProofError::Invalid("Signature verification failed"))?;
-    let signature = Signature::from_slice(&signature_bytes).map_err(|_| ProofError::Invalid("Signature verification failed"))?;
+    let key = VerifyingKey::from_bytes(issuer.public_key())
+        .map_err(|_| ProofError::Invalid("Signature verification failed"))?;
+    let signature =
+        Signature::from_slice(&signature_bytes).map_err(|_| ProofError::Invalid("Signature verification failed"))?;
     let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
     key.verify_strict(signed.as_bytes(), &signature)
         .map_err(|_| ProofError::Invalid("Signature verification failed"))?;
@@ -233,7 +246,9 @@ pub fn verify(token: &str, request: BoundRequest<'_>, now: Timestamp, policy: Pr
         _ => return Err(ProofError::ExpNotInteger),
     };
     if expires_at - iat > policy.max_lifetime_seconds {
-        return Err(ProofError::Invalid("Token lifetime (exp - iat) exceeds the server's limit"));
+        return Err(ProofError::Invalid(
+            "Token lifetime (exp - iat) exceeds the server's limit",
+        ));
     }
     Ok(ProofClaims {
         issuer,

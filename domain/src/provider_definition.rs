@@ -276,7 +276,11 @@ impl ProviderDefinition {
         match &self.api_url {
             None => Vec::new(),
             Some(ApiUrls::One(url)) => vec![url.as_str()],
-            Some(ApiUrls::Many(urls)) => urls.iter().map(String::as_str).filter(|u| !u.trim().is_empty()).collect(),
+            Some(ApiUrls::Many(urls)) => urls
+                .iter()
+                .map(String::as_str)
+                .filter(|u| !u.trim().is_empty())
+                .collect(),
         }
     }
 
@@ -323,11 +327,19 @@ impl ProviderDefinition {
             check_optional_url(Some(&oauth.authorization_url), "authorization_url", true)?;
             check_optional_url(Some(&oauth.token_url), "token_url", true)?;
             check_optional_url(oauth.revocation_url.as_deref(), "revocation_url", true)?;
-            check_optional_url(oauth.device_authorization_url.as_deref(), "device_authorization_url", true)?;
+            check_optional_url(
+                oauth.device_authorization_url.as_deref(),
+                "device_authorization_url",
+                true,
+            )?;
             check_optional_url(oauth.base_url.as_deref(), "base_url", true)?;
         }
         if let Some(registration) = &self.registration {
-            check_optional_url(registration.registration_endpoint.as_deref(), "registration.registration_endpoint", false)?;
+            check_optional_url(
+                registration.registration_endpoint.as_deref(),
+                "registration.registration_endpoint",
+                false,
+            )?;
         }
         if let Some(browser) = &self.browser {
             check_optional_url(Some(&browser.entry_url), "browser.entry_url", false)?;
@@ -352,7 +364,9 @@ impl ProviderDefinition {
     /// message for the person who typed it.
     pub fn check_api_key(&self, key: &str) -> Result<(), String> {
         let Some(config) = &self.api_key else { return Ok(()) };
-        let Some(pattern) = config.key_pattern.as_deref() else { return Ok(()) };
+        let Some(pattern) = config.key_pattern.as_deref() else {
+            return Ok(());
+        };
         let matches = key_pattern_regex(pattern).map(|re| re.is_match(key)).unwrap_or(false);
         if matches {
             Ok(())
@@ -368,7 +382,9 @@ impl ProviderDefinition {
 /// A pattern anchored at both ends, like Python's `re.fullmatch`. The size limit keeps an
 /// admin-supplied pattern from costing the server memory.
 fn key_pattern_regex(pattern: &str) -> Result<Regex, regex::Error> {
-    regex::RegexBuilder::new(&format!("^(?:{pattern})$")).size_limit(1 << 20).build()
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .build()
 }
 
 fn check_api_target(target: &str) -> Result<(), ProviderSchemaError> {
@@ -378,14 +394,32 @@ fn check_api_target(target: &str) -> Result<(), ProviderSchemaError> {
         return Err(invalid());
     }
     if let Some(pattern) = cleaned.strip_prefix("regex:") {
-        return regex::RegexBuilder::new(pattern).size_limit(1 << 20).build().map(|_| ()).map_err(|_| invalid());
+        return regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 20)
+            .build()
+            .map(|_| ())
+            .map_err(|_| invalid());
     }
-    let url = if cleaned.contains("://") { cleaned.to_owned() } else { format!("https://{cleaned}") };
-    if http_host(&url).is_some() { Ok(()) } else { Err(invalid()) }
+    let url = if cleaned.contains("://") {
+        cleaned.to_owned()
+    } else {
+        format!("https://{cleaned}")
+    };
+    if http_host(&url).is_some() {
+        Ok(())
+    } else {
+        Err(invalid())
+    }
 }
 
-fn check_optional_url(url: Option<&str>, field: &str, allow_base_url_template: bool) -> Result<(), ProviderSchemaError> {
-    let Some(url) = url.filter(|u| !u.is_empty()) else { return Ok(()) };
+fn check_optional_url(
+    url: Option<&str>,
+    field: &str,
+    allow_base_url_template: bool,
+) -> Result<(), ProviderSchemaError> {
+    let Some(url) = url.filter(|u| !u.is_empty()) else {
+        return Ok(());
+    };
     if url.contains("{base_url}") {
         return if allow_base_url_template {
             Ok(())
@@ -458,12 +492,30 @@ mod tests {
     #[test]
     fn schema_rules_give_the_reference_messages() {
         let cases = [
-            (json!({"flow": "pkce"}), "Invalid provider schema: Flow 'pkce' is not valid for auth_type 'api_key'. Valid flows: [\"api_key\"]"),
-            (json!({"api_key": null}), "Invalid provider schema: auth_type 'api_key' requires an 'api_key' configuration section"),
-            (json!({"api_url": "has space.com"}), "Invalid provider schema: Invalid API target for 'api_url': has space.com"),
-            (json!({"api_url": ["ok.com", "regex:("]}), "Invalid provider schema: Invalid API target for 'api_url': regex:("),
-            (json!({"docs_url": "ftp://x"}), "Invalid provider schema: Invalid URL for 'docs_url': ftp://x"),
-            (json!({"name": "../etc"}), "Invalid provider schema: Provider name '../etc' is not filesystem-safe"),
+            (
+                json!({"flow": "pkce"}),
+                "Invalid provider schema: Flow 'pkce' is not valid for auth_type 'api_key'. Valid flows: [\"api_key\"]",
+            ),
+            (
+                json!({"api_key": null}),
+                "Invalid provider schema: auth_type 'api_key' requires an 'api_key' configuration section",
+            ),
+            (
+                json!({"api_url": "has space.com"}),
+                "Invalid provider schema: Invalid API target for 'api_url': has space.com",
+            ),
+            (
+                json!({"api_url": ["ok.com", "regex:("]}),
+                "Invalid provider schema: Invalid API target for 'api_url': regex:(",
+            ),
+            (
+                json!({"docs_url": "ftp://x"}),
+                "Invalid provider schema: Invalid URL for 'docs_url': ftp://x",
+            ),
+            (
+                json!({"name": "../etc"}),
+                "Invalid provider schema: Provider name '../etc' is not filesystem-safe",
+            ),
         ];
         for (patch, message) in cases {
             let mut value = openai();
@@ -473,14 +525,20 @@ mod tests {
             let def = ProviderDefinition::from_value(value).expect("parses");
             assert_eq!(def.validate().expect_err(message).to_string(), message);
         }
-        assert!(ProviderDefinition::from_value(json!({"name": "x"})).is_err(), "missing required fields");
+        assert!(
+            ProviderDefinition::from_value(json!({"name": "x"})).is_err(),
+            "missing required fields"
+        );
     }
 
     #[test]
     fn key_patterns_match_whole_keys() {
         let def = ProviderDefinition::from_value(openai()).expect("valid");
         assert!(def.check_api_key("sk-abcdefghijklmnopqrstuvwxyz").is_ok());
-        assert_eq!(def.check_api_key("xsk-abcdefghijklmnopqrstuvwxyz").expect_err("prefix"), "API key for OpenAI doesn't match the expected format.");
+        assert_eq!(
+            def.check_api_key("xsk-abcdefghijklmnopqrstuvwxyz").expect_err("prefix"),
+            "API key for OpenAI doesn't match the expected format."
+        );
         assert!(def.check_api_key("sk-short").is_err());
     }
 

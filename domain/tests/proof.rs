@@ -31,7 +31,12 @@ fn claims(key: &SigningKey) -> Map<String, Value> {
 }
 
 fn check(token: &str) -> Result<authsome_domain::proof::ProofClaims, ProofError> {
-    verify(token, request(b"{}"), Timestamp::from_unix_seconds(NOW).expect("time"), ProofPolicy::default())
+    verify(
+        token,
+        request(b"{}"),
+        Timestamp::from_unix_seconds(NOW).expect("time"),
+        ProofPolicy::default(),
+    )
 }
 
 fn message(token: &str) -> String {
@@ -58,7 +63,10 @@ fn a_cli_shaped_token_verifies() {
 fn the_header_must_be_pop() {
     assert_eq!(token_from_header("PoP abc"), Ok("abc"));
     for bad in ["Bearer abc", "PoP", "PoP ", "pop abc", ""] {
-        assert_eq!(token_from_header(bad).expect_err(bad).to_string(), "Expected Authorization: PoP <jwt>");
+        assert_eq!(
+            token_from_header(bad).expect_err(bad).to_string(),
+            "Expected Authorization: PoP <jwt>"
+        );
     }
 }
 
@@ -73,9 +81,16 @@ fn malformed_tokens_say_so() {
 #[test]
 fn the_issuer_must_be_an_ed25519_did_key() {
     let k = key(1);
-    assert_eq!(message(&with(&k, |c| { c.remove("iss"); })), "Proof JWT missing string claim: iss");
     assert_eq!(
-        message(&with(&k, |c| { c.insert("iss".into(), json!("did:web:x")); })),
+        message(&with(&k, |c| {
+            c.remove("iss");
+        })),
+        "Proof JWT missing string claim: iss"
+    );
+    assert_eq!(
+        message(&with(&k, |c| {
+            c.insert("iss".into(), json!("did:web:x"));
+        })),
         "Only did:key Ed25519 identifiers are supported"
     );
 }
@@ -92,7 +107,10 @@ fn signatures_are_checked_against_the_issuer() {
     let mut tampered = claims(&signer);
     tampered.insert("sub".into(), json!("someone-else"));
     parts[1] = URL_SAFE_NO_PAD.encode(Value::Object(tampered).to_string());
-    assert_eq!(message(&parts.join(".")), "Invalid proof JWT: Signature verification failed");
+    assert_eq!(
+        message(&parts.join(".")),
+        "Invalid proof JWT: Signature verification failed"
+    );
 }
 
 #[test]
@@ -114,49 +132,135 @@ fn only_eddsa_is_accepted_under_either_name() {
 fn time_rules_allow_skew_but_not_long_lived_or_undated_tokens() {
     let k = key(1);
     // 30 s of clock skew either way is tolerated.
-    assert!(check(&with(&k, |c| { c.insert("iat".into(), json!(NOW + 25)); c.insert("exp".into(), json!(NOW + 85)); })).is_ok());
-    assert!(check(&with(&k, |c| { c.insert("iat".into(), json!(NOW - 80)); c.insert("exp".into(), json!(NOW - 20)); })).is_ok());
+    assert!(
+        check(&with(&k, |c| {
+            c.insert("iat".into(), json!(NOW + 25));
+            c.insert("exp".into(), json!(NOW + 85));
+        }))
+        .is_ok()
+    );
+    assert!(
+        check(&with(&k, |c| {
+            c.insert("iat".into(), json!(NOW - 80));
+            c.insert("exp".into(), json!(NOW - 20));
+        }))
+        .is_ok()
+    );
     assert_eq!(
-        message(&with(&k, |c| { c.insert("iat".into(), json!(NOW + 45)); c.insert("exp".into(), json!(NOW + 105)); })),
+        message(&with(&k, |c| {
+            c.insert("iat".into(), json!(NOW + 45));
+            c.insert("exp".into(), json!(NOW + 105));
+        })),
         "Invalid proof JWT: The token is not yet valid (iat)"
     );
     assert_eq!(
-        message(&with(&k, |c| { c.insert("iat".into(), json!(NOW - 100)); c.insert("exp".into(), json!(NOW - 40)); })),
+        message(&with(&k, |c| {
+            c.insert("iat".into(), json!(NOW - 100));
+            c.insert("exp".into(), json!(NOW - 40));
+        })),
         "Invalid proof JWT: Signature has expired"
     );
     // The reference accepts tokens without iat and tokens valid for years; we do not.
-    assert_eq!(message(&with(&k, |c| { c.remove("iat"); })), "Invalid proof JWT: Token is missing the \"iat\" claim");
     assert_eq!(
-        message(&with(&k, |c| { c.insert("exp".into(), json!(NOW + 10 * 365 * 86_400)); })),
+        message(&with(&k, |c| {
+            c.remove("iat");
+        })),
+        "Invalid proof JWT: Token is missing the \"iat\" claim"
+    );
+    assert_eq!(
+        message(&with(&k, |c| {
+            c.insert("exp".into(), json!(NOW + 10 * 365 * 86_400));
+        })),
         "Invalid proof JWT: Token lifetime (exp - iat) exceeds the server's limit"
     );
-    assert_eq!(message(&with(&k, |c| { c.remove("exp"); })), "Proof JWT exp must be an integer");
-    assert_eq!(message(&with(&k, |c| { c.insert("exp".into(), json!(NOW as f64 + 60.5)); })), "Proof JWT exp must be an integer");
+    assert_eq!(
+        message(&with(&k, |c| {
+            c.remove("exp");
+        })),
+        "Proof JWT exp must be an integer"
+    );
+    assert_eq!(
+        message(&with(&k, |c| {
+            c.insert("exp".into(), json!(NOW as f64 + 60.5));
+        })),
+        "Proof JWT exp must be an integer"
+    );
 }
 
 #[test]
 fn the_audience_must_be_the_daemon() {
     let k = key(1);
-    assert_eq!(message(&with(&k, |c| { c.remove("aud"); })), "Invalid proof JWT: Token is missing the \"aud\" claim");
-    assert_eq!(message(&with(&k, |c| { c.insert("aud".into(), json!("elsewhere")); })), "Invalid proof JWT: Audience doesn't match");
-    assert!(check(&with(&k, |c| { c.insert("aud".into(), json!(["x", "authsome-daemon"])); })).is_ok());
+    assert_eq!(
+        message(&with(&k, |c| {
+            c.remove("aud");
+        })),
+        "Invalid proof JWT: Token is missing the \"aud\" claim"
+    );
+    assert_eq!(
+        message(&with(&k, |c| {
+            c.insert("aud".into(), json!("elsewhere"));
+        })),
+        "Invalid proof JWT: Audience doesn't match"
+    );
+    assert!(
+        check(&with(&k, |c| {
+            c.insert("aud".into(), json!(["x", "authsome-daemon"]));
+        }))
+        .is_ok()
+    );
 }
 
 #[test]
 fn the_token_is_bound_to_method_url_and_body() {
     let k = key(1);
-    assert!(check(&with(&k, |c| { c.insert("htm".into(), json!("post")); })).is_ok(), "method is case-insensitive");
-    assert_eq!(message(&with(&k, |c| { c.insert("htm".into(), json!("GET")); })), "Proof JWT method does not match request");
-    assert_eq!(message(&with(&k, |c| { c.remove("htm"); })), "Proof JWT missing string claim: htm");
+    assert!(
+        check(&with(&k, |c| {
+            c.insert("htm".into(), json!("post"));
+        }))
+        .is_ok(),
+        "method is case-insensitive"
+    );
     assert_eq!(
-        message(&with(&k, |c| { c.insert("htu".into(), json!("/api/credentials/resolve?x=1")); })),
+        message(&with(&k, |c| {
+            c.insert("htm".into(), json!("GET"));
+        })),
+        "Proof JWT method does not match request"
+    );
+    assert_eq!(
+        message(&with(&k, |c| {
+            c.remove("htm");
+        })),
+        "Proof JWT missing string claim: htm"
+    );
+    assert_eq!(
+        message(&with(&k, |c| {
+            c.insert("htu".into(), json!("/api/credentials/resolve?x=1"));
+        })),
         "Proof JWT URL does not match request"
     );
     let token = sign(&k, &claims(&k));
-    let other_body = verify(&token, request(b"{\"provider\":\"x\"}"), Timestamp::from_unix_seconds(NOW).expect("t"), ProofPolicy::default());
-    assert_eq!(other_body.expect_err("body").to_string(), "Proof JWT body hash does not match request");
-    assert_eq!(message(&with(&k, |c| { c.remove("jti"); })), "Proof JWT missing string claim: jti");
-    assert_eq!(message(&with(&k, |c| { c.remove("sub"); })), "Proof JWT missing string claim: sub");
+    let other_body = verify(
+        &token,
+        request(b"{\"provider\":\"x\"}"),
+        Timestamp::from_unix_seconds(NOW).expect("t"),
+        ProofPolicy::default(),
+    );
+    assert_eq!(
+        other_body.expect_err("body").to_string(),
+        "Proof JWT body hash does not match request"
+    );
+    assert_eq!(
+        message(&with(&k, |c| {
+            c.remove("jti");
+        })),
+        "Proof JWT missing string claim: jti"
+    );
+    assert_eq!(
+        message(&with(&k, |c| {
+            c.remove("sub");
+        })),
+        "Proof JWT missing string claim: sub"
+    );
 }
 
 #[test]

@@ -24,5 +24,8 @@ pub trait IdentityOwnershipLookup: Send + Sync {
     /// The identity's registration, claim, claiming principal and that principal's default
     /// vault, read together (one consistent snapshot); `Ok(None)` when the handle is not
     /// registered. Missing parts are `None`.
-    async fn lookup(&self, handle: &authsome_domain::IdentityHandle) -> Result<Option<IdentityOwnership>, RegistryError>;
+    async fn lookup(
+        &self,
+        handle: &authsome_domain::IdentityHandle,
+    ) -> Result<Option<IdentityOwnership>, RegistryError>;
 }

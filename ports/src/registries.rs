@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use crate::{
     AuditEventLog, GlobalProviderConnectionRegistry, IdentityClaimRegistry, IdentityOwnershipLookup, IdentityRegistry,
-    PrincipalRegistry,
-    PrincipalVaultBindingRegistry, ProviderDefinitionRepository, RegistryError, ServerConfigRepository, VaultRegistry,
+    PrincipalRegistry, PrincipalVaultBindingRegistry, ProviderDefinitionRepository, RegistryError,
+    ServerConfigRepository, VaultRegistry,
 };
 
 /// Liveness of the relational database, for readiness probes.

@@ -85,7 +85,10 @@ impl<K: Eq + Hash + Ord + Clone, V: Clone> ExpiringMap<K, V> {
 
     /// The live value of `key` with its deadline.
     pub fn get_with_deadline(&self, key: &K) -> Option<(V, Timestamp)> {
-        self.locked().entries.get(key).map(|entry| (entry.value.clone(), entry.expires_at))
+        self.locked()
+            .entries
+            .get(key)
+            .map(|entry| (entry.value.clone(), entry.expires_at))
     }
 
     /// Removes and returns the live value of `key`.

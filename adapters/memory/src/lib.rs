@@ -19,7 +19,9 @@ mod session_stores;
 pub use blob_store::MemoryBlobStore;
 pub use expiring_map::{ExpiringMap, Full};
 pub use replay_cache::MemoryReplayCache;
-pub use session_stores::{MemoryAuthSessionStore, MemoryBrowserSessionStore, MemoryPendingClaimStore, MemoryRateLimiter};
+pub use session_stores::{
+    MemoryAuthSessionStore, MemoryBrowserSessionStore, MemoryPendingClaimStore, MemoryRateLimiter,
+};
 
 use std::sync::Arc;
 

@@ -171,7 +171,9 @@ impl authsome_ports::RateLimiter for MemoryRateLimiter {
                 count + 1
             }
             None => {
-                self.counts.insert(key, 1, Timestamp::now().plus_seconds(window_seconds)).map_err(full)?;
+                self.counts
+                    .insert(key, 1, Timestamp::now().plus_seconds(window_seconds))
+                    .map_err(full)?;
                 1
             }
         };

@@ -9,10 +9,10 @@ use authsome_domain::{
     ProviderName, Role, RolePolicy, ServerConfig, Timestamp, Vault, VaultId,
 };
 use authsome_ports::{
-    AuditEventLog, Conflict, DatabaseHealth, GlobalProviderConnectionRegistry, IdentityClaimRegistry, IdentityOwnership,
-    IdentityOwnershipLookup, IdentityRegistry,
-    Missing, PrincipalRegistry, PrincipalVaultBindingRegistry, ProviderDefinitionRepository, RegistryError,
-    ServerConfigRepository, VaultRegistry,
+    AuditEventLog, Conflict, DatabaseHealth, GlobalProviderConnectionRegistry, IdentityClaimRegistry,
+    IdentityOwnership, IdentityOwnershipLookup, IdentityRegistry, Missing, PrincipalRegistry,
+    PrincipalVaultBindingRegistry, ProviderDefinitionRepository, Registered, RegistryError, ServerConfigRepository,
+    VaultRegistry,
 };
 use serde_json::{Map, Value};
 
@@ -132,7 +132,7 @@ impl<B: SqlBackend> DatabaseHealth for SqlStore<B> {
 
 #[async_trait]
 impl<B: SqlBackend> IdentityRegistry for SqlStore<B> {
-    async fn register(&self, handle: &IdentityHandle, did: &DidKey) -> Result<IdentityRegistration, RegistryError> {
+    async fn register(&self, handle: &IdentityHandle, did: &DidKey) -> Result<Registered, RegistryError> {
         let (_, now) = now_text();
         // Insert-if-absent first: the database decides the race, then we explain the outcome.
         let inserted = self
@@ -147,7 +147,10 @@ impl<B: SqlBackend> IdentityRegistry for SqlStore<B> {
             .await?;
         let by_handle = IdentityRegistry::get(self, handle).await?;
         match by_handle {
-            Some(existing) if existing.did == *did => Ok(existing),
+            Some(existing) if existing.did == *did => Ok(Registered {
+                registration: existing,
+                created: inserted,
+            }),
             Some(_) => Err(Conflict::HandleTaken(handle.clone()).into()),
             None => match IdentityRegistry::get_by_did(self, did).await? {
                 Some(owner) => Err(Conflict::DidTaken(owner.handle).into()),

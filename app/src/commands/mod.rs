@@ -2,7 +2,9 @@
 
 pub mod init;
 pub mod migrate;
+pub mod openapi;
 pub mod rotate_master_key;
+pub mod serve;
 
 /// How a command failed; `main` prints it and picks the exit code.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +21,18 @@ pub enum CommandError {
     /// The vault refused the operation (exit code 1).
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultError),
+    /// A step of the command failed (exit code 1).
+    #[error("{0}")]
+    Failed(String),
+    /// The server could not listen or stopped with an error (exit code 1).
+    #[error("cannot serve on {address}")]
+    Serve {
+        /// The address.
+        address: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A local file or directory could not be created (exit code 1).
     #[error("cannot create {path}")]
     Filesystem {

@@ -46,14 +46,19 @@ pub struct ServerSettings {
 impl ServerSettings {
     /// Reads the daemon settings.
     pub fn from_env(vars: &EnvironmentVariables, env: DeploymentEnv) -> Result<Self, SettingsError> {
-        let host = vars.get("AUTHSOME_HOST").map_or_else(|| "127.0.0.1".to_owned(), |h| h.trim().to_owned());
+        let host = vars
+            .get("AUTHSOME_HOST")
+            .map_or_else(|| "127.0.0.1".to_owned(), |h| h.trim().to_owned());
         let port = integer(vars, "AUTHSOME_PORT", 7998, 1, 65_535)?;
         let port = u16::try_from(port).map_err(|_| SettingsError::new("AUTHSOME_PORT", "must be 1 to 65535"))?;
         let base_url = match vars.get("AUTHSOME_BASE_URL") {
             Some(url) => {
                 let url = url.trim().trim_end_matches('/').to_owned();
                 if authsome_domain::provider_definition::http_host(&url).is_none() {
-                    return Err(SettingsError::new("AUTHSOME_BASE_URL", "must be an http:// or https:// URL"));
+                    return Err(SettingsError::new(
+                        "AUTHSOME_BASE_URL",
+                        "must be an http:// or https:// URL",
+                    ));
                 }
                 url
             }
@@ -88,7 +93,8 @@ impl ServerSettings {
             api_docs: boolean(vars, "AUTHSOME_API_DOCS", true)?,
             shutdown_grace_seconds: u64::try_from(integer(vars, "AUTHSOME_SHUTDOWN_GRACE_SECONDS", 30, 0, 3600)?)
                 .unwrap_or(30),
-            login_max_failures: u64::try_from(integer(vars, "AUTHSOME_LOGIN_MAX_FAILURES", 10, 1, 10_000)?).unwrap_or(10),
+            login_max_failures: u64::try_from(integer(vars, "AUTHSOME_LOGIN_MAX_FAILURES", 10, 1, 10_000)?)
+                .unwrap_or(10),
         })
     }
 
@@ -98,23 +104,39 @@ impl ServerSettings {
     }
 }
 
-fn integer(vars: &EnvironmentVariables, variable: &'static str, default: i64, min: i64, max: i64) -> Result<i64, SettingsError> {
+fn integer(
+    vars: &EnvironmentVariables,
+    variable: &'static str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, SettingsError> {
     match vars.get(variable) {
         None => Ok(default),
         Some(raw) => match raw.trim().parse::<i64>() {
             Ok(value) if (min..=max).contains(&value) => Ok(value),
-            _ => Err(SettingsError::new(variable, format!("must be an integer from {min} to {max} (got {raw:?})"))),
+            _ => Err(SettingsError::new(
+                variable,
+                format!("must be an integer from {min} to {max} (got {raw:?})"),
+            )),
         },
     }
 }
 
 /// `on`/`off` style booleans.
-pub(super) fn boolean(vars: &EnvironmentVariables, variable: &'static str, default: bool) -> Result<bool, SettingsError> {
+pub(super) fn boolean(
+    vars: &EnvironmentVariables,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, SettingsError> {
     match vars.get(variable).map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(default),
         Some(v) if matches!(v.as_str(), "on" | "true" | "1" | "yes") => Ok(true),
         Some(v) if matches!(v.as_str(), "off" | "false" | "0" | "no") => Ok(false),
-        Some(other) => Err(SettingsError::new(variable, format!("must be on or off (got {other:?})"))),
+        Some(other) => Err(SettingsError::new(
+            variable,
+            format!("must be on or off (got {other:?})"),
+        )),
     }
 }
 
@@ -129,22 +151,53 @@ mod tests {
     #[test]
     fn defaults_follow_the_reference() {
         let s = server(&[], DeploymentEnv::Dev).expect("defaults");
-        assert_eq!((s.host.as_str(), s.port, s.base_url.as_str()), ("127.0.0.1", 7998, "http://127.0.0.1:7998"));
-        assert_eq!((s.claim_ttl_seconds, s.browser_session_ttl_seconds, s.min_password_length), (300, 3600, 8));
+        assert_eq!(
+            (s.host.as_str(), s.port, s.base_url.as_str()),
+            ("127.0.0.1", 7998, "http://127.0.0.1:7998")
+        );
+        assert_eq!(
+            (
+                s.claim_ttl_seconds,
+                s.browser_session_ttl_seconds,
+                s.min_password_length
+            ),
+            (300, 3600, 8)
+        );
         assert!(s.open_signup, "open sign-up on a developer machine");
-        assert!(!server(&[], DeploymentEnv::Prod).expect("prod").open_signup, "closed in production");
+        assert!(
+            !server(&[], DeploymentEnv::Prod).expect("prod").open_signup,
+            "closed in production"
+        );
     }
 
     #[test]
     fn the_base_url_follows_the_listen_address_unless_set() {
-        let s = server(&[("AUTHSOME_HOST", "0.0.0.0"), ("AUTHSOME_PORT", "8080")], DeploymentEnv::Dev).expect("valid");
+        let s = server(
+            &[("AUTHSOME_HOST", "0.0.0.0"), ("AUTHSOME_PORT", "8080")],
+            DeploymentEnv::Dev,
+        )
+        .expect("valid");
         assert_eq!(s.base_url, "http://127.0.0.1:8080");
-        let s = server(&[("AUTHSOME_BASE_URL", "https://vault.example.com/")], DeploymentEnv::Dev).expect("valid");
+        let s = server(
+            &[("AUTHSOME_BASE_URL", "https://vault.example.com/")],
+            DeploymentEnv::Dev,
+        )
+        .expect("valid");
         assert_eq!(s.base_url, "https://vault.example.com");
         assert!(s.secure_cookies());
         let err = server(&[("AUTHSOME_BASE_URL", "vault.example.com")], DeploymentEnv::Dev).expect_err("no scheme");
         assert_eq!(err.variable, "AUTHSOME_BASE_URL");
-        assert_eq!(server(&[("AUTHSOME_PORT", "99999")], DeploymentEnv::Dev).expect_err("port").variable, "AUTHSOME_PORT");
-        assert_eq!(server(&[("AUTHSOME_OPEN_SIGNUP", "maybe")], DeploymentEnv::Dev).expect_err("bool").variable, "AUTHSOME_OPEN_SIGNUP");
+        assert_eq!(
+            server(&[("AUTHSOME_PORT", "99999")], DeploymentEnv::Dev)
+                .expect_err("port")
+                .variable,
+            "AUTHSOME_PORT"
+        );
+        assert_eq!(
+            server(&[("AUTHSOME_OPEN_SIGNUP", "maybe")], DeploymentEnv::Dev)
+                .expect_err("bool")
+                .variable,
+            "AUTHSOME_OPEN_SIGNUP"
+        );
     }
 }

@@ -275,7 +275,10 @@ pub async fn browser_session_expires(f: &dyn SessionStoresFixture) {
 /// Counts grow per key, are independent between keys, and reset on demand.
 pub async fn rate_limiter_counts_per_key_and_resets(f: &dyn SessionStoresFixture) {
     let limiter = f.rate_limiter();
-    let (a, b) = (format!("login:{}", sample::email()), format!("login:{}", sample::email()));
+    let (a, b) = (
+        format!("login:{}", sample::email()),
+        format!("login:{}", sample::email()),
+    );
     assert_eq!(limiter.count(&a).await.expect("count"), 0);
     for expected in 1..=3 {
         assert_eq!(limiter.hit(&a, 900).await.expect("hit"), expected);

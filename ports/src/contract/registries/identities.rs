@@ -7,7 +7,12 @@ use crate::{Conflict, Registries, RegistryError};
 /// A new registration is stored and found by handle and by DID.
 pub async fn identity_register_then_find_by_handle_and_did(r: &Registries) {
     let (handle, did) = (sample::handle(), sample::did());
-    let created = r.identities.register(&handle, &did).await.expect("register");
+    let registered = r.identities.register(&handle, &did).await.expect("register");
+    assert!(
+        registered.created,
+        "the first registration reports that it created the row"
+    );
+    let created = registered.registration;
     assert_eq!(created.handle, handle);
     assert_eq!(created.did, did);
     assert_eq!(created.created_at, created.updated_at);
@@ -28,7 +33,11 @@ pub async fn identity_register_same_pair_is_idempotent(r: &Registries) {
     let (handle, did) = (sample::handle(), sample::did());
     let first = r.identities.register(&handle, &did).await.expect("first");
     let again = r.identities.register(&handle, &did).await.expect("again");
-    assert_eq!(first, again, "timestamps must not move on an idempotent repeat");
+    assert!(first.created && !again.created, "only the first call creates");
+    assert_eq!(
+        first.registration, again.registration,
+        "timestamps must not move on an idempotent repeat"
+    );
 }
 
 /// A handle registered to one DID cannot be taken by another.
@@ -91,7 +100,7 @@ pub async fn identity_concurrent_registration_has_one_winner(r: &Registries) {
     let mut conflicts = 0;
     for (did, result) in results {
         match result {
-            Ok(registration) => winners.push((did, registration)),
+            Ok(registered) => winners.push((did, registered.registration)),
             Err(RegistryError::Conflict(Conflict::HandleTaken(_))) => conflicts += 1,
             Err(other) => panic!("expected a typed conflict, got {other:?}"),
         }
@@ -112,18 +121,31 @@ pub async fn identity_concurrent_idempotent_registration_all_succeed(r: &Registr
     .await;
     let seen: Vec<_> = results.into_iter().map(|r| r.expect("every repeat succeeds")).collect();
     assert!(
-        seen.windows(2).all(|w| w[0] == w[1]),
+        seen.windows(2).all(|w| w[0].registration == w[1].registration),
         "all callers see one registration"
+    );
+    assert_eq!(
+        seen.iter().filter(|r| r.created).count(),
+        1,
+        "exactly one caller created it"
     );
 }
 
 /// The ownership lookup follows an identity from registration to claim, principal and vault.
 pub async fn identity_ownership_lookup_follows_the_claim(r: &Registries) {
     use authsome_domain::{ClaimStatus, Role};
-    assert!(r.ownership.lookup(&sample::handle()).await.expect("lookup").is_none(), "unknown handle");
+    assert!(
+        r.ownership.lookup(&sample::handle()).await.expect("lookup").is_none(),
+        "unknown handle"
+    );
 
     let (handle, did) = (sample::handle(), sample::did());
-    let registration = r.identities.register(&handle, &did).await.expect("register");
+    let registration = r
+        .identities
+        .register(&handle, &did)
+        .await
+        .expect("register")
+        .registration;
     let bare = r.ownership.lookup(&handle).await.expect("lookup").expect("registered");
     assert_eq!(bare.registration, registration);
     assert!(bare.claim.is_none() && bare.principal.is_none() && bare.default_vault.is_none());
@@ -139,11 +161,22 @@ pub async fn identity_ownership_lookup_follows_the_claim(r: &Registries) {
     r.claims.accept(&handle).await.expect("accept");
     let owned = r.ownership.lookup(&handle).await.expect("lookup").expect("registered");
     let claim = owned.claim.expect("claim");
-    assert_eq!((claim.principal_id, claim.status), (principal.id.clone(), ClaimStatus::Accepted));
+    assert_eq!(
+        (claim.principal_id, claim.status),
+        (principal.id.clone(), ClaimStatus::Accepted)
+    );
     assert_eq!(owned.default_vault, Some(binding.vault_id));
 
     // A second, non-default vault does not change the answer.
     let extra = r.vaults.create().await.expect("vault");
     let _ = r.bindings.bind_default(&principal.id, &extra.id).await;
-    assert_eq!(r.ownership.lookup(&handle).await.expect("lookup").expect("registered").default_vault, owned.default_vault);
+    assert_eq!(
+        r.ownership
+            .lookup(&handle)
+            .await
+            .expect("lookup")
+            .expect("registered")
+            .default_vault,
+        owned.default_vault
+    );
 }

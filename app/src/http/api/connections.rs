@@ -1,0 +1,476 @@
+//! `/api/connections/*`: the caller's stored connections, defaults, global fallbacks, logout
+//! and revocation.
+
+use authsome_domain::PrincipalId;
+use authsome_domain::credential_records::ConnectionRecord;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::http::api::ApiTags;
+use crate::http::caller::{AnyCaller, PopCaller};
+use crate::http::errors::{ApiError, ApiResult};
+use crate::services::credentials::{self, VaultScope};
+use crate::services::ownership::{self, Caller};
+use crate::state::{AppState, SharedState};
+
+/// One connection in `GET /api/connections`.
+#[derive(Object)]
+pub struct ConnectionListEntry {
+    /// Name.
+    pub connection_name: String,
+    /// Whether it is the provider's default in this vault.
+    pub is_default: bool,
+    /// `api_key`, `oauth2` or `browser`.
+    pub auth_type: String,
+    /// `connected`, `expired`, ...
+    pub status: String,
+    /// Granted scopes.
+    pub scopes: Option<Vec<String>>,
+    /// Provider base URL (self-hosted providers).
+    pub base_url: Option<String>,
+    /// API address the connection is for.
+    pub api_url: Option<String>,
+    /// Expiry, ISO 8601 with `+00:00`.
+    pub expires_at: Option<String>,
+}
+
+/// A provider's connections.
+#[derive(Object)]
+pub struct ConnectionGroup {
+    /// Provider name.
+    pub name: String,
+    /// The default connection's name.
+    pub default_connection: String,
+    /// Connections, in vault order.
+    pub connections: Vec<ConnectionListEntry>,
+}
+
+/// A global (deployment-wide) fallback connection, without secrets.
+#[derive(Object)]
+pub struct GlobalConnectionSummary {
+    /// Provider name.
+    pub provider: String,
+    /// Provider display name.
+    pub provider_display_name: String,
+    /// The target connection's name.
+    pub connection_name: String,
+    /// Its status.
+    pub status: String,
+    /// Its auth type.
+    pub auth_type: String,
+    /// The account it is, when known.
+    pub account_label: Option<String>,
+    /// API address.
+    pub api_url: Option<String>,
+    /// Always `global`.
+    pub source: String,
+}
+
+/// Provider definitions by origin.
+#[derive(Object)]
+pub struct ProvidersBySourceView {
+    /// Every bundled definition.
+    pub bundled: Vec<Value>,
+    /// Every admin-registered definition.
+    pub custom: Vec<Value>,
+}
+
+/// `GET /api/connections`.
+#[derive(Object)]
+pub struct ConnectionsOverview {
+    /// The caller's connections, by provider name.
+    pub connections: Vec<ConnectionGroup>,
+    /// Global fallbacks, by display name.
+    pub global_connections: Vec<GlobalConnectionSummary>,
+    /// For admins: connections per provider over every principal's default vault.
+    pub provider_connection_counts: BTreeMap<String, u64>,
+    /// Provider definitions.
+    pub by_source: ProvidersBySourceView,
+}
+
+/// A connection's secret values.
+#[derive(Object)]
+pub struct ConnectionSecrets {
+    /// OAuth access token.
+    pub access_token: Option<String>,
+    /// OAuth refresh token.
+    pub refresh_token: Option<String>,
+    /// API key.
+    pub api_key: Option<String>,
+    /// Browser cookies.
+    pub credentials: BTreeMap<String, Value>,
+}
+
+/// `GET /api/connections/{provider}/{connection}/detail`.
+#[derive(Object)]
+pub struct ConnectionDetail {
+    /// Provider name.
+    pub provider: String,
+    /// Provider display name.
+    pub provider_display_name: String,
+    /// Connection name.
+    pub connection_name: String,
+    /// Owning principal.
+    pub principal_id: Option<String>,
+    /// The identity that stored it.
+    pub identity: Option<String>,
+    /// The vault holding it.
+    pub vault_id: Option<String>,
+    /// Status.
+    pub status: String,
+    /// Auth type.
+    pub auth_type: String,
+    /// Provider base URL.
+    pub base_url: Option<String>,
+    /// API address.
+    pub api_url: Option<String>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// OAuth token type.
+    pub token_type: Option<String>,
+    /// When the credential was obtained.
+    pub obtained_at: Option<String>,
+    /// When it expires.
+    pub expires_at: Option<String>,
+    /// The provider account, when known.
+    pub account: Option<Value>,
+    /// The secret values: only for the caller's own connections. An admin viewing another
+    /// principal's connection gets them empty and `secrets_redacted: true`.
+    pub secrets: ConnectionSecrets,
+    /// Whether `secrets` was withheld.
+    pub secrets_redacted: bool,
+    /// Whether the caller may make it the default (it is the caller's own).
+    pub can_set_default: bool,
+    /// Whether the caller may make it the global fallback (an admin's own).
+    pub can_set_global: bool,
+    /// Whether it is the provider's global fallback.
+    pub is_global: bool,
+}
+
+/// `{"status": "ok"}`.
+#[derive(Object)]
+pub struct StatusOk {
+    /// `ok`.
+    pub status: String,
+}
+
+fn ok() -> StatusOk {
+    StatusOk {
+        status: "ok".to_owned(),
+    }
+}
+
+/// `POST .../default` response.
+#[derive(Object)]
+pub struct DefaultSet {
+    /// `ok`.
+    pub status: String,
+    /// Provider name.
+    pub provider: String,
+    /// The new default.
+    pub default_connection: String,
+}
+
+/// `POST .../global` response.
+#[derive(Object)]
+pub struct GlobalSet {
+    /// `ok`.
+    pub status: String,
+    /// Provider name.
+    pub provider: String,
+    /// The connection now global.
+    pub connection_name: String,
+}
+
+/// `DELETE .../global` response.
+#[derive(Object)]
+pub struct GlobalUnset {
+    /// `ok`.
+    pub status: String,
+    /// Provider name.
+    pub provider: String,
+    /// Whether a global connection was removed.
+    pub deleted: bool,
+}
+
+/// Stored connections.
+pub struct ConnectionsApi;
+
+/// The principal whose vault a dual-auth route acts on: the caller's own, or (admins only)
+/// the one named by `?principal=`.
+pub async fn target_principal(state: &AppState, caller: &Caller, principal: Option<&str>) -> ApiResult<Caller> {
+    let Some(requested) = principal.filter(|p| *p != caller.principal_id.as_str()) else {
+        return Ok(caller.clone());
+    };
+    if !caller.is_admin() {
+        return Err(ApiError::detail(StatusCode::FORBIDDEN, "Admin role required"));
+    }
+    let not_found = || ApiError::detail(StatusCode::NOT_FOUND, "Principal not found");
+    let Ok(principal_id) = PrincipalId::parse(requested) else {
+        return Err(not_found());
+    };
+    ownership::principal_context(state, &principal_id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+fn list_entry(connection_name: &str, is_default: bool, record: &ConnectionRecord) -> ConnectionListEntry {
+    ConnectionListEntry {
+        connection_name: connection_name.to_owned(),
+        is_default,
+        auth_type: record.auth_type.as_str().to_owned(),
+        status: record.status.as_str().to_owned(),
+        scopes: record.scopes.clone(),
+        base_url: record.base_url.clone(),
+        api_url: record.api_url.clone(),
+        expires_at: record.expires_at.map(|t| t.to_isoformat()),
+    }
+}
+
+/// Connections per provider over every principal's default vault (admin overview).
+async fn provider_connection_counts(state: &AppState, caller: &Caller) -> ApiResult<BTreeMap<String, u64>> {
+    let mut counts = BTreeMap::new();
+    if !caller.is_admin() {
+        return Ok(counts);
+    }
+    for principal in state.registries.principals.list().await? {
+        let Some(binding) = state.registries.bindings.get_default(&principal.id).await? else {
+            continue;
+        };
+        let scope = VaultScope::new(state, &binding.vault_id, None, Some(principal.id.as_str()));
+        for group in credentials::list_connections(&scope).await? {
+            *counts.entry(group.name).or_insert(0) += group.connections.len() as u64;
+        }
+    }
+    Ok(counts)
+}
+
+/// The caller's connections, the global fallbacks and the provider catalog.
+pub async fn overview(state: &AppState, caller: &Caller) -> ApiResult<ConnectionsOverview> {
+    let groups = credentials::list_connections(&VaultScope::of(state, caller)).await?;
+    let connections = groups
+        .iter()
+        .map(|group| ConnectionGroup {
+            name: group.name.clone(),
+            default_connection: group.default_connection.clone(),
+            connections: group
+                .connections
+                .iter()
+                .map(|c| list_entry(&c.connection_name, c.is_default, &c.record))
+                .collect(),
+        })
+        .collect();
+    let global_connections = credentials::global_connection_summaries(state)
+        .await?
+        .into_iter()
+        .map(|(_, record, display)| GlobalConnectionSummary {
+            provider: record.provider.clone(),
+            provider_display_name: display,
+            connection_name: record.connection_name.clone(),
+            status: record.status.as_str().to_owned(),
+            auth_type: record.auth_type.as_str().to_owned(),
+            account_label: record.account.as_ref().and_then(|a| a.label.clone()),
+            api_url: record.api_url.clone(),
+            source: "global".to_owned(),
+        })
+        .collect();
+    let by_source = state.catalog.list_by_source().await?;
+    Ok(ConnectionsOverview {
+        connections,
+        global_connections,
+        provider_connection_counts: provider_connection_counts(state, caller).await?,
+        by_source: ProvidersBySourceView {
+            bundled: by_source.bundled.iter().map(|d| d.to_value()).collect(),
+            custom: by_source.custom.iter().map(|d| d.to_value()).collect(),
+        },
+    })
+}
+
+/// The record as the reference serialises it (every field, timestamps with `Z`).
+pub fn record_json(record: &ConnectionRecord) -> Value {
+    serde_json::to_value(record).unwrap_or(Value::Null)
+}
+
+#[OpenApi(tag = "ApiTags::Connections")]
+impl ConnectionsApi {
+    /// The caller's connections grouped by provider, the global fallbacks, per-provider
+    /// counts (admins) and the provider catalog.
+    #[oai(path = "/api/connections", method = "get")]
+    async fn list(&self, state: Data<&SharedState>, caller: AnyCaller) -> ApiResult<Json<ConnectionsOverview>> {
+        Ok(Json(overview(state.0, &caller.0).await?))
+    }
+
+    /// One of the calling agent's connections, with its secret values (the CLI's
+    /// `connections inspect` and the onboard drift check read them).
+    #[oai(path = "/api/connections/:provider/:connection", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&SharedState>,
+        caller: PopCaller,
+        provider: Path<String>,
+        connection: Path<String>,
+    ) -> ApiResult<Json<Value>> {
+        let record = credentials::get_connection(state.0, &caller.0, &provider.0, Some(&connection.0)).await?;
+        Ok(Json(record_json(&record)))
+    }
+
+    /// A connection's details. `?principal=` (admins) views another principal's connection,
+    /// whose secret values are withheld.
+    #[oai(path = "/api/connections/:provider/:connection/detail", method = "get")]
+    async fn detail(
+        &self,
+        state: Data<&SharedState>,
+        caller: AnyCaller,
+        provider: Path<String>,
+        connection: Path<String>,
+        principal: Query<Option<String>>,
+    ) -> ApiResult<Json<ConnectionDetail>> {
+        let state = state.0;
+        let caller = caller.0;
+        let target = target_principal(state, &caller, principal.0.as_deref()).await?;
+        let definition = state.catalog.get(&provider.0).await?;
+        let record = credentials::get_connection(state, &target, &provider.0, Some(&connection.0)).await?;
+        let is_global = match authsome_domain::ProviderName::parse(&provider.0) {
+            Ok(name) => state
+                .registries
+                .global_connections
+                .get(&name)
+                .await?
+                .is_some_and(|pointer| {
+                    Some(pointer.target.owner_principal_id.as_str()) == record.principal_id.as_deref()
+                        && Some(pointer.target.owner_vault_id.as_str()) == record.vault_id.as_deref()
+                        && pointer.target.connection_name.as_str() == record.connection_name
+                }),
+            Err(_) => false,
+        };
+        let own = target.principal_id == caller.principal_id;
+        let secrets = if own {
+            ConnectionSecrets {
+                access_token: record.access_token.clone(),
+                refresh_token: record.refresh_token.clone(),
+                api_key: record.api_key.clone(),
+                credentials: record.credentials.clone().unwrap_or_default().into_iter().collect(),
+            }
+        } else {
+            ConnectionSecrets {
+                access_token: None,
+                refresh_token: None,
+                api_key: None,
+                credentials: BTreeMap::new(),
+            }
+        };
+        Ok(Json(ConnectionDetail {
+            provider: record.provider.clone(),
+            provider_display_name: definition.display_name.clone(),
+            connection_name: record.connection_name.clone(),
+            principal_id: record.principal_id.clone(),
+            identity: record.identity.clone(),
+            vault_id: record.vault_id.clone(),
+            status: record.status.as_str().to_owned(),
+            auth_type: record.auth_type.as_str().to_owned(),
+            base_url: record.base_url.clone(),
+            api_url: record.api_url.clone(),
+            scopes: record.scopes.clone().unwrap_or_default(),
+            token_type: record.token_type.clone(),
+            obtained_at: record.obtained_at.map(|t| t.to_json_form()),
+            expires_at: record.expires_at.map(|t| t.to_json_form()),
+            account: record.account.as_ref().and_then(|a| serde_json::to_value(a).ok()),
+            secrets,
+            secrets_redacted: !own,
+            can_set_default: own,
+            can_set_global: own && caller.is_admin(),
+            is_global,
+        }))
+    }
+
+    /// Logs out of a connection (a missing connection is not an error). `?principal=`
+    /// (admins) acts on another principal's vault.
+    #[oai(path = "/api/connections/:provider/:connection/logout", method = "post")]
+    async fn logout(
+        &self,
+        state: Data<&SharedState>,
+        caller: AnyCaller,
+        provider: Path<String>,
+        connection: Path<String>,
+        principal: Query<Option<String>>,
+    ) -> ApiResult<Json<StatusOk>> {
+        let state = state.0;
+        let target = target_principal(state, &caller.0, principal.0.as_deref()).await?;
+        let scope = VaultScope::new(
+            state,
+            &target.vault_id,
+            caller.0.identity_str(),
+            Some(target.principal_id.as_str()),
+        );
+        credentials::logout(state, &scope, &caller.0, &provider.0, &connection.0).await?;
+        Ok(Json(ok()))
+    }
+
+    /// Revokes a provider in every vault (admins).
+    #[oai(path = "/api/connections/:provider/revoke", method = "post")]
+    async fn revoke(
+        &self,
+        state: Data<&SharedState>,
+        caller: AnyCaller,
+        provider: Path<String>,
+    ) -> ApiResult<Json<StatusOk>> {
+        credentials::revoke(state.0, &caller.0, &provider.0).await?;
+        Ok(Json(ok()))
+    }
+
+    /// Makes a connection the provider's default in the caller's vault.
+    #[oai(path = "/api/connections/:provider/:connection/default", method = "post")]
+    async fn set_default(
+        &self,
+        state: Data<&SharedState>,
+        caller: AnyCaller,
+        provider: Path<String>,
+        connection: Path<String>,
+    ) -> ApiResult<Json<DefaultSet>> {
+        credentials::set_default_connection(state.0, &caller.0, &provider.0, &connection.0).await?;
+        Ok(Json(DefaultSet {
+            status: "ok".to_owned(),
+            provider: provider.0,
+            default_connection: connection.0,
+        }))
+    }
+
+    /// Makes one of the (admin) caller's connections the provider's deployment-wide fallback.
+    #[oai(path = "/api/connections/:provider/:connection/global", method = "post")]
+    async fn set_global(
+        &self,
+        state: Data<&SharedState>,
+        caller: AnyCaller,
+        provider: Path<String>,
+        connection: Path<String>,
+    ) -> ApiResult<Json<GlobalSet>> {
+        let pointer = credentials::set_global_connection(state.0, &caller.0, &provider.0, &connection.0).await?;
+        Ok(Json(GlobalSet {
+            status: "ok".to_owned(),
+            provider: pointer.target.provider.as_str().to_owned(),
+            connection_name: pointer.target.connection_name.as_str().to_owned(),
+        }))
+    }
+
+    /// Removes the provider's global fallback (admins).
+    #[oai(path = "/api/connections/:provider/global", method = "delete")]
+    async fn unset_global(
+        &self,
+        state: Data<&SharedState>,
+        caller: AnyCaller,
+        provider: Path<String>,
+    ) -> ApiResult<Json<GlobalUnset>> {
+        let deleted = credentials::unset_global_connection(state.0, &caller.0, &provider.0).await?;
+        Ok(Json(GlobalUnset {
+            status: "ok".to_owned(),
+            provider: provider.0,
+            deleted,
+        }))
+    }
+}

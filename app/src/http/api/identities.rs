@@ -1,0 +1,318 @@
+//! `/api/identities/*`: agent registration, claim status, and the caller's agents.
+
+use authsome_domain::{ClaimStatus, DidKey, IdentityHandle};
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use crate::http::api::ApiTags;
+use crate::http::caller::AnyCaller;
+use crate::http::errors::{ApiError, ApiResult};
+use crate::services::identities::{self, IdentityStatus};
+use crate::state::SharedState;
+
+/// `POST /api/identities/register` body.
+#[derive(Object)]
+pub struct RegisterIdentity {
+    /// The handle the agent chose (`^[a-z0-9][a-z0-9-]*[a-z0-9]$`).
+    pub handle: String,
+    /// The agent's `did:key` (Ed25519).
+    pub did: String,
+}
+
+/// An identity's registration and claim status.
+#[derive(Object)]
+pub struct RegistrationView {
+    /// `registered` (only in the register response).
+    #[oai(skip_serializing_if_is_none)]
+    pub status: Option<String>,
+    /// The handle.
+    pub identity: String,
+    /// The DID.
+    pub did: String,
+    /// `claim_required`, `claimed`, `pending` or `rejected`.
+    pub registration_status: String,
+    /// The claiming principal, once claimed.
+    #[oai(skip_serializing_if_is_none)]
+    pub principal_id: Option<String>,
+    /// Where a person claims the agent. Only in the response of the request that registered
+    /// the identity (never to later status polls).
+    #[oai(skip_serializing_if_is_none)]
+    pub claim_url: Option<String>,
+}
+
+fn registration_view(status: IdentityStatus, include_status: bool) -> RegistrationView {
+    RegistrationView {
+        status: include_status.then(|| "registered".to_owned()),
+        identity: status.registration.handle.as_str().to_owned(),
+        did: status.registration.did.as_str().to_owned(),
+        registration_status: status.status.as_str().to_owned(),
+        principal_id: status.principal_id.map(|p| p.as_str().to_owned()),
+        claim_url: status.claim_url,
+    }
+}
+
+/// `GET /api/identities/by-did/{did}`.
+#[derive(Object)]
+pub struct IdentityByDid {
+    /// The handle.
+    pub identity: String,
+    /// The DID.
+    pub did: String,
+}
+
+/// One of the caller's agents.
+#[derive(Object)]
+pub struct OwnedIdentity {
+    /// The handle.
+    pub handle: String,
+    /// Always `accepted`.
+    pub status: String,
+}
+
+/// `GET /api/identities`.
+#[derive(Object)]
+pub struct OwnedIdentities {
+    /// The caller's accepted agents, by handle.
+    pub identities: Vec<OwnedIdentity>,
+}
+
+/// `GET /api/identities/{handle}/detail`.
+#[derive(Object)]
+pub struct AgentDetail {
+    /// The handle.
+    pub handle: String,
+    /// The DID.
+    pub did: String,
+    /// `claim_required`, `claimed`, `pending` or `rejected`.
+    pub registration_status: String,
+    /// The claim's status, if claimed.
+    pub claim_status: Option<String>,
+    /// The claiming principal.
+    pub principal_id: Option<String>,
+    /// The claiming principal's email.
+    pub principal_email: Option<String>,
+    /// Whether this is the calling agent.
+    pub is_active: bool,
+    /// Registration time.
+    pub created_at: Option<String>,
+    /// Registration change time.
+    pub updated_at: Option<String>,
+    /// Claim time.
+    pub claimed_at: Option<String>,
+}
+
+/// `POST /api/identities/{handle}/claim-link` response.
+#[derive(Object)]
+pub struct ClaimLink {
+    /// The handle.
+    pub identity: String,
+    /// A fresh claim link.
+    pub claim_url: String,
+}
+
+/// `GET /api/claim/{token}`: what a claim link is for.
+#[derive(Object)]
+pub struct ClaimLinkStatus {
+    /// The token asked about.
+    pub token: String,
+    /// The agent's handle (empty when the link is expired or unknown).
+    pub identity: String,
+    /// Whether the request carries a live browser session.
+    pub authenticated: bool,
+    /// The signed-in person's email (empty when not signed in; absent when expired).
+    #[oai(skip_serializing_if_is_none)]
+    pub email: Option<String>,
+    /// Whether the link is unusable (used, expired or unknown).
+    pub expired: bool,
+}
+
+/// Agent identities.
+pub struct IdentitiesApi;
+
+fn identity_not_found() -> ApiError {
+    ApiError::detail(StatusCode::NOT_FOUND, "Identity not found")
+}
+
+impl IdentitiesApi {
+    async fn owned(
+        state: &SharedState,
+        caller: &crate::services::ownership::Caller,
+    ) -> ApiResult<Json<OwnedIdentities>> {
+        let claims = state
+            .registries
+            .claims
+            .list_accepted_for_principal(&caller.principal_id)
+            .await?;
+        Ok(Json(OwnedIdentities {
+            identities: claims
+                .into_iter()
+                .map(|c| OwnedIdentity {
+                    handle: c.identity_handle.as_str().to_owned(),
+                    status: c.status.as_str().to_owned(),
+                })
+                .collect(),
+        }))
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Identities")]
+impl IdentitiesApi {
+    /// Registers an agent's handle and key (no authentication: the agent has no claim yet).
+    /// Idempotent for the same pair; the response to the request that created the
+    /// registration carries the claim link.
+    #[oai(path = "/api/identities/register", method = "post")]
+    async fn register(
+        &self,
+        state: Data<&SharedState>,
+        body: Json<RegisterIdentity>,
+    ) -> ApiResult<Json<RegistrationView>> {
+        let status = identities::register(state.0, &body.handle, &body.did).await?;
+        Ok(Json(registration_view(status, true)))
+    }
+
+    /// The agent's handle registered for a DID.
+    #[oai(path = "/api/identities/by-did/:did", method = "get")]
+    async fn by_did(&self, state: Data<&SharedState>, did: Path<String>) -> ApiResult<Json<IdentityByDid>> {
+        let Ok(did) = DidKey::parse(&did.0) else {
+            return Err(identity_not_found());
+        };
+        match state.0.registries.identities.get_by_did(&did).await? {
+            Some(registration) => Ok(Json(IdentityByDid {
+                identity: registration.handle.as_str().to_owned(),
+                did: registration.did.as_str().to_owned(),
+            })),
+            None => Err(identity_not_found()),
+        }
+    }
+
+    /// The caller's agents (accepted claims), ordered by handle.
+    #[oai(path = "/api/identities", method = "get")]
+    async fn list(&self, state: Data<&SharedState>, caller: AnyCaller) -> ApiResult<Json<OwnedIdentities>> {
+        Self::owned(state.0, &caller.0).await
+    }
+
+    /// Same as `GET /api/identities`.
+    #[oai(path = "/api/identities/", method = "get", hidden)]
+    async fn list_slash(&self, state: Data<&SharedState>, caller: AnyCaller) -> ApiResult<Json<OwnedIdentities>> {
+        Self::owned(state.0, &caller.0).await
+    }
+
+    /// An agent's details: the caller's own agents, or any agent for an admin.
+    #[oai(path = "/api/identities/:handle/detail", method = "get")]
+    async fn detail(
+        &self,
+        state: Data<&SharedState>,
+        handle: Path<String>,
+        caller: AnyCaller,
+    ) -> ApiResult<Json<AgentDetail>> {
+        let state = state.0;
+        let caller = caller.0;
+        let Ok(handle) = IdentityHandle::parse(&handle.0) else {
+            return Err(identity_not_found());
+        };
+        let Some(registration) = state.registries.identities.get(&handle).await? else {
+            return Err(identity_not_found());
+        };
+        let claim = state.registries.claims.get(&handle).await?;
+        if !caller.is_admin() && claim.as_ref().is_none_or(|c| c.principal_id != caller.principal_id) {
+            return Err(identity_not_found());
+        }
+        let principal_email = match &claim {
+            Some(claim) => state
+                .registries
+                .principals
+                .get(&claim.principal_id)
+                .await?
+                .map(|p| p.email.as_str().to_owned()),
+            None => None,
+        };
+        let registration_status = match &claim {
+            None => "claim_required".to_owned(),
+            Some(c) if c.status == ClaimStatus::Accepted => "claimed".to_owned(),
+            Some(c) => c.status.as_str().to_owned(),
+        };
+        Ok(Json(AgentDetail {
+            is_active: caller.identity.as_ref() == Some(&registration.handle),
+            handle: registration.handle.as_str().to_owned(),
+            did: registration.did.as_str().to_owned(),
+            registration_status,
+            claim_status: claim.as_ref().map(|c| c.status.as_str().to_owned()),
+            principal_id: claim.as_ref().map(|c| c.principal_id.as_str().to_owned()),
+            principal_email,
+            created_at: Some(registration.created_at.to_json_form()),
+            updated_at: Some(registration.updated_at.to_json_form()),
+            claimed_at: claim.as_ref().map(|c| c.created_at.to_json_form()),
+        }))
+    }
+
+    /// Issues a fresh claim link for an unclaimed agent (admin only): the recovery path when
+    /// the link from registration was lost or expired.
+    #[oai(path = "/api/identities/:handle/claim-link", method = "post")]
+    async fn claim_link(
+        &self,
+        state: Data<&SharedState>,
+        handle: Path<String>,
+        caller: AnyCaller,
+    ) -> ApiResult<Json<ClaimLink>> {
+        caller.0.require_admin()?;
+        let Some(status) = identities::status(state.0, &handle.0).await? else {
+            return Err(identity_not_found());
+        };
+        if status.principal_id.is_some() {
+            return Err(ApiError::detail(
+                StatusCode::CONFLICT,
+                format!("Identity '{}' is already claimed", handle.0),
+            ));
+        }
+        let url = identities::issue_claim_url(state.0, &status.registration.handle).await?;
+        Ok(Json(ClaimLink {
+            identity: status.registration.handle.as_str().to_owned(),
+            claim_url: url,
+        }))
+    }
+
+    /// What a claim link is for and whether the browser is signed in (the claim page's data).
+    #[oai(path = "/api/claim/:token", method = "get")]
+    async fn claim_status(
+        &self,
+        state: Data<&SharedState>,
+        request: &poem::Request,
+        token: Path<String>,
+    ) -> ApiResult<Json<ClaimLinkStatus>> {
+        let Some(pending) = crate::http::pages::pending_claim(state.0, &token.0).await? else {
+            return Ok(Json(ClaimLinkStatus {
+                token: token.0,
+                identity: String::new(),
+                authenticated: false,
+                email: None,
+                expired: true,
+            }));
+        };
+        let person = crate::http::caller::browser_caller(request).await?;
+        Ok(Json(ClaimLinkStatus {
+            token: token.0,
+            identity: pending.identity.as_str().to_owned(),
+            authenticated: person.is_some(),
+            email: Some(
+                person
+                    .and_then(|p| p.email)
+                    .map(|e| e.as_str().to_owned())
+                    .unwrap_or_default(),
+            ),
+            expired: false,
+        }))
+    }
+
+    /// An agent's registration and claim status (no authentication, as the CLI polls it
+    /// before it can sign). Never carries a claim link.
+    #[oai(path = "/api/identities/:handle", method = "get")]
+    async fn status(&self, state: Data<&SharedState>, handle: Path<String>) -> ApiResult<Json<RegistrationView>> {
+        match identities::status(state.0, &handle.0).await? {
+            Some(status) => Ok(Json(registration_view(status, false))),
+            None => Err(identity_not_found()),
+        }
+    }
+}

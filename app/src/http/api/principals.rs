@@ -1,0 +1,66 @@
+//! `GET /api/principals` (admin).
+
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use crate::http::api::ApiTags;
+use crate::http::caller::AnyCaller;
+use crate::http::errors::ApiResult;
+use crate::state::SharedState;
+
+/// One account.
+#[derive(Object)]
+pub struct PrincipalView {
+    /// Id.
+    pub principal_id: String,
+    /// Email.
+    pub email: String,
+    /// `admin` or `user`.
+    pub role: String,
+    /// Creation time (`+00:00` form, as the reference).
+    pub created_at: String,
+}
+
+/// Every account.
+#[derive(Object)]
+pub struct Principals {
+    /// Ordered by creation.
+    pub principals: Vec<PrincipalView>,
+}
+
+/// Human accounts.
+pub struct PrincipalsApi;
+
+impl PrincipalsApi {
+    async fn all(state: &SharedState, caller: AnyCaller) -> ApiResult<Json<Principals>> {
+        caller.0.require_admin()?;
+        let principals = state.registries.principals.list().await?;
+        Ok(Json(Principals {
+            principals: principals
+                .into_iter()
+                .map(|p| PrincipalView {
+                    principal_id: p.id.as_str().to_owned(),
+                    email: p.email.as_str().to_owned(),
+                    role: p.role.as_str().to_owned(),
+                    created_at: p.created_at.to_isoformat(),
+                })
+                .collect(),
+        }))
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Principals")]
+impl PrincipalsApi {
+    /// Every account (admin only).
+    #[oai(path = "/api/principals", method = "get")]
+    async fn list(&self, state: Data<&SharedState>, caller: AnyCaller) -> ApiResult<Json<Principals>> {
+        Self::all(state.0, caller).await
+    }
+
+    /// Same as `GET /api/principals`.
+    #[oai(path = "/api/principals/", method = "get", hidden)]
+    async fn list_slash(&self, state: Data<&SharedState>, caller: AnyCaller) -> ApiResult<Json<Principals>> {
+        Self::all(state.0, caller).await
+    }
+}

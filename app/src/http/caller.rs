@@ -1,0 +1,302 @@
+//! Authenticating requests: proof-of-possession tokens and browser sessions, as poem-openapi
+//! extractors that also document the security schemes in the OpenAPI document.
+
+use authsome_domain::proof::{self, BoundRequest};
+use authsome_domain::{BrowserSessionToken, IdentityHandle, Timestamp};
+use authsome_ports::{ReplayCheck, StateError};
+use poem::http::{Method, StatusCode};
+use poem::{Request, RequestBody};
+use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+use secrecy::ExposeSecret;
+
+use crate::http::errors::ApiError;
+use crate::services::ownership::{self, Authentication, Caller};
+use crate::state::SharedState;
+
+/// The browser session cookie.
+pub const SESSION_COOKIE: &str = "authsome_ui_session";
+/// The header cookie-authenticated API calls that change state must carry.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The exact request body, captured by the body middleware so that proofs can hash it.
+#[derive(Clone, Default)]
+pub struct RawBody(pub bytes::Bytes);
+
+fn state_of(request: &Request) -> Result<SharedState, ApiError> {
+    request
+        .data::<SharedState>()
+        .cloned()
+        .ok_or_else(|| ApiError::detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"))
+}
+
+fn unauthorized(message: impl Into<String>) -> ApiError {
+    ApiError::detail(StatusCode::UNAUTHORIZED, message)
+}
+
+/// The percent-decoded path plus `?` and the raw query: what the CLI signs as `htu`.
+pub fn path_and_query(request: &Request) -> Option<String> {
+    let path = percent_decode(request.uri().path())?;
+    Some(match request.uri().query() {
+        Some(query) if !query.is_empty() => format!("{path}?{query}"),
+        _ => path,
+    })
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            match u8::from_str_radix(hex, 16) {
+                Ok(byte) => {
+                    out.push(byte);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            }
+        } else {
+            out.push(bytes[i]);
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Verifies the request's proof-of-possession token and resolves the caller.
+///
+/// The order keeps the reference's messages but checks the identity (registered, with this
+/// DID) before consuming the token id, so unknown agents cannot fill the replay cache.
+pub async fn authenticate_pop(request: &Request) -> Result<Caller, ApiError> {
+    let state = state_of(request)?;
+    let Some(header) = request.headers().get("authorization") else {
+        return Err(unauthorized("Missing PoP authorization header"));
+    };
+    let header = header
+        .to_str()
+        .map_err(|_| unauthorized("Expected Authorization: PoP <jwt>"))?;
+    let token = proof::token_from_header(header).map_err(|e| unauthorized(e.to_string()))?;
+    let body = request.extensions().get::<RawBody>().cloned().unwrap_or_default();
+    let bound_path = path_and_query(request).ok_or_else(|| unauthorized("Proof JWT URL does not match request"))?;
+    let bound = BoundRequest {
+        method: request.method().as_str(),
+        path_and_query: &bound_path,
+        body: &body.0,
+    };
+    let claims =
+        proof::verify(token, bound, Timestamp::now(), state.settings.pop).map_err(|e| unauthorized(e.to_string()))?;
+
+    let Ok(handle) = IdentityHandle::parse(&claims.subject) else {
+        return Err(unauthorized("Unknown identity handle"));
+    };
+    let Some(ownership) = state.registries.ownership.lookup(&handle).await? else {
+        return Err(unauthorized("Unknown identity handle"));
+    };
+    if ownership.registration.did != claims.issuer {
+        return Err(unauthorized("Identity issuer does not match registered DID"));
+    }
+    // Remember the id until the token can no longer pass the expiry check.
+    let forget_after = Timestamp::from_unix_seconds(claims.expires_at + state.settings.pop.leeway_seconds)
+        .unwrap_or_else(|| Timestamp::now().plus_seconds(state.settings.pop.max_lifetime_seconds));
+    match state.runtime.replay.check_and_store(&claims.jwt_id, forget_after).await {
+        Ok(ReplayCheck::Fresh) => {}
+        Ok(ReplayCheck::Replayed) => return Err(unauthorized("Proof JWT was already used")),
+        Err(error @ (StateError::Unavailable(_) | StateError::Full)) => {
+            tracing::warn!(error = %crate::error_chain(&error), "replay protection unavailable: refusing the request");
+            return Err(ApiError::detail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Replay protection is unavailable, so the request was refused; try again shortly",
+            ));
+        }
+        Err(other) => return Err(other.into()),
+    }
+    ownership::caller_from_ownership(ownership, claims.issuer).map_err(ApiError::from)
+}
+
+/// The session token in the request's cookie, if any.
+pub fn session_cookie(request: &Request) -> Option<BrowserSessionToken> {
+    let header = request.headers().get("cookie")?.to_str().ok()?;
+    header.split(';').find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == SESSION_COOKIE && !value.is_empty()).then(|| BrowserSessionToken::from_cookie(value))
+    })
+}
+
+/// The caller behind the request's browser session cookie, if the session is live.
+pub async fn browser_caller(request: &Request) -> Result<Option<Caller>, ApiError> {
+    let state = state_of(request)?;
+    let Some(token) = session_cookie(request) else {
+        return Ok(None);
+    };
+    let Some(session) = state.runtime.browser_sessions.get(&token).await? else {
+        return Ok(None);
+    };
+    Ok(ownership::caller_from_browser_session(&state, &session).await?)
+}
+
+fn is_safe_method(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Constant-time string comparison (for CSRF tokens).
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Authenticates a route that accepts PoP or, without an `Authorization` header, a browser
+/// session (which must echo its CSRF token in `X-CSRF-Token` on anything but a read).
+pub async fn authenticate_pop_or_browser(request: &Request) -> Result<Caller, ApiError> {
+    if request.headers().contains_key("authorization") {
+        return authenticate_pop(request).await;
+    }
+    let Some(caller) = browser_caller(request).await? else {
+        return Err(unauthorized("Missing or invalid browser session"));
+    };
+    if !is_safe_method(request.method()) {
+        let sent = request
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let expected = match &caller.authentication {
+            Authentication::Browser { csrf_token } => csrf_token.expose_secret().to_owned(),
+            Authentication::Pop { .. } => String::new(),
+        };
+        if expected.is_empty() || !same_secret(sent, &expected) {
+            return Err(ApiError::detail(StatusCode::FORBIDDEN, "Missing or invalid CSRF token"));
+        }
+    }
+    Ok(caller)
+}
+
+const POP_SCHEME: &str = "PoP";
+const BROWSER_SCHEME: &str = "BrowserSession";
+
+fn register_pop(registry: &mut Registry) {
+    registry.create_security_scheme(
+        POP_SCHEME,
+        MetaSecurityScheme {
+            ty: "apiKey",
+            description: Some(
+                "`Authorization: PoP <jwt>`: an EdDSA (Ed25519) JWT signed by the agent's did:key, with \
+                 iss (did:key), sub (handle), aud `authsome-daemon`, iat, exp (at most 120 s after iat), jti \
+                 (single use), htm (method), htu (path and query) and body_sha256 (hex SHA-256 of the body).",
+            ),
+            name: Some("Authorization"),
+            key_in: Some("header"),
+            scheme: None,
+            bearer_format: None,
+            flows: None,
+            openid_connect_url: None,
+        },
+    );
+}
+
+fn register_browser(registry: &mut Registry) {
+    registry.create_security_scheme(
+        BROWSER_SCHEME,
+        MetaSecurityScheme {
+            ty: "apiKey",
+            description: Some(
+                "The `authsome_ui_session` cookie set by signing in; requests other than GET must also send the \
+                 session's CSRF token in `X-CSRF-Token`. Used only when no Authorization header is sent.",
+            ),
+            name: Some(SESSION_COOKIE),
+            key_in: Some("cookie"),
+            scheme: None,
+            bearer_format: None,
+            flows: None,
+            openid_connect_url: None,
+        },
+    );
+}
+
+/// A caller authenticated by a proof-of-possession token.
+pub struct PopCaller(pub Caller);
+
+/// A caller authenticated by a proof-of-possession token or a browser session.
+pub struct AnyCaller(pub Caller);
+
+impl<'a> ApiExtractor<'a> for PopCaller {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_pop(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![POP_SCHEME]
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _options: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        authenticate_pop(request)
+            .await
+            .map(PopCaller)
+            .map_err(ApiError::into_poem)
+    }
+}
+
+impl<'a> ApiExtractor<'a> for AnyCaller {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_pop(registry);
+        register_browser(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![POP_SCHEME, BROWSER_SCHEME]
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _options: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        authenticate_pop_or_browser(request)
+            .await
+            .map(AnyCaller)
+            .map_err(ApiError::into_poem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_decoded_and_queries_kept_raw() {
+        let request = Request::builder()
+            .uri(poem::http::Uri::from_static(
+                "/api/connections/openai/my%20conn?x=a%20b",
+            ))
+            .finish();
+        assert_eq!(
+            path_and_query(&request).as_deref(),
+            Some("/api/connections/openai/my conn?x=a%20b")
+        );
+        let bare = Request::builder()
+            .uri(poem::http::Uri::from_static("/api/whoami"))
+            .finish();
+        assert_eq!(path_and_query(&bare).as_deref(), Some("/api/whoami"));
+        assert_eq!(percent_decode("%zz%41%"), Some("%zzA%".to_owned()));
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "ab"));
+    }
+}

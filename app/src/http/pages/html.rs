@@ -1,0 +1,97 @@
+//! Rendering the few server-side pages: escaping, one layout with inline styles (no external
+//! assets, so the pages work offline and under a strict Content-Security-Policy), and the
+//! headers every page carries.
+
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::{IntoResponse, Response};
+
+/// `text` with HTML's special characters escaped, safe inside elements and quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "\
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f5f6f8;color:#1d2330;margin:0}\
+main{max-width:34rem;margin:3rem auto;background:#fff;border:1px solid #dde1e8;border-radius:10px;padding:2rem}\
+main.wide{max-width:52rem}\
+h1{font-size:1.4rem;margin:0 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}\
+label{display:block;margin:.8rem 0 .3rem;font-weight:600}\
+input[type=email],input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #b9c0cc;border-radius:6px;font-size:1rem}\
+button{margin-top:1rem;padding:.55rem 1.1rem;border:0;border-radius:6px;background:#2456d3;color:#fff;font-size:1rem;cursor:pointer}\
+button.secondary{background:#5b6475}\
+.error{background:#fdecec;border:1px solid #f3b5b5;color:#8a1c1c;padding:.6rem;border-radius:6px}\
+.notice{background:#eaf4ea;border:1px solid #b6d9b6;color:#1f5a1f;padding:.6rem;border-radius:6px}\
+.muted{color:#5b6475;font-size:.9rem}\
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.35rem;border-bottom:1px solid #e4e7ec}\
+code{background:#eef0f4;padding:.1rem .3rem;border-radius:4px}\
+nav{display:flex;gap:1rem;align-items:center;justify-content:space-between;margin-bottom:1rem}\
+nav form{margin:0}nav button{margin:0}\
+section.tab{border-top:1px solid #e4e7ec;margin-top:1.5rem;padding-top:.5rem}";
+
+/// A complete page with `title` and `body` (already escaped where needed).
+pub fn page(status: StatusCode, title: &str, body: &str, wide: bool) -> Response {
+    let class = if wide { " class=\"wide\"" } else { "" };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{} · authsome</title><style>{STYLE}</style></head><body><main{class}>{body}</main></body></html>",
+        escape(title)
+    );
+    with_page_headers(
+        html.with_status(status)
+            .with_content_type("text/html; charset=utf-8")
+            .into_response(),
+    )
+}
+
+/// The headers of every page and form response: nothing loads from elsewhere, forms post
+/// only here, no framing, no caching, and no `Referer` (claim and setup tokens sit in URLs).
+pub fn with_page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// A hidden form field.
+pub fn hidden(name: &str, value: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+        escape(name),
+        escape(value)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_and_quotes_are_escaped() {
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;"
+        );
+        assert_eq!(
+            hidden("next", "/\"><script>"),
+            "<input type=\"hidden\" name=\"next\" value=\"/&quot;&gt;&lt;script&gt;\">"
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! What every request passes through, outermost first: a request id and one access-log line,
+//! panic containment (an opaque 500, the process keeps serving), JSON errors for anything the
+//! routes did not answer themselves, and body capture (bounded, so that proofs can hash the
+//! exact bytes and no request can make the server buffer more than the limit).
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use tracing::Instrument;
+
+use crate::http::caller::RawBody;
+use crate::http::errors::ApiError;
+use crate::http::pages;
+use crate::settings::MAX_BODY_BYTES;
+
+/// The request id header (accepted from a proxy when well-formed, always returned).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+fn incoming_request_id(request: &Request) -> Option<String> {
+    let value = request.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
+    let well_formed = !value.is_empty()
+        && value.len() <= 64
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    well_formed.then(|| value.to_owned())
+}
+
+/// The path as logged: claim tokens are secrets and are replaced; the query (session ids,
+/// setup tokens) is never logged.
+pub fn loggable_path(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut out = Vec::with_capacity(segments.len());
+    let mut previous = "";
+    for segment in segments {
+        if previous == "claim" && !segment.is_empty() {
+            out.push("{token}");
+        } else {
+            out.push(segment);
+        }
+        previous = segment;
+    }
+    out.join("/")
+}
+
+/// Request id, span and one log line per request.
+pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
+    let id = incoming_request_id(&request).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let method = request.method().clone();
+    let path = loggable_path(request.uri().path());
+    let started = Instant::now();
+    let span = tracing::info_span!("request", request_id = %id);
+    let result = inner.call(request).instrument(span).await;
+    let mut response = match result {
+        Ok(response) => response.into_response(),
+        Err(error) => error.into_response(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::warn!(request_id = %id, %method, %path, status, latency_ms, "request");
+    } else {
+        tracing::info!(request_id = %id, %method, %path, status, latency_ms, "request");
+    }
+    Ok(response)
+}
+
+/// The 500 for a panic. The panic's message goes to the log (the default hook already prints
+/// it), never to the client.
+pub fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+}
+
+fn too_large() -> Response {
+    ApiError::detail(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("Request body is larger than {MAX_BODY_BYTES} bytes"),
+    )
+    .into_response()
+}
+
+/// Reads the body once, up to [`MAX_BODY_BYTES`], keeps the exact bytes for proof checks and
+/// hands the same bytes on to the route.
+pub async fn capture_body<E: Endpoint>(inner: Arc<E>, mut request: Request) -> poem::Result<Response> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Ok(too_large());
+    }
+    let body = request.take_body();
+    let bytes = match body.into_bytes_limit(MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
+        Err(error) => {
+            tracing::debug!(%error, "could not read a request body");
+            return Ok(ApiError::detail(StatusCode::BAD_REQUEST, "Could not read the request body").into_response());
+        }
+    };
+    request.extensions_mut().insert(RawBody(bytes.clone()));
+    request.set_body(bytes);
+    inner.call(request).await.map(IntoResponse::into_response)
+}
+
+/// Errors no route turned into a response (unknown paths, wrong methods, unreadable
+/// parameters): JSON for the API, a page for browsers.
+pub async fn json_errors<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
+    let is_api = request.uri().path().starts_with("/api/") || !pages::html_expected(&request);
+    match inner.call(request).await {
+        Ok(response) => Ok(response.into_response()),
+        Err(error) if error.is_from_response() => Ok(error.into_response()),
+        Err(error) => {
+            let status = error.status();
+            let message = match status {
+                StatusCode::NOT_FOUND => "Not Found".to_owned(),
+                StatusCode::METHOD_NOT_ALLOWED => "Method Not Allowed".to_owned(),
+                StatusCode::PAYLOAD_TOO_LARGE => return Ok(too_large()),
+                status if status.is_server_error() => {
+                    tracing::error!(error = %error, "request failed");
+                    "Internal Server Error".to_owned()
+                }
+                _ => error.to_string(),
+            };
+            let api_error = ApiError::detail(status, message);
+            if is_api {
+                Ok(api_error.into_response())
+            } else {
+                Ok(pages::failure_page(api_error))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claim_tokens_never_reach_the_log() {
+        assert_eq!(loggable_path("/claim/abc123"), "/claim/{token}");
+        assert_eq!(loggable_path("/api/claim/abc123/confirm"), "/api/claim/{token}/confirm");
+        assert_eq!(loggable_path("/claim"), "/claim");
+        assert_eq!(loggable_path("/api/whoami"), "/api/whoami");
+    }
+
+    #[test]
+    fn request_ids_from_proxies_must_be_plain() {
+        let good = Request::builder().header(REQUEST_ID_HEADER, "abc-123_x.y").finish();
+        assert_eq!(incoming_request_id(&good).as_deref(), Some("abc-123_x.y"));
+        let bad = Request::builder()
+            .header(REQUEST_ID_HEADER, "abc\" injected=1")
+            .finish();
+        assert_eq!(incoming_request_id(&bad), None);
+    }
+}

@@ -1,0 +1,49 @@
+//! Everything a request handler needs, built once by the composition root.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use authsome_ports::{Registries, RuntimeState};
+use redis::aio::ConnectionManager;
+use tokio::sync::Semaphore;
+
+use crate::services::catalog::ProviderCatalog;
+use crate::settings::{DeploymentEnv, ServerSettings};
+use crate::vault::Vault;
+
+/// How many password hashes may be computed at once: each takes 64 MiB and about 0.2 s of
+/// CPU, so an unbounded number of concurrent sign-ins could exhaust memory.
+pub const PASSWORD_HASHING_SLOTS: usize = 2;
+
+/// The daemon's shared state. Every field is a handle onto a shared backend or immutable
+/// data: nothing here caches what another replica could change.
+pub struct AppState {
+    /// Daemon settings.
+    pub settings: ServerSettings,
+    /// `AUTHSOME_ENV`.
+    pub env: DeploymentEnv,
+    /// `AUTHSOME_HOME`, reported by `whoami`.
+    pub home: PathBuf,
+    /// The relational registries.
+    pub registries: Registries,
+    /// The encrypted vault.
+    pub vault: Arc<Vault>,
+    /// Replay cache, sessions, claim tokens, rate limits.
+    pub runtime: RuntimeState,
+    /// Provider definitions.
+    pub catalog: ProviderCatalog,
+    /// The Redis connection, when configured (for readiness probes).
+    pub redis: Option<ConnectionManager>,
+    /// Bounds concurrent password hashing.
+    pub password_slots: Semaphore,
+}
+
+impl AppState {
+    /// `{base}/path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.base_url)
+    }
+}
+
+/// The shared state, as handlers hold it.
+pub type SharedState = Arc<AppState>;

@@ -1,0 +1,264 @@
+"""Black-box harness: runs authsome-rs as a process, authsome 0.7.2's real CLI against it, and
+a form-filling browser (httpx with a cookie jar) for the human steps.
+
+Run with the reference venv's Python (it has the CLI and httpx). Needs AUTHSOME_RS_BIN (the
+`authsome` binary of authsome-rs) and AUTHSOME_REFERENCE_VENV; the Postgres + Redis suite
+also needs AUTHSOME_TEST_DATABASE_URL and AUTHSOME_TEST_REDIS_URL. Missing ones fail loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+
+
+def required_env(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise RuntimeError(f"{name} must be set for the reference-CLI tests (see scripts/test)")
+    return value
+
+
+def free_port() -> int:
+    # Never 7998: the CLI "manages" (restarts) a daemon on its default address.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Backends:
+    """Environment selecting the server's backends, and how to clean them up."""
+
+    name: str
+    env: dict[str, str]
+    cleanup: list[list[str]] = field(default_factory=list)
+
+    @staticmethod
+    def sqlite_disk() -> "Backends":
+        return Backends("sqlite+disk", {})
+
+    @staticmethod
+    def postgres_redis() -> "Backends":
+        database_url = required_env("AUTHSOME_TEST_DATABASE_URL")
+        redis_url = required_env("AUTHSOME_TEST_REDIS_URL")
+        suffix = secrets.token_hex(6)
+        database = f"authsome_cli_{suffix}"
+        subprocess.run(["psql", database_url, "-q", "-c", f"CREATE DATABASE {database}"], check=True)
+        parts = urllib.parse.urlsplit(database_url)
+        own_url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+        prefix = f"authsome-cli-{suffix}:"
+        return Backends(
+            "postgres+redis",
+            {
+                "AUTHSOME_DATABASE_URL": own_url,
+                "AUTHSOME_REDIS_URL": redis_url,
+                "AUTHSOME_REDIS_KEY_PREFIX": prefix,
+                "AUTHSOME_VAULT_BACKEND": "redis",
+            },
+            cleanup=[
+                ["psql", database_url, "-q", "-c", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"],
+                ["redis-cli", "-u", redis_url, "--no-raw", "EVAL",
+                 "for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1", "0", prefix + "*"],
+            ],
+        )
+
+    def clean(self) -> None:
+        for command in self.cleanup:
+            subprocess.run(command, check=False, capture_output=True)
+
+
+class Server:
+    """An authsome-rs process on a free port."""
+
+    def __init__(self, backends: Backends, extra_env: dict[str, str] | None = None) -> None:
+        self.binary = required_env("AUTHSOME_RS_BIN")
+        self.backends = backends
+        self.workdir = Path(tempfile.mkdtemp(prefix="authsome-rs-server-"))
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.workdir / "server.log"
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.workdir),
+            "AUTHSOME_HOME": str(self.workdir / "home"),
+            "AUTHSOME_HOST": "127.0.0.1",
+            "AUTHSOME_PORT": str(self.port),
+            "AUTHSOME_MASTER_KEY": secrets.token_urlsafe(32),
+            "AUTHSOME_LOG": "info",
+            **backends.env,
+            **(extra_env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Server":
+        log = open(self.log_path, "wb")
+        self.process = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"authsome-rs exited at startup:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"authsome-rs did not become healthy:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.backends.clean()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class Cli:
+    """authsome 0.7.2's CLI with its own home, pointed at `server`."""
+
+    def __init__(self, server: Server) -> None:
+        venv = Path(required_env("AUTHSOME_REFERENCE_VENV"))
+        self.executable = venv / "bin" / "authsome"
+        self.python = venv / "bin" / "python"
+        self.home = Path(tempfile.mkdtemp(prefix="authsome-cli-home-"))
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "AUTHSOME_HOME": str(self.home / "authsome"),
+            "AUTHSOME_BASE_URL": server.base_url,
+            # Python's webbrowser runs this instead of opening a window.
+            "BROWSER": "true",
+        }
+
+    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(self.executable), *args], env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+            cwd=self.home,
+        )
+
+    def json(self, *args: str, env: dict[str, str] | None = None) -> dict:
+        result = self.run(*args, env=env)
+        if result.returncode != 0:
+            raise AssertionError(f"authsome {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return json.loads(result.stdout)
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        return subprocess.Popen(
+            [str(self.executable), *args], env={**self.env, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, cwd=self.home,
+        )
+
+    def python_script(self, script: str, *args: str) -> dict:
+        result = subprocess.run(
+            [str(self.python), str(HERE / script), *args], env=self.env, capture_output=True, text=True, timeout=120, cwd=self.home
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"{script} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return json.loads(result.stdout)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def read_until(stream, pattern: str, timeout: float = 60) -> tuple[str, str]:
+    """Reads lines from `stream` until one matches `pattern`; returns (match, everything read)."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    regex = re.compile(pattern)
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        found = regex.search(line)
+        if found:
+            return found.group(0), "".join(seen)
+    raise AssertionError(f"never saw /{pattern}/ in:\n{''.join(seen)}")
+
+
+class Browser:
+    """A person with a browser: follows links, reads forms' hidden fields, posts them."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=30, headers={"Accept": "text/html"})
+
+    def get(self, path: str) -> httpx.Response:
+        return self.client.get(path)
+
+    def follow(self, path: str, limit: int = 10) -> httpx.Response:
+        response = self.client.get(path)
+        for _ in range(limit):
+            if response.status_code not in (301, 302, 303, 307, 308):
+                return response
+            response = self.client.get(response.headers["location"])
+        raise AssertionError("too many redirects")
+
+    @staticmethod
+    def hidden_field(html: str, name: str) -> str:
+        found = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', html)
+        if not found:
+            raise AssertionError(f"no hidden field {name!r} in page:\n{html[:2000]}")
+        return found.group(1)
+
+    @staticmethod
+    def form_action(html: str, starts_with: str) -> str:
+        found = re.search(rf'action="({re.escape(starts_with)}[^"]*)"', html)
+        if not found:
+            raise AssertionError(f"no form posting to {starts_with!r} in page:\n{html[:2000]}")
+        return found.group(1).replace("&amp;", "&")
+
+    def post_form(self, action: str, fields: dict[str, str]) -> httpx.Response:
+        return self.client.post(action, data=fields)
+
+    def sign_up(self, email: str, password: str, next_path: str = "/", setup: str | None = None) -> httpx.Response:
+        query = {"next": next_path, "tab": "register"}
+        if setup:
+            query["setup"] = setup
+        page = self.get("/login?" + urllib.parse.urlencode(query)).text
+        fields = {
+            "email": email,
+            "password": password,
+            "next": self.hidden_field(page, "next"),
+            "csrf_token": self.hidden_field(page, "csrf_token"),
+            "setup_token": setup or "",
+        }
+        return self.post_form("/api/auth/register", fields)
+
+    def sign_in(self, email: str, password: str, next_path: str = "/") -> httpx.Response:
+        page = self.get("/login?" + urllib.parse.urlencode({"next": next_path})).text
+        return self.post_form(
+            "/api/auth/login",
+            {"email": email, "password": password, "next": next_path, "csrf_token": self.hidden_field(page, "csrf_token")},
+        )
+
+    def confirm_claim(self, claim_url: str) -> httpx.Response:
+        page = self.follow(claim_url.replace(self.base_url, ""))
+        action = self.form_action(page.text, "/api/claim/")
+        return self.post_form(action, {"csrf_token": self.hidden_field(page.text, "csrf_token")})
+
+    def fill_input(self, input_url: str, fields: dict[str, str]) -> httpx.Response:
+        page = self.follow(input_url.replace(self.base_url, ""))
+        action = self.form_action(page.text, "/auth/input")
+        return self.post_form(action, {**fields, "csrf_token": self.hidden_field(page.text, "csrf_token")})
