@@ -83,18 +83,35 @@ impl ApiError {
     }
 }
 
-/// Parse failures of parameters and bodies, as FastAPI reports them.
+/// Parse failures of parameters and bodies, as FastAPI reports them (422 with `loc`, `msg`
+/// and `type`); `None` for other errors.
+pub fn validation_error(error: &poem::Error) -> Option<ApiError> {
+    use poem_openapi::error::{ParseParamError, ParsePathError, ParseRequestPayloadError};
+    if let Some(payload) = error.downcast_ref::<ParseRequestPayloadError>() {
+        return Some(ApiError::validation(&["body"], payload.reason.clone(), "json_invalid"));
+    }
+    if let Some(param) = error.downcast_ref::<ParseParamError>() {
+        return Some(ApiError::validation(
+            &["query", param.name],
+            param.reason.clone(),
+            "value_error",
+        ));
+    }
+    if let Some(path) = error.downcast_ref::<ParsePathError>() {
+        return Some(ApiError::validation(
+            &["path", path.name],
+            path.reason.clone(),
+            "value_error",
+        ));
+    }
+    None
+}
+
 fn request_error(error: poem::Error) -> ApiError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large");
     }
-    let message = error.to_string();
-    let (location, kind) = if message.contains("Json") || message.contains("payload") || message.contains("body") {
-        (["body"].as_slice(), "json_invalid")
-    } else {
-        (["query"].as_slice(), "value_error")
-    };
-    ApiError::validation(location, message, kind)
+    validation_error(&error).unwrap_or_else(|| ApiError::detail(error.status(), error.to_string()))
 }
 
 impl From<ServiceError> for ApiError {

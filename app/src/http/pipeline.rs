@@ -117,6 +117,9 @@ pub async fn json_errors<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
         Ok(response) => Ok(response.into_response()),
         Err(error) if error.is_from_response() => Ok(error.into_response()),
         Err(error) => {
+            if let Some(invalid) = crate::http::errors::validation_error(&error) {
+                return Ok(invalid.into_response());
+            }
             let status = error.status();
             let message = match status {
                 StatusCode::NOT_FOUND => "Not Found".to_owned(),

@@ -253,13 +253,13 @@ pub fn see_other(location: &str) -> Response {
     html::with_page_headers(response)
 }
 
-fn secure_cookies(state: &SharedState) -> bool {
-    state.settings.base_url.starts_with("https://")
-}
-
 /// `Set-Cookie` for a new browser session.
 pub fn session_cookie(state: &SharedState, token: &str) -> String {
-    let secure = if secure_cookies(state) { "; Secure" } else { "" };
+    let secure = if state.settings.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
     format!(
         "{SESSION_COOKIE}={token}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax{secure}",
         state.settings.browser_session_ttl_seconds
@@ -293,7 +293,11 @@ pub fn form_token(request: &Request, state: &SharedState) -> (String, Option<Str
         Some(token) => (token, None),
         None => {
             let token = random_token::url_safe(32);
-            let secure = if secure_cookies(state) { "; Secure" } else { "" };
+            let secure = if state.settings.secure_cookies() {
+                "; Secure"
+            } else {
+                ""
+            };
             let cookie =
                 format!("{FORM_TOKEN_COOKIE}={token}; Max-Age=3600; Path=/; HttpOnly; SameSite=Strict{secure}");
             (token, Some(cookie))

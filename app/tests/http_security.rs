@@ -1,0 +1,667 @@
+//! The security fixes of the HTTP layer, tested through the real endpoint: proof-of-possession
+//! hygiene (weakness 4), server-side browser sessions with CSRF tokens and sign-in throttling
+//! (6), claims (1, 11), login inputs bound to their owner (3), who becomes admin (2), and the
+//! pages themselves (headers, redirects, no open redirects).
+
+mod support;
+
+use std::sync::Arc;
+
+use authsome_domain::Timestamp;
+use authsome_ports::{ReplayCache, ReplayCheck, StateError};
+use poem::http::Method;
+use serde_json::json;
+use support::{Agent, Browser, Daemon, encode, hidden_field, local_path};
+
+const PASSWORD: &str = "a long enough password";
+
+// ---- Proof-of-possession (weakness 4) ----
+
+#[tokio::test]
+async fn a_proof_is_single_use_and_bound_to_its_request() {
+    let daemon = Daemon::start().await;
+    let (agent, _) = daemon.claimed_agent("pop-agent", "pop@example.com").await;
+    let proof = agent.proof("GET", "/api/whoami", b"");
+    agent
+        .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), &proof)
+        .await
+        .expect(200);
+    let replayed = agent
+        .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), &proof)
+        .await
+        .expect(401);
+    assert_eq!(replayed.json()["detail"], "Proof JWT was already used");
+
+    // Bound to method, path and body.
+    let for_other_path = agent.proof("GET", "/api/connections", b"");
+    agent
+        .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), &for_other_path)
+        .await
+        .expect(401);
+    let body = br#"{"provider":"openai"}"#.to_vec();
+    let for_other_body = agent.proof("POST", "/api/credentials/resolve", b"{}");
+    agent
+        .call_with_proof(&daemon, Method::POST, "/api/credentials/resolve", body, &for_other_body)
+        .await
+        .expect(401);
+    let missing = daemon.get("/api/proxy/routes").await.expect(401);
+    assert_eq!(missing.json()["detail"], "Missing PoP authorization header");
+    let neither = daemon.get("/api/whoami").await.expect(401);
+    assert_eq!(neither.json()["detail"], "Missing or invalid browser session");
+    let malformed = agent
+        .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), "PoP not.a.jwt")
+        .await
+        .expect(401);
+    assert!(malformed.json()["detail"].is_string());
+}
+
+#[tokio::test]
+async fn proofs_need_iat_a_bounded_lifetime_and_tolerate_small_clock_skew() {
+    let daemon = Daemon::start().await;
+    let (agent, _) = daemon.claimed_agent("clock-agent", "clock@example.com").await;
+    let now = Timestamp::now().unix_seconds();
+    // 20 s fast and 20 s slow clocks are within the 30 s leeway.
+    for (n, skew) in [20i64, -20].into_iter().enumerate() {
+        let proof = agent.proof_with("GET", "/api/whoami", b"", &format!("skew-{n}"), now + skew);
+        agent
+            .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), &proof)
+            .await
+            .expect(200);
+    }
+    // A token from the future beyond the leeway, an expired one, one valid for a year, and one
+    // without iat are all refused.
+    let future = agent.proof_with("GET", "/api/whoami", b"", "future", now + 120);
+    agent
+        .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), &future)
+        .await
+        .expect(401);
+    let expired = agent.proof_with("GET", "/api/whoami", b"", "expired", now - 200);
+    agent
+        .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), &expired)
+        .await
+        .expect(401);
+    let mut claims = authsome_domain::proof::cli_claims(
+        &agent.did,
+        &agent.handle,
+        authsome_domain::proof::BoundRequest {
+            method: "GET",
+            path_and_query: "/api/whoami",
+            body: b"",
+        },
+        "forever",
+        now,
+    );
+    claims.insert("exp".to_owned(), json!(now + 365 * 86_400));
+    let long_lived = agent.sign_claims(&claims);
+    agent
+        .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), &long_lived)
+        .await
+        .expect(401);
+    claims.insert("exp".to_owned(), json!(now + 60));
+    claims.remove("iat");
+    claims.insert("jti".to_owned(), json!("no-iat"));
+    let without_iat = agent.sign_claims(&claims);
+    agent
+        .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), &without_iat)
+        .await
+        .expect(401);
+}
+
+#[tokio::test]
+async fn an_unknown_identity_does_not_use_up_the_token_id() {
+    let daemon = Daemon::start().await;
+    let agent = Agent::new("late-agent");
+    let proof = agent.proof("GET", "/api/whoami", b"");
+    let unknown = agent
+        .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), &proof)
+        .await
+        .expect(401);
+    assert_eq!(
+        unknown.json()["detail"],
+        "Unknown identity handle",
+        "the CLI re-registers on exactly this"
+    );
+    // Registered and claimed now: the very same token still works once, so the refusal above
+    // stored nothing.
+    let claim_url = agent.register(&daemon).await;
+    let mut browser = Browser::default();
+    browser
+        .sign_up(&daemon, "late@example.com", PASSWORD, "/")
+        .await
+        .expect(303);
+    browser.confirm_claim(&daemon, &claim_url).await.expect(303);
+    agent
+        .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), &proof)
+        .await
+        .expect(200);
+
+    // Someone else's key cannot speak for the handle.
+    let impostor = Agent::new("late-agent");
+    let refused = impostor.get(&daemon, "/api/whoami").await.expect(401);
+    assert_eq!(
+        refused.json()["detail"],
+        "Identity issuer does not match registered DID"
+    );
+}
+
+#[tokio::test]
+async fn an_unclaimed_identity_is_forbidden() {
+    let daemon = Daemon::start().await;
+    let agent = Agent::new("unclaimed-agent");
+    agent.register(&daemon).await;
+    let refused = agent.get(&daemon, "/api/whoami").await.expect(403);
+    assert_eq!(refused.json()["detail"], "Identity 'unclaimed-agent' is not claimed");
+}
+
+struct UnreachableReplayCache;
+
+#[async_trait::async_trait]
+impl ReplayCache for UnreachableReplayCache {
+    async fn check_and_store(&self, _jti: &str, _expires_at: Timestamp) -> Result<ReplayCheck, StateError> {
+        Err(StateError::unavailable(std::io::Error::other("connection refused")))
+    }
+}
+
+#[tokio::test]
+async fn without_replay_protection_requests_are_refused_with_503() {
+    let daemon = Daemon::build(&[], |state| state.runtime.replay = Arc::new(UnreachableReplayCache)).await;
+    let (agent, _) = daemon.claimed_agent("fail-closed", "closed@example.com").await;
+    let refused = agent.get(&daemon, "/api/whoami").await.expect(503);
+    assert!(
+        refused.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("Replay protection is unavailable"))
+    );
+    assert!(
+        !refused.text().contains("connection refused"),
+        "backend details stay in the log"
+    );
+}
+
+// ---- Browser sessions, CSRF, throttling (weakness 6) ----
+
+#[tokio::test]
+async fn forms_without_their_csrf_token_change_nothing() {
+    let daemon = Daemon::start().await;
+    let mut browser = Browser::default();
+    let forged = browser
+        .post_form(
+            &daemon,
+            "/api/auth/register",
+            &[("email", "victim@example.com"), ("password", PASSWORD), ("next", "/")],
+        )
+        .await
+        .expect(303);
+    assert!(forged.location().contains("error="), "{}", forged.location());
+    assert!(browser.cookie("authsome_ui_session").is_none());
+
+    let (_, mut owner) = daemon.claimed_agent("csrf-agent", "csrf@example.com").await;
+    let forged_logout = owner
+        .post_form(&daemon, "/api/logout", &[("return_url", "/")])
+        .await
+        .expect(403);
+    assert!(forged_logout.text().contains("CSRF"));
+    owner.get(&daemon, "/").await.expect(200);
+    let forged_password = owner
+        .post_form(
+            &daemon,
+            "/api/auth/password",
+            &[("current_password", PASSWORD), ("new_password", "attacker's choice")],
+        )
+        .await
+        .expect(403);
+    assert!(forged_password.text().contains("CSRF"));
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_on_the_server() {
+    let daemon = Daemon::start().await;
+    let (_, mut browser) = daemon.claimed_agent("logout-agent", "logout@example.com").await;
+    let stolen = browser.clone();
+    let csrf = browser.session_csrf(&daemon).await;
+    let out = browser
+        .post_form(
+            &daemon,
+            "/api/logout",
+            &[("return_url", "/login"), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(303);
+    assert_eq!(out.location(), "/login");
+    assert!(
+        out.headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.contains("Max-Age=0"))
+    );
+    // A copy of the old cookie is dead too: the session is gone from the store.
+    let mut stolen = stolen;
+    stolen
+        .api(&daemon, Method::GET, "/api/whoami", None, None)
+        .await
+        .expect(401);
+    assert!(
+        stolen
+            .get(&daemon, "/")
+            .await
+            .expect(303)
+            .location()
+            .starts_with("/login")
+    );
+}
+
+#[tokio::test]
+async fn a_password_change_signs_out_every_other_session() {
+    let daemon = Daemon::start().await;
+    let (_, mut laptop) = daemon.claimed_agent("password-agent", "password@example.com").await;
+    let mut phone = Browser::default();
+    phone
+        .sign_in(&daemon, "password@example.com", PASSWORD)
+        .await
+        .expect(303);
+    phone
+        .api(&daemon, Method::GET, "/api/whoami", None, None)
+        .await
+        .expect(200);
+
+    let csrf = laptop.session_csrf(&daemon).await;
+    let wrong = laptop
+        .post_form(
+            &daemon,
+            "/api/auth/password",
+            &[
+                ("current_password", "not it"),
+                ("new_password", "a brand new password"),
+                ("next", "/"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await
+        .expect(303);
+    assert!(wrong.location().contains("password_error="));
+    let changed = laptop
+        .post_form(
+            &daemon,
+            "/api/auth/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a brand new password"),
+                ("next", "/"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await
+        .expect(303);
+    assert_eq!(changed.location(), "/?password_changed=1");
+    laptop
+        .api(&daemon, Method::GET, "/api/whoami", None, None)
+        .await
+        .expect(200);
+    phone
+        .api(&daemon, Method::GET, "/api/whoami", None, None)
+        .await
+        .expect(401);
+    let mut again = Browser::default();
+    assert!(
+        again
+            .sign_in(&daemon, "password@example.com", PASSWORD)
+            .await
+            .location()
+            .contains("error=")
+    );
+    assert_eq!(
+        again
+            .sign_in(&daemon, "password@example.com", "a brand new password")
+            .await
+            .location(),
+        "/"
+    );
+}
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_lock_the_account_for_a_while() {
+    let daemon = Daemon::start_with(&[("AUTHSOME_LOGIN_MAX_FAILURES", "3")]).await;
+    daemon.claimed_agent("throttle-agent", "throttle@example.com").await;
+    let mut attacker = Browser::default();
+    for _ in 0..3 {
+        let failed = attacker
+            .sign_in(&daemon, "throttle@example.com", "guess")
+            .await
+            .expect(303);
+        assert!(
+            failed.location().contains("Invalid+email+or+password"),
+            "{}",
+            failed.location()
+        );
+    }
+    let locked = attacker
+        .sign_in(&daemon, "throttle@example.com", PASSWORD)
+        .await
+        .expect(303);
+    assert!(locked.location().contains("Too+many"), "{}", locked.location());
+    assert!(
+        attacker.cookie("authsome_ui_session").is_none(),
+        "even the right password waits out the window"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_redirects_stay_on_this_server() {
+    let daemon = Daemon::start().await;
+    let mut browser = Browser::default();
+    let page = browser
+        .get(&daemon, "/login?next=//evil.example/steal")
+        .await
+        .expect(200);
+    assert_eq!(hidden_field(&page.text(), "next"), "/");
+    let signed = browser
+        .sign_up(&daemon, "redirect@example.com", PASSWORD, "https://evil.example/")
+        .await
+        .expect(303);
+    assert_eq!(signed.location(), "/");
+}
+
+// ---- Claims (weaknesses 1 and 11) ----
+
+#[tokio::test]
+async fn a_claim_is_confirmed_once_by_a_signed_in_person() {
+    let daemon = Daemon::start().await;
+    let agent = Agent::new("claim-agent");
+    let claim_url = agent.register(&daemon).await;
+    let path = local_path(&claim_url);
+    let token = claim_url.rsplit('=').next().expect("token").to_owned();
+
+    let short = daemon.get(&format!("/claim/{token}")).await.expect(307);
+    assert_eq!(short.location(), format!("/claim?token={token}"));
+    let mut browser = Browser::default();
+    let anonymous = browser.get(&daemon, &path).await.expect(200);
+    assert!(anonymous.text().contains("claim-agent"));
+    assert!(
+        anonymous.text().contains(&encode(&path)),
+        "sign-in links come back to the claim"
+    );
+    let unsigned = browser
+        .post_form(&daemon, &format!("/api/claim/{token}/confirm"), &[])
+        .await
+        .expect(303);
+    assert!(unsigned.location().starts_with("/login?next="));
+
+    browser
+        .sign_up(&daemon, "claimer@example.com", PASSWORD, &path)
+        .await
+        .expect(303);
+    let no_csrf = browser
+        .post_form(&daemon, &format!("/api/claim/{token}/confirm"), &[])
+        .await
+        .expect(403);
+    assert!(no_csrf.text().contains("CSRF"));
+    let confirmed = browser.confirm_claim(&daemon, &claim_url).await.expect(303);
+    assert_eq!(confirmed.location(), "/");
+    assert_eq!(
+        agent.get(&daemon, "/api/whoami").await.expect(200).json()["identity"],
+        "claim-agent"
+    );
+    let home = browser.get(&daemon, "/").await.expect(200);
+    assert!(home.text().contains("claim-agent"));
+    // Used up.
+    browser.get(&daemon, &path).await.expect(404);
+    let reused = browser
+        .post_form(&daemon, &format!("/api/claim/{token}/confirm"), &[])
+        .await
+        .expect(303);
+    assert!(reused.location().ends_with("error=expired"));
+}
+
+#[tokio::test]
+async fn a_claim_conflict_is_a_page_and_leaves_the_link_usable() {
+    let daemon = Daemon::start().await;
+    let (owner_agent, mut admin) = daemon.claimed_agent("contested-agent", "first-owner@example.com").await;
+    // An admin issues a fresh link for an already claimed agent: refused (409).
+    let csrf = admin.session_csrf(&daemon).await;
+    admin
+        .api(
+            &daemon,
+            Method::POST,
+            "/api/identities/contested-agent/claim-link",
+            Some(json!({})),
+            Some(&csrf),
+        )
+        .await
+        .expect(409);
+
+    // A link for an unclaimed agent, opened by two people: the second finds it claimed.
+    let agent = Agent::new("raced-agent");
+    let claim_url = agent.register(&daemon).await;
+    let mut first = Browser::default();
+    first
+        .sign_up(&daemon, "winner@example.com", PASSWORD, "/")
+        .await
+        .expect(303);
+    let page = first.follow(&daemon, &local_path(&claim_url)).await.expect(200);
+    let mut second = Browser::default();
+    second
+        .sign_up(&daemon, "loser@example.com", PASSWORD, "/")
+        .await
+        .expect(303);
+    let second_page = second.follow(&daemon, &local_path(&claim_url)).await.expect(200);
+    let action = support::form_action(&page.text(), "/api/claim/");
+    let csrf = hidden_field(&page.text(), "csrf_token");
+    first
+        .post_form(&daemon, &action, &[("csrf_token", &csrf)])
+        .await
+        .expect(303);
+    let second_csrf = hidden_field(&second_page.text(), "csrf_token");
+    let lost = second
+        .post_form(&daemon, &action, &[("csrf_token", &second_csrf)])
+        .await
+        .expect(303);
+    assert!(
+        lost.location().contains("error="),
+        "a conflict is a redirect, never a 500"
+    );
+    let _ = owner_agent;
+}
+
+// ---- Login inputs bound to the owner (weakness 3) ----
+
+#[tokio::test]
+async fn the_api_key_form_belongs_to_the_agents_owner() {
+    let daemon = Daemon::start().await;
+    let (agent, mut owner) = daemon.claimed_agent("form-agent", "form@example.com").await;
+    let started = agent
+        .post(&daemon, "/api/auth/sessions", json!({"provider": "openai"}))
+        .await
+        .expect(200)
+        .json();
+    let input_url = started["next_action"]["url"].as_str().expect("url").to_owned();
+    let id = started["id"].as_str().expect("id").to_owned();
+
+    // Not signed in: sent to sign in, and back.
+    let mut anonymous = Browser::default();
+    let redirected = anonymous.get(&daemon, &local_path(&input_url)).await.expect(303);
+    assert!(redirected.location().starts_with("/login?next=%2Fauth%2Finput"));
+    // Another person: nothing to see or fill.
+    let mut stranger = Browser::default();
+    stranger
+        .sign_up(&daemon, "stranger@example.com", PASSWORD, "/")
+        .await
+        .expect(303);
+    stranger.get(&daemon, &local_path(&input_url)).await.expect(404);
+    let stranger_csrf = stranger.session_csrf(&daemon).await;
+    stranger
+        .post_form(
+            &daemon,
+            &format!("/api/auth/sessions/{id}/input"),
+            &[
+                ("api_key", "sk-proj-injectedinjectedinjected0001"),
+                ("csrf_token", &stranger_csrf),
+            ],
+        )
+        .await
+        .expect(404);
+
+    // The owner: a bad key re-renders the form with the reason; a good one completes.
+    let page = owner.get(&daemon, &local_path(&input_url)).await.expect(200);
+    assert!(page.text().contains("form-agent") && page.text().contains("OpenAI"));
+    let refused = owner.fill_input(&daemon, &input_url, "nope").await.expect(400);
+    assert!(refused.text().contains("class=\"error\""));
+    let owner_csrf = owner.session_csrf(&daemon).await;
+    let json_reply = owner
+        .request(
+            &daemon,
+            Method::POST,
+            &format!("/api/auth/sessions/{id}/input"),
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("accept", "application/json"),
+                ("x-csrf-token", &owner_csrf),
+            ],
+            poem::Body::from("api_key=sk-proj-abcdefghijklmnopqrstuvwxyz0123"),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(json_reply["status"], "completed");
+    let done = agent
+        .get(&daemon, &format!("/api/auth/sessions/{id}"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(done["status"], "completed");
+    let success = owner.follow(&daemon, &local_path(&input_url)).await.expect(200);
+    assert!(success.text().contains("Connected"));
+}
+
+// ---- Who becomes admin (weakness 2) ----
+
+#[tokio::test]
+async fn with_sign_up_closed_only_a_setup_link_creates_an_account() {
+    let daemon = Daemon::start_with(&[("AUTHSOME_OPEN_SIGNUP", "false")]).await;
+    let mut walk_in = Browser::default();
+    let page = walk_in.get(&daemon, "/login").await.expect(200);
+    assert!(page.text().contains("Sign-up is closed"));
+    let csrf = hidden_field(&page.text(), "csrf_token");
+    let refused = walk_in
+        .post_form(
+            &daemon,
+            "/api/auth/register",
+            &[
+                ("email", "walkin@example.com"),
+                ("password", PASSWORD),
+                ("next", "/"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await
+        .expect(303);
+    assert!(refused.location().contains("Sign-up+is+closed"));
+
+    // What `authsome init --admin-email` does: an admin account without a password, and a link.
+    let email = authsome_domain::Email::parse("ops@example.com").expect("email");
+    let token = authsome_app::services::accounts::provision_admin(&daemon.state.registries, &email, 3600)
+        .await
+        .expect("provision")
+        .expect("a setup token");
+    // The link is for that email only, and signing up "first" with the email does not take it over.
+    let mut squatter = Browser::default();
+    let squat = squatter
+        .sign_up(&daemon, "ops@example.com", PASSWORD, "/")
+        .await
+        .expect(303);
+    assert!(squat.location().contains("error="));
+    let mut ops = Browser::default();
+    let wrong_email = ops
+        .sign_up_with_setup(&daemon, "someone@example.com", &token)
+        .await
+        .expect(303);
+    assert!(wrong_email.location().contains("error="));
+    let created = ops
+        .sign_up_with_setup(&daemon, "ops@example.com", &token)
+        .await
+        .expect(303);
+    assert_eq!(created.location(), "/");
+    let me = ops
+        .api(&daemon, Method::GET, "/api/whoami", None, None)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(me["principal_role"], "admin");
+    // Used once.
+    let mut replay = Browser::default();
+    assert!(
+        replay
+            .sign_up_with_setup(&daemon, "ops@example.com", &token)
+            .await
+            .location()
+            .contains("error=")
+    );
+}
+
+#[tokio::test]
+async fn on_an_open_server_the_first_account_is_the_admin() {
+    let daemon = Daemon::start().await;
+    let (first_agent, _) = daemon.claimed_agent("first-agent", "first@example.com").await;
+    let (second_agent, _) = daemon.claimed_agent("second-agent", "second@example.com").await;
+    assert_eq!(
+        first_agent.get(&daemon, "/api/whoami").await.expect(200).json()["principal_role"],
+        "admin"
+    );
+    assert_eq!(
+        second_agent.get(&daemon, "/api/whoami").await.expect(200).json()["principal_role"],
+        "user"
+    );
+}
+
+// ---- Pages ----
+
+#[tokio::test]
+async fn pages_forbid_framing_scripts_and_referrers() {
+    let daemon = Daemon::start().await;
+    let mut browser = Browser::default();
+    let page = browser.get(&daemon, "/login").await.expect(200);
+    let header = |name: &str| {
+        page.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(header("content-security-policy").contains("default-src 'none'"));
+    assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
+    assert_eq!(
+        header("referrer-policy"),
+        "no-referrer",
+        "claim and setup tokens sit in URLs"
+    );
+    assert_eq!(header("cache-control"), "no-store");
+    assert!(!page.text().contains("<script"), "no scripts");
+    assert!(
+        !page.text().contains("http://") && !page.text().contains("https://"),
+        "no external assets"
+    );
+    let cookie = header("set-cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+
+    let missing = browser.get(&daemon, "/no/such/page").await.expect(404);
+    assert!(
+        missing.text().contains("<!doctype html>"),
+        "browsers get a page, the API gets JSON"
+    );
+    let callback = browser.get(&daemon, "/api/auth/callback/oauth").await.expect(303);
+    assert_eq!(callback.location(), "/auth/success?error=missing_state");
+    browser.get(&daemon, &callback.location()).await.expect(400);
+}
+
+#[tokio::test]
+async fn the_swagger_ui_and_the_live_document_are_served() {
+    let daemon = Daemon::start().await;
+    let spec = daemon.get("/openapi.json").await.expect(200).json();
+    assert!(spec["paths"]["/api/credentials/resolve"]["post"].is_object());
+    let ui = daemon.get("/docs").await.expect(200);
+    assert!(ui.text().to_lowercase().contains("swagger"));
+    let hidden = Daemon::start_with(&[("AUTHSOME_API_DOCS", "false")]).await;
+    hidden.get("/docs").await.expect(404);
+}
