@@ -106,8 +106,8 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Server":
-        log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self._log_file = open(self.log_path, "wb")
+        self.process = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -130,6 +130,8 @@ class Server:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if getattr(self, "_log_file", None):
+            self._log_file.close()
         self.backends.clean()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
