@@ -59,8 +59,18 @@ async fn run(command: Command, vars: &EnvironmentVariables) -> Result<String, Co
 fn init_logging(vars: &EnvironmentVariables) {
     let filter = tracing_subscriber::EnvFilter::try_new(vars.get("AUTHSOME_LOG").unwrap_or("warn"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // JSON lines for log collectors; plain text otherwise, coloured only on a terminal.
+    if vars
+        .get("AUTHSOME_LOG_FORMAT")
+        .is_some_and(|f| f.eq_ignore_ascii_case("json"))
+    {
+        builder.json().flatten_event(true).with_current_span(true).init();
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
 }
