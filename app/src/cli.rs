@@ -29,6 +29,13 @@ pub enum Command {
     /// Serve the daemon on AUTHSOME_HOST:AUTHSOME_PORT (default 127.0.0.1:7998) until SIGTERM or
     /// SIGINT; in-flight requests finish first.
     Serve,
+    /// Check that the server on AUTHSOME_HOST:AUTHSOME_PORT answers (exit 0) or not (exit 1):
+    /// the container HEALTHCHECK, with no curl needed.
+    Healthcheck {
+        /// Ask `/ready` (every backend probed) instead of `/health` (the process answers).
+        #[arg(long)]
+        ready: bool,
+    },
     /// Print the OpenAPI document (JSON) of the daemon's API.
     Openapi,
     /// Apply pending database migrations (safe while other replicas start or serve).

@@ -181,5 +181,6 @@ pub async fn build_state(settings: &Settings) -> Result<crate::state::SharedStat
         catalog,
         redis,
         password_slots: tokio::sync::Semaphore::new(crate::state::PASSWORD_HASHING_SLOTS),
+        metrics: crate::http::metrics::HttpMetrics::default(),
     }))
 }

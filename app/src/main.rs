@@ -41,12 +41,24 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, vars: &EnvironmentVariables) -> Result<String, CommandError> {
-    if let Command::Openapi = command {
-        return commands::openapi::run();
+    match command {
+        Command::Openapi => return commands::openapi::run(),
+        Command::Healthcheck { ready } => {
+            // Only the server's own settings: a probe must not depend on database or vault settings.
+            let env = Settings::deployment_env(vars)?;
+            let server = authsome_app::settings::ServerSettings::from_env(vars, env)?;
+            return tokio::task::spawn_blocking(move || {
+                commands::healthcheck::run(&server, if ready { "/ready" } else { "/health" })
+            })
+            .await
+            .map_err(|e| CommandError::Failed(e.to_string()))?;
+        }
+        _ => {}
     }
     let settings = Settings::from_env(vars)?;
     match command {
         Command::Openapi => commands::openapi::run(),
+        Command::Healthcheck { .. } => Err(CommandError::Usage("unreachable".to_owned())),
         Command::Serve => commands::serve::run(&settings).await,
         Command::Init { admin_email } => commands::init::run(&settings, admin_email.as_deref()).await,
         Command::Migrate => commands::migrate::run(&settings).await,

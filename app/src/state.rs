@@ -36,6 +36,8 @@ pub struct AppState {
     pub redis: Option<ConnectionManager>,
     /// Bounds concurrent password hashing.
     pub password_slots: Semaphore,
+    /// This replica's request metrics.
+    pub metrics: crate::http::metrics::HttpMetrics,
 }
 
 impl AppState {

@@ -665,3 +665,51 @@ async fn the_swagger_ui_and_the_live_document_are_served() {
     let hidden = Daemon::start_with(&[("AUTHSOME_API_DOCS", "false")]).await;
     hidden.get("/docs").await.expect(404);
 }
+
+// ---- Operations ----
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_pattern_without_identifiers() {
+    let daemon = Daemon::start().await;
+    let (agent, _) = daemon.claimed_agent("metrics-agent", "metrics@example.com").await;
+    daemon.get("/health").await.expect(200);
+    daemon.get("/health").await.expect(200);
+    agent
+        .get(&daemon, "/api/connections/openai/secret-connection-name")
+        .await
+        .expect(404);
+    daemon.get("/api/no/such/thing").await.expect(404);
+    let scraped = daemon.get("/metrics").await.expect(200);
+    assert!(
+        scraped
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/plain"))
+    );
+    let text = scraped.text();
+    assert!(
+        text.contains(r#"authsome_http_requests_total{method="GET",route="/health",status="200"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"authsome_http_requests_total{method="GET",route="/api/connections/:param0/:param1",status="404"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="unmatched",status="404"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"authsome_http_request_duration_seconds_count{method="GET",route="/health"} 2"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"authsome_backend_up{backend="store"} 1"#), "{text}");
+    assert!(text.contains(r#"authsome_backend_up{backend="vault"} 1"#), "{text}");
+    assert!(
+        !text.contains("metrics-agent") && !text.contains("secret-connection-name"),
+        "{text}"
+    );
+
+    let off = Daemon::start_with(&[("AUTHSOME_METRICS", "false")]).await;
+    off.get("/metrics").await.expect(404);
+}

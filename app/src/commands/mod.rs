@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod healthcheck;
 pub mod init;
 pub mod migrate;
 pub mod openapi;

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod caller;
 pub mod errors;
+pub mod metrics;
 pub mod pages;
 mod pipeline;
 
@@ -18,6 +19,8 @@ use crate::state::SharedState;
 
 /// The path of the committed OpenAPI document's live copy.
 pub const OPENAPI_PATH: &str = "/openapi.json";
+/// Where Prometheus scrapes (when `AUTHSOME_METRICS` is on).
+pub const METRICS_PATH: &str = "/metrics";
 /// Where Swagger UI is served (when `AUTHSOME_API_DOCS` is on).
 pub const DOCS_PATH: &str = "/docs";
 
@@ -29,6 +32,9 @@ pub fn endpoint(state: SharedState) -> impl Endpoint<Output = poem::Response> {
         route = route
             .nest(DOCS_PATH, api.swagger_ui())
             .at(OPENAPI_PATH, api.spec_endpoint());
+    }
+    if state.settings.metrics {
+        route = route.at(METRICS_PATH, poem::get(metrics::endpoint));
     }
     route
         .nest("/", api)

@@ -7,6 +7,7 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Instant;
 
+use poem::PathPattern;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
@@ -49,6 +50,7 @@ pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
     let id = incoming_request_id(&request).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let method = request.method().clone();
     let path = loggable_path(request.uri().path());
+    let state = request.data::<crate::state::SharedState>().cloned();
     let started = Instant::now();
     let span = tracing::info_span!("request", request_id = %id);
     let result = inner.call(request).instrument(span).await;
@@ -60,11 +62,20 @@ pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    // The matched route pattern, never the raw path (bounded label values, no identifiers).
+    let route = match response.data::<PathPattern>() {
+        Some(pattern) if !pattern.0.is_empty() => pattern.0.to_string(),
+        _ => "unmatched".to_owned(),
+    };
+    if let Some(state) = state {
+        state.metrics.observe(method.as_str(), &route, status, elapsed);
+    }
     if status >= 500 {
-        tracing::warn!(request_id = %id, %method, %path, status, latency_ms, "request");
+        tracing::warn!(request_id = %id, %method, %route, %path, status, latency_ms, "request");
     } else {
-        tracing::info!(request_id = %id, %method, %path, status, latency_ms, "request");
+        tracing::info!(request_id = %id, %method, %route, %path, status, latency_ms, "request");
     }
     Ok(response)
 }
@@ -117,8 +128,15 @@ pub async fn json_errors<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
         Ok(response) => Ok(response.into_response()),
         Err(error) if error.is_from_response() => Ok(error.into_response()),
         Err(error) => {
+            let pattern = error.data::<PathPattern>().cloned();
+            let with_pattern = |mut response: Response| {
+                if let Some(pattern) = pattern.clone() {
+                    response.set_data(pattern);
+                }
+                response
+            };
             if let Some(invalid) = crate::http::errors::validation_error(&error) {
-                return Ok(invalid.into_response());
+                return Ok(with_pattern(invalid.into_response()));
             }
             let status = error.status();
             let message = match status {
@@ -133,9 +151,9 @@ pub async fn json_errors<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
             };
             let api_error = ApiError::detail(status, message);
             if is_api {
-                Ok(api_error.into_response())
+                Ok(with_pattern(api_error.into_response()))
             } else {
-                Ok(pages::failure_page(api_error))
+                Ok(with_pattern(pages::failure_page(api_error)))
             }
         }
     }

@@ -12,5 +12,6 @@ pub mod identities;
 pub mod ownership;
 pub mod providers;
 pub mod proxy_routes;
+pub mod readiness;
 
 pub use errors::{AuthsomeError, ServiceError};

@@ -198,19 +198,22 @@ impl fmt::Debug for RedisUrl {
 }
 
 impl Settings {
+    /// `AUTHSOME_ENV` alone.
+    pub fn deployment_env(vars: &EnvironmentVariables) -> Result<DeploymentEnv, SettingsError> {
+        match vars.get("AUTHSOME_ENV").map(str::trim) {
+            None | Some("dev") => Ok(DeploymentEnv::Dev),
+            Some("test") => Ok(DeploymentEnv::Test),
+            Some("prod") => Ok(DeploymentEnv::Prod),
+            Some(other) => Err(SettingsError::new(
+                "AUTHSOME_ENV",
+                format!("must be one of prod, dev, test (got {other:?})"),
+            )),
+        }
+    }
+
     /// Reads and validates every setting.
     pub fn from_env(vars: &EnvironmentVariables) -> Result<Self, SettingsError> {
-        let env = match vars.get("AUTHSOME_ENV").map(str::trim) {
-            None | Some("dev") => DeploymentEnv::Dev,
-            Some("test") => DeploymentEnv::Test,
-            Some("prod") => DeploymentEnv::Prod,
-            Some(other) => {
-                return Err(SettingsError::new(
-                    "AUTHSOME_ENV",
-                    format!("must be one of prod, dev, test (got {other:?})"),
-                ));
-            }
-        };
+        let env = Self::deployment_env(vars)?;
         let home = match vars.get("AUTHSOME_HOME") {
             Some(home) => PathBuf::from(home),
             None => match vars.get("HOME") {

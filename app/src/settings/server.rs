@@ -35,6 +35,8 @@ pub struct ServerSettings {
     pub pop: ProofPolicy,
     /// `AUTHSOME_API_DOCS`: serve Swagger UI at `/docs` (default on).
     pub api_docs: bool,
+    /// Serve Prometheus metrics at `/metrics` (`AUTHSOME_METRICS`).
+    pub metrics: bool,
     /// `AUTHSOME_SHUTDOWN_GRACE_SECONDS`: how long in-flight requests may take to finish after
     /// SIGTERM or SIGINT (default 30).
     pub shutdown_grace_seconds: u64,
@@ -91,6 +93,7 @@ impl ServerSettings {
                 leeway_seconds: integer(vars, "AUTHSOME_POP_LEEWAY_SECONDS", 30, 0, 300)?,
             },
             api_docs: boolean(vars, "AUTHSOME_API_DOCS", true)?,
+            metrics: boolean(vars, "AUTHSOME_METRICS", true)?,
             shutdown_grace_seconds: u64::try_from(integer(vars, "AUTHSOME_SHUTDOWN_GRACE_SECONDS", 30, 0, 3600)?)
                 .unwrap_or(30),
             login_max_failures: u64::try_from(integer(vars, "AUTHSOME_LOGIN_MAX_FAILURES", 10, 1, 10_000)?)

@@ -109,6 +109,7 @@ impl Daemon {
             catalog,
             redis: None,
             password_slots: tokio::sync::Semaphore::new(PASSWORD_HASHING_SLOTS),
+            metrics: Default::default(),
         };
         customize(&mut state);
         let state = Arc::new(state);

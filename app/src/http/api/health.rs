@@ -149,49 +149,17 @@ fn health(state: &AppState) -> Health {
     }
 }
 
-/// Probes every backend: `(store, redis, vault)` results as `ok`/`failed` with issues.
+/// Probes every backend into `checks` (`ok`/`failed`) and `issues`.
 async fn probe_backends(
     state: &AppState,
     checks: &mut std::collections::BTreeMap<String, String>,
     issues: &mut Vec<String>,
 ) {
-    let mut record = |name: &str, outcome: Result<(), String>| match outcome {
-        Ok(()) => {
-            checks.insert(name.to_owned(), "ok".to_owned());
-        }
-        Err(reason) => {
-            checks.insert(name.to_owned(), "failed".to_owned());
-            issues.push(format!("{name}: {reason}"));
-        }
-    };
-    record(
-        "store",
-        state
-            .registries
-            .health
-            .ping()
-            .await
-            .map_err(|_| "readiness check failed".to_owned()),
-    );
-    if let Some(redis) = &state.redis {
-        let ping: Result<String, _> = redis::cmd("PING").query_async(&mut redis.clone()).await;
-        record("redis", ping.map(|_| ()).map_err(|_| "did not answer PING".to_owned()));
+    let readiness = crate::services::readiness::probe(state, true).await;
+    for (name, up) in readiness.checks {
+        checks.insert(name, if up { "ok" } else { "failed" }.to_owned());
     }
-    let probe_key = format!("__ready_test__:{}", authsome_domain::random_token::hex(32));
-    let vault = async {
-        state.vault.put("vault:__ready__", &probe_key, "ok").await?;
-        let read = state.vault.get("vault:__ready__", &probe_key).await?;
-        state.vault.delete("vault:__ready__", &probe_key).await?;
-        Ok::<bool, crate::vault::VaultError>(read.is_some_and(|v| secrecy::ExposeSecret::expose_secret(&v) == "ok"))
-    };
-    record(
-        "vault",
-        match vault.await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err("readiness roundtrip failed".to_owned()),
-            Err(_) => Err("readiness roundtrip failed".to_owned()),
-        },
-    );
+    issues.extend(readiness.issues);
 }
 
 #[OpenApi(tag = "ApiTags::Health")]
