@@ -13,6 +13,7 @@ pub mod master_secret;
 pub mod services;
 pub mod settings;
 pub mod state;
+pub mod telemetry;
 pub mod vault;
 
 /// `outer: inner: innermost`, the way an operator wants to read a failure (each source once).

@@ -13,10 +13,6 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let vars = EnvironmentVariables::from_process();
-    init_logging(&vars);
-    for name in vars.unknown_authsome_variables() {
-        tracing::warn!(variable = name, "unknown AUTHSOME_* variable is ignored (a typo?)");
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -24,7 +20,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, &vars)) {
+    let telemetry = {
+        let _inside = runtime.enter();
+        authsome_app::telemetry::init(&vars)
+    };
+    for name in vars.unknown_authsome_variables() {
+        tracing::warn!(variable = name, "unknown AUTHSOME_* variable is ignored (a typo?)");
+    }
+    let outcome = runtime.block_on(run(cli.command, &vars));
+    telemetry.finish();
+    match outcome {
         Ok(report) => {
             // A closed stdout (`authsome openapi | head`) is not a failure worth a panic.
             let _ = writeln!(std::io::stdout(), "{report}");
@@ -65,24 +70,5 @@ async fn run(command: Command, vars: &EnvironmentVariables) -> Result<String, Co
         Command::RotateMasterKey { new_key_file } => {
             commands::rotate_master_key::run(&settings, vars, new_key_file).await
         }
-    }
-}
-
-fn init_logging(vars: &EnvironmentVariables) {
-    let filter = tracing_subscriber::EnvFilter::try_new(vars.get("AUTHSOME_LOG").unwrap_or("warn"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // JSON lines for log collectors; plain text otherwise, coloured only on a terminal.
-    if vars
-        .get("AUTHSOME_LOG_FORMAT")
-        .is_some_and(|f| f.eq_ignore_ascii_case("json"))
-    {
-        builder.json().flatten_event(true).with_current_span(true).init();
-    } else {
-        builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init();
     }
 }

@@ -52,8 +52,16 @@ pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
     let path = loggable_path(request.uri().path());
     let state = request.data::<crate::state::SharedState>().cloned();
     let started = Instant::now();
-    let span = tracing::info_span!("request", request_id = %id);
-    let result = inner.call(request).instrument(span).await;
+    let span = tracing::info_span!(
+        "request",
+        otel.kind = "server",
+        request_id = %id,
+        http.request.method = %method,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    crate::telemetry::continue_trace(&span, request.headers());
+    let result = inner.call(request).instrument(span.clone()).await;
     let mut response = match result {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),
@@ -72,6 +80,9 @@ pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
     if let Some(state) = state {
         state.metrics.observe(method.as_str(), &route, status, elapsed);
     }
+    crate::telemetry::name_span(&span, format!("{method} {route}"));
+    span.record("http.route", route.as_str());
+    span.record("http.response.status_code", i64::from(status));
     if status >= 500 {
         tracing::warn!(request_id = %id, %method, %route, %path, status, latency_ms, "request");
     } else {
