@@ -140,8 +140,17 @@ pub async fn open_vault(
     settings: &Settings,
     redis: Option<&ConnectionManager>,
 ) -> Result<(Vault, MasterSecretSource), StartupError> {
-    let store = vault_store(settings, redis)?;
     let master = resolve_master_secret(settings, WhenMissing::Generate).await?;
+    open_vault_with(settings, redis, master).await
+}
+
+/// Opens the vault with an already resolved master secret.
+pub async fn open_vault_with(
+    settings: &Settings,
+    redis: Option<&ConnectionManager>,
+    master: master_secret::ResolvedMasterSecret,
+) -> Result<(Vault, MasterSecretSource), StartupError> {
+    let store = vault_store(settings, redis)?;
     let vault = Vault::open(
         store,
         &master.secret,
@@ -164,9 +173,11 @@ pub fn runtime_state(settings: &Settings, redis: Option<&ConnectionManager>, vau
 /// Everything the daemon serves from: the registries (migrated), Redis, the vault, the
 /// shared runtime state and the provider catalog.
 pub async fn build_state(settings: &Settings) -> Result<crate::state::SharedState, StartupError> {
+    // The master secret first: a missing one should stop startup before any connection is made.
+    let master = resolve_master_secret(settings, WhenMissing::Generate).await?;
     let registries = open_registries(&settings.database).await?;
     let redis = connect_redis(settings).await?;
-    let (vault, master_source) = open_vault(settings, redis.as_ref()).await?;
+    let (vault, master_source) = open_vault_with(settings, redis.as_ref(), master).await?;
     tracing::info!(vault = vault.backend_name(), %master_source, "vault opened");
     let runtime = runtime_state(settings, redis.as_ref(), &vault);
     let catalog = crate::services::catalog::ProviderCatalog::new(registries.provider_definitions.clone())

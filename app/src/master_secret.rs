@@ -218,7 +218,8 @@ pub fn read_key_file(path: &Path) -> Result<Option<MasterSecret>, MasterSecretEr
             warn_if_readable_by_others(path);
             Ok(MasterSecret::from_text(&zeroize::Zeroizing::new(text)))
         }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        // No such file, including a path through something that is not a directory.
+        Err(error) if matches!(error.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => Ok(None),
         Err(source) => Err(MasterSecretError::Unreadable {
             path: path.to_path_buf(),
             source,

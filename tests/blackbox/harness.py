@@ -18,12 +18,16 @@ import subprocess
 import tempfile
 import time
 import urllib.parse
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 HERE = Path(__file__).resolve().parent
+
+# Test clients are dropped without closing their pooled sockets; that is noise, not a finding.
+warnings.filterwarnings("ignore", category=ResourceWarning)
 
 
 def required_env(name: str) -> str:
@@ -85,13 +89,16 @@ class Backends:
 class Server:
     """An authsome-rs process on a free port."""
 
-    def __init__(self, backends: Backends, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, backends: Backends, extra_env: dict[str, str] | None = None, owns_backends: bool = True) -> None:
         self.binary = required_env("AUTHSOME_RS_BIN")
         self.backends = backends
         self.workdir = Path(tempfile.mkdtemp(prefix="authsome-rs-server-"))
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.workdir / "server.log"
+        # The process's working directory: empty, so a stray relative write would show.
+        self.cwd = self.workdir / "cwd"
+        self.cwd.mkdir()
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.workdir),
@@ -104,10 +111,13 @@ class Server:
             **(extra_env or {}),
         }
         self.process: subprocess.Popen | None = None
+        self.owns_backends = owns_backends
 
     def start(self) -> "Server":
         self._log_file = open(self.log_path, "wb")
-        self.process = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [self.binary, "serve"], env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT, cwd=self.cwd
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -119,6 +129,16 @@ class Server:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"authsome-rs did not become healthy:\n{self.log()}")
+
+    def command(self, *args: str) -> subprocess.CompletedProcess:
+        """Runs another `authsome` subcommand with this server's environment."""
+        return subprocess.run([self.binary, *args], env=self.env, capture_output=True, text=True, timeout=120, cwd=self.cwd)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, as when a machine dies."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=15)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -132,7 +152,8 @@ class Server:
                 self.process.kill()
         if getattr(self, "_log_file", None):
             self._log_file.close()
-        self.backends.clean()
+        if self.owns_backends:
+            self.backends.clean()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
