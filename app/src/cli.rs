@@ -23,7 +23,7 @@ pub enum Command {
         /// Create (or promote) this account as an administrator and print a one-time setup
         /// link (valid 24 hours) with which that person chooses a password. How the first
         /// admin is made when open sign-up is off (always in production).
-        #[arg(long, value_name = "EMAIL")]
+        #[arg(long, value_name = "EMAIL", env = "AUTHSOME_ADMIN_EMAIL")]
         admin_email: Option<String>,
     },
     /// Serve the daemon on AUTHSOME_HOST:AUTHSOME_PORT (default 127.0.0.1:7998) until SIGTERM or
