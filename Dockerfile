@@ -63,7 +63,7 @@ ENV AUTHSOME_HOME=/var/lib/authsome \
     AUTHSOME_HOST=0.0.0.0 \
     AUTHSOME_PORT=7998 \
     AUTHSOME_KEYRING=off \
-    AUTHSOME_LOG=info \
+    AUTHSOME_LOG=info,sqlx=warn \
     AUTHSOME_LOG_FORMAT=json
 VOLUME ["/var/lib/authsome"]
 WORKDIR /var/lib/authsome

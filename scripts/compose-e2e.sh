@@ -51,6 +51,7 @@ if [ ! -S "$socket" ] || ! curl -s --unix-socket "$socket" http://d/_ping >/dev/
 fi
 export DOCKER_HOST="unix://$socket"
 
+repo=$PWD
 work=$(mktemp -d /tmp/authsome-compose.XXXXXX)
 cp docker-compose.yml "$work/"
 cd "$work"
@@ -103,4 +104,9 @@ curl -fsS http://127.0.0.1:7998/health; echo
 curl -fsS http://127.0.0.1:7999/ready; echo
 set +x
 test "$healthy" -ge 4
+if [ -n "${AUTHSOME_REFERENCE_VENV:-}" ]; then
+  echo "== step 5, continued: the setup link, then an agent onboarded and claimed"
+  link=$(grep -o 'http://[^ ]*/login?setup=[^ ]*' init.out)
+  (cd "$repo/tests/blackbox" && "$AUTHSOME_REFERENCE_VENV/bin/python" guide_walkthrough.py "$link" http://127.0.0.1:7999)
+fi
 echo "compose end to end: OK"

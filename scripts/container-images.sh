@@ -18,7 +18,11 @@ if ! podman image exists "$runtime"; then
   echo "== debootstrap runtime root filesystem"
   debootstrap --variant=minbase bookworm "$work/runtime" "$mirror" >"$work/runtime.log" 2>&1 \
     || { tail -20 "$work/runtime.log"; exit 1; }
-  rm -rf "$work/runtime/var/cache/apt/archives/"*.deb "$work/runtime/var/lib/apt/lists/"*
+  rm -rf "$work/runtime/var/cache/apt/archives/"*.deb "$work/runtime/var/lib/apt/lists/"* \
+    "$work/runtime/var/cache/apt/"*.bin "$work/runtime/usr/share/man/"* "$work/runtime/usr/share/info/"* \
+    "$work/runtime/usr/share/locale/"* "$work/runtime/var/log/"*
+  # What debian:bookworm-slim also leaves out: documentation (but not the copyright notices).
+  find "$work/runtime/usr/share/doc" -type f ! -name copyright -delete
   tar -C "$work/runtime" -c . | podman import --change 'CMD ["/bin/bash"]' - "$runtime" >/dev/null
   rm -rf "$work/runtime"
 fi

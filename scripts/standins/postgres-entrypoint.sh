@@ -17,9 +17,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   rm -f "$password_file"
   echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
   echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
-  if [ -n "${POSTGRES_DB:-}" ] && [ "${POSTGRES_DB}" != "${POSTGRES_USER:-postgres}" ]; then
+  database=${POSTGRES_DB:-${POSTGRES_USER:-postgres}}
+  if [ "$database" != postgres ]; then
     pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
-    createdb -U "${POSTGRES_USER:-postgres}" "$POSTGRES_DB"
+    createdb -U "${POSTGRES_USER:-postgres}" "$database"
     pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
   fi
 fi
