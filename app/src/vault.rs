@@ -143,6 +143,23 @@ impl Vault {
         }
     }
 
+    /// The decrypted texts of several keys of `collection`, in order (one round trip where the
+    /// store allows it).
+    pub async fn get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<SecretString>>, VaultError> {
+        let stored = self.store.get_many(collection, keys).await?;
+        stored
+            .iter()
+            .zip(keys)
+            .map(|(value, key)| {
+                value
+                    .as_ref()
+                    .map(|value| self.cipher.open(collection, key, value))
+                    .transpose()
+                    .map_err(VaultError::from)
+            })
+            .collect()
+    }
+
     /// Encrypts and stores `text` at (`collection`, `key`).
     pub async fn put(&self, collection: &str, key: &str, text: &str) -> Result<(), VaultError> {
         let sealed = self.cipher.seal(collection, key, text)?;

@@ -1,7 +1,9 @@
 //! The one-query lookup behind every proof-of-possession request.
 
 use async_trait::async_trait;
-use authsome_domain::{Email, IdentityClaim, IdentityRegistration, Role, VaultId};
+use authsome_domain::{
+    Email, IdentityClaim, IdentityHandle, IdentityRegistration, ProviderDefinitionDocument, ProviderName, Role, VaultId,
+};
 
 use crate::RegistryError;
 
@@ -24,8 +26,15 @@ pub trait IdentityOwnershipLookup: Send + Sync {
     /// The identity's registration, claim, claiming principal and that principal's default
     /// vault, read together (one consistent snapshot); `Ok(None)` when the handle is not
     /// registered. Missing parts are `None`.
-    async fn lookup(
+    async fn lookup(&self, handle: &IdentityHandle) -> Result<Option<IdentityOwnership>, RegistryError>;
+
+    /// [`lookup`](Self::lookup) and the custom provider definition named `provider` (as
+    /// `ProviderDefinitionRepository::get` would return it), read in the same round trip:
+    /// resolving a credential needs both, on the hottest path there is. `Ok(None)` when the
+    /// handle is not registered; the definition is `None` when there is no custom one.
+    async fn lookup_with_custom_provider(
         &self,
-        handle: &authsome_domain::IdentityHandle,
-    ) -> Result<Option<IdentityOwnership>, RegistryError>;
+        handle: &IdentityHandle,
+        provider: &ProviderName,
+    ) -> Result<Option<(IdentityOwnership, Option<ProviderDefinitionDocument>)>, RegistryError>;
 }

@@ -39,6 +39,17 @@ pub trait VaultBlobStore: Send + Sync {
     /// The stored object; MUST return `Ok(None)` when absent.
     async fn get(&self, collection: &str, key: &str) -> Result<Option<Map<String, Value>>, StateError>;
 
+    /// The stored objects of several keys of one collection, in the order asked, `None` where
+    /// absent: what [`get`](Self::get) would answer for each. Stores that can read several
+    /// keys in one round trip (Redis `MGET`) SHOULD override this; the default reads one by one.
+    async fn get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Map<String, Value>>>, StateError> {
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(self.get(collection, key).await?);
+        }
+        Ok(values)
+    }
+
     /// Stores `value`, replacing any previous one. MUST be atomic: a reader sees the old or
     /// the new object, never a mix, even if the writer dies half way.
     async fn put(&self, collection: &str, key: &str, value: &Map<String, Value>) -> Result<(), StateError>;

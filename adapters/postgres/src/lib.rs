@@ -29,6 +29,14 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/
 /// How long a request waits for a pooled connection before the database counts as unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A pooled connection idle for longer than this is pinged before it is handed out.
+///
+/// sqlx's default pings on *every* acquire, and it also pings on every release: with both, one
+/// query costs three round trips. The release ping already proves that a connection going back
+/// into the pool is healthy, so only a connection that sat idle long enough for the server, a
+/// proxy or a firewall to have dropped it is checked again. (Measured in docs/benchmarks.md.)
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(30);
+
 /// Settings of the Postgres store.
 #[derive(Clone)]
 pub struct PostgresSettings {
@@ -172,6 +180,15 @@ async fn connect(settings: &PostgresSettings) -> Result<PgPool, PostgresOpenErro
         .min_connections(settings.min_connections.min(max))
         .max_connections(max)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_WHEN_IDLE_FOR {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
         .map_err(PostgresOpenError::Connect)

@@ -62,6 +62,32 @@ impl VaultBlobStore for RedisBlobStore {
         text.as_deref().map(document_value).transpose()
     }
 
+    async fn get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Map<String, Value>>>, StateError> {
+        for key in keys {
+            check_name(collection, key)?;
+        }
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut command = redis::cmd("MGET");
+        for key in keys {
+            command.arg(self.keys.blob(collection, key));
+        }
+        let texts: Vec<Option<String>> = command
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        if texts.len() != keys.len() {
+            return Err(StateError::Corrupt(
+                "MGET answered a different number of values".to_owned(),
+            ));
+        }
+        texts
+            .iter()
+            .map(|text| text.as_deref().map(document_value).transpose())
+            .collect()
+    }
+
     async fn put(&self, collection: &str, key: &str, value: &Map<String, Value>) -> Result<(), StateError> {
         check_name(collection, key)?;
         let () = redis::cmd("SET")

@@ -184,9 +184,32 @@ impl<B: SqlBackend> IdentityRegistry for SqlStore<B> {
 #[async_trait]
 impl<B: SqlBackend> IdentityOwnershipLookup for SqlStore<B> {
     async fn lookup(&self, handle: &IdentityHandle) -> Result<Option<IdentityOwnership>, RegistryError> {
-        let params = [Param::Text(handle.as_str()), Param::Bool(true)];
+        let params = [Param::Text(handle.as_str())];
         self.fetch_optional(sql::IDENTITY_OWNERSHIP, &params, row_mapping::identity_ownership)
             .await
+    }
+
+    async fn lookup_with_custom_provider(
+        &self,
+        handle: &IdentityHandle,
+        provider: &ProviderName,
+    ) -> Result<Option<(IdentityOwnership, Option<ProviderDefinitionDocument>)>, RegistryError> {
+        let params = [Param::Text(handle.as_str()), Param::Text(provider.as_str())];
+        self.fetch_optional(sql::IDENTITY_OWNERSHIP_WITH_PROVIDER, &params, |row| {
+            let ownership = row_mapping::identity_ownership(row)?;
+            let custom = row
+                .nullable_text("custom_provider_json")
+                .map_err(crate::error_translation::unexpected)?
+                .map(|text| {
+                    ProviderDefinitionDocument::from_json(&text).map_err(|source| RegistryError::Corrupt {
+                        what: "custom provider definition",
+                        source,
+                    })
+                })
+                .transpose()?;
+            Ok((ownership, custom))
+        })
+        .await
     }
 }
 
@@ -354,10 +377,7 @@ impl<B: SqlBackend> SqlStore<B> {
             return Ok(DefaultBindingStep::PrincipalMissing);
         }
         let pid = Param::Text(principal_id.as_str());
-        if let Some(existing) = tx
-            .fetch_optional(sql::BINDING_DEFAULT, &[pid, Param::Bool(true)])
-            .await?
-        {
+        if let Some(existing) = tx.fetch_optional(sql::BINDING_DEFAULT, &[pid]).await? {
             return Ok(DefaultBindingStep::Existing(existing));
         }
         let (_, now) = now_text();
@@ -413,7 +433,7 @@ impl<B: SqlBackend> PrincipalVaultBindingRegistry for SqlStore<B> {
     }
 
     async fn get_default(&self, principal_id: &PrincipalId) -> Result<Option<PrincipalVaultBinding>, RegistryError> {
-        let params = [Param::Text(principal_id.as_str()), Param::Bool(true)];
+        let params = [Param::Text(principal_id.as_str())];
         self.fetch_optional(sql::BINDING_DEFAULT, &params, row_mapping::binding)
             .await
     }

@@ -2,7 +2,7 @@
 //! extractors that also document the security schemes in the OpenAPI document.
 
 use authsome_domain::proof::{self, BoundRequest};
-use authsome_domain::{BrowserSessionToken, IdentityHandle, Timestamp};
+use authsome_domain::{BrowserSessionToken, IdentityHandle, ProviderName, Timestamp};
 use authsome_ports::{ReplayCheck, StateError};
 use poem::http::{Method, StatusCode};
 use poem::{Request, RequestBody};
@@ -11,6 +11,7 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use secrecy::ExposeSecret;
 
 use crate::http::errors::ApiError;
+use crate::services::catalog::CustomDefinition;
 use crate::services::ownership::{self, Authentication, Caller};
 use crate::state::SharedState;
 
@@ -71,6 +72,15 @@ fn percent_decode(text: &str) -> Option<String> {
 /// The order keeps the reference's messages but checks the identity (registered, with this
 /// DID) before consuming the token id, so unknown agents cannot fill the replay cache.
 pub async fn authenticate_pop(request: &Request) -> Result<Caller, ApiError> {
+    Ok(authenticate_pop_reading(request, None).await?.0)
+}
+
+/// [`authenticate_pop`], also reading the custom definition of `provider` in the same
+/// database round trip as the caller's ownership (for credential resolution).
+pub async fn authenticate_pop_reading(
+    request: &Request,
+    provider: Option<&ProviderName>,
+) -> Result<(Caller, CustomDefinition), ApiError> {
     let state = state_of(request)?;
     let Some(header) = request.headers().get("authorization") else {
         return Err(unauthorized("Missing PoP authorization header"));
@@ -92,7 +102,22 @@ pub async fn authenticate_pop(request: &Request) -> Result<Caller, ApiError> {
     let Ok(handle) = IdentityHandle::parse(&claims.subject) else {
         return Err(unauthorized("Unknown identity handle"));
     };
-    let Some(ownership) = state.registries.ownership.lookup(&handle).await? else {
+    let (ownership, custom_definition) = match provider {
+        Some(provider) => match state
+            .registries
+            .ownership
+            .lookup_with_custom_provider(&handle, provider)
+            .await?
+        {
+            Some((ownership, custom)) => (Some(ownership), CustomDefinition::Read(custom)),
+            None => (None, CustomDefinition::Unread),
+        },
+        None => (
+            state.registries.ownership.lookup(&handle).await?,
+            CustomDefinition::Unread,
+        ),
+    };
+    let Some(ownership) = ownership else {
         return Err(unauthorized("Unknown identity handle"));
     };
     if ownership.registration.did != claims.issuer {
@@ -113,7 +138,8 @@ pub async fn authenticate_pop(request: &Request) -> Result<Caller, ApiError> {
         }
         Err(other) => return Err(other.into()),
     }
-    ownership::caller_from_ownership(ownership, claims.issuer).map_err(ApiError::from)
+    let caller = ownership::caller_from_ownership(ownership, claims.issuer).map_err(ApiError::from)?;
+    Ok((caller, custom_definition))
 }
 
 /// The session token in the request's cookie, if any.
@@ -217,6 +243,28 @@ fn register_browser(registry: &mut Registry) {
 /// A caller authenticated by a proof-of-possession token.
 pub struct PopCaller(pub Caller);
 
+/// A caller authenticated by a proof-of-possession token, for a request whose JSON body names
+/// a `provider`: that provider's custom definition is read with the caller's ownership.
+pub struct ResolvingCaller {
+    /// The caller.
+    pub caller: Caller,
+    /// The provider named in the body, when it is a valid name.
+    pub provider: Option<ProviderName>,
+    /// Its custom definition, read with the ownership (unread when the body names none).
+    pub custom_definition: CustomDefinition,
+}
+
+/// The `provider` member of a JSON body, if the body is an object with a string there.
+fn provider_in_body(body: &[u8]) -> Option<ProviderName> {
+    #[derive(serde::Deserialize)]
+    struct ProviderMember<'a> {
+        #[serde(borrow)]
+        provider: Option<std::borrow::Cow<'a, str>>,
+    }
+    let member: ProviderMember<'_> = serde_json::from_slice(body).ok()?;
+    ProviderName::parse(member.provider?.as_ref()).ok()
+}
+
 /// A caller authenticated by a proof-of-possession token or a browser session.
 pub struct AnyCaller(pub Caller);
 
@@ -242,6 +290,39 @@ impl<'a> ApiExtractor<'a> for PopCaller {
             .await
             .map(PopCaller)
             .map_err(ApiError::into_poem)
+    }
+}
+
+impl<'a> ApiExtractor<'a> for ResolvingCaller {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_pop(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![POP_SCHEME]
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _options: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let provider = request
+            .extensions()
+            .get::<RawBody>()
+            .and_then(|body| provider_in_body(&body.0));
+        let (caller, custom_definition) = authenticate_pop_reading(request, provider.as_ref())
+            .await
+            .map_err(ApiError::into_poem)?;
+        Ok(Self {
+            caller,
+            provider,
+            custom_definition,
+        })
     }
 }
 

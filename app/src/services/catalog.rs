@@ -32,6 +32,16 @@ pub struct ProviderCatalog {
     custom: Arc<dyn ProviderDefinitionRepository>,
 }
 
+/// The custom definition of one provider, when the caller has already read it (together with
+/// the identity's ownership, in one round trip: see `IdentityOwnershipLookup`).
+#[derive(Debug, Clone)]
+pub enum CustomDefinition {
+    /// Not read yet: the catalog reads it.
+    Unread,
+    /// Read: the custom definition, or `None` when there is none.
+    Read(Option<ProviderDefinitionDocument>),
+}
+
 /// Both lists, each sorted by name.
 pub struct ProvidersBySource {
     /// Every bundled definition (including those a custom one shadows).
@@ -82,9 +92,21 @@ impl ProviderCatalog {
 
     /// The definition named `name`, or `ProviderNotFoundError`.
     pub async fn get(&self, name: &str) -> Result<Arc<ProviderDefinition>, ServiceError> {
-        self.find(name)
-            .await?
-            .ok_or_else(|| AuthsomeError::provider_not_found(name).into())
+        self.get_with(name, CustomDefinition::Unread).await
+    }
+
+    /// Like [`get`](Self::get), using `custom` when it was already read.
+    pub async fn get_with(
+        &self,
+        name: &str,
+        custom: CustomDefinition,
+    ) -> Result<Arc<ProviderDefinition>, ServiceError> {
+        let found = match custom {
+            CustomDefinition::Unread => self.find(name).await?,
+            CustomDefinition::Read(Some(document)) => Self::parse_custom(&document),
+            CustomDefinition::Read(None) => self.bundled.get(name).cloned(),
+        };
+        found.ok_or_else(|| AuthsomeError::provider_not_found(name).into())
     }
 
     /// Every definition (custom shadowing bundled), sorted by name.

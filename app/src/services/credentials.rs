@@ -17,6 +17,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
 use crate::services::audit::{self, AuditEventExt};
+use crate::services::catalog::CustomDefinition;
 use crate::services::ownership::Caller;
 use crate::services::{AuthsomeError, ServiceError};
 use crate::state::AppState;
@@ -66,16 +67,44 @@ impl<'a> VaultScope<'a> {
     /// The connection, when stored and readable.
     pub async fn connection(&self, provider: &str, connection: &str) -> Result<Option<ConnectionRecord>, ServiceError> {
         let key = self.keys.connection(provider, connection);
-        let Some(text) = self.get_text(&key).await? else {
-            return Ok(None);
-        };
-        let text = zeroize::Zeroizing::new(text);
+        let text = self.get_text(&key).await?;
+        Ok(Self::connection_record(&key, text))
+    }
+
+    /// The provider's default connection (the one its metadata names, else `default`) and
+    /// that name. The metadata and the `default` connection are read together, so the usual
+    /// case costs one round trip; a provider whose default has another name costs two.
+    pub async fn default_connection(&self, provider: &str) -> Result<(String, Option<ConnectionRecord>), ServiceError> {
+        let (metadata_key, default_key) = (
+            self.keys.metadata(provider),
+            self.keys.connection(provider, ConnectionName::DEFAULT),
+        );
+        let mut texts = self
+            .state
+            .vault
+            .get_many(&self.keys.collection(), &[&metadata_key, &default_key])
+            .await?
+            .into_iter();
+        let (metadata, default) = (texts.next().flatten(), texts.next().flatten());
+        let name = metadata
+            .and_then(|text| serde_json::from_str::<ProviderMetadataRecord>(text.expose_secret()).ok())
+            .map_or_else(|| ConnectionName::DEFAULT.to_owned(), |m| m.default_connection);
+        if name == ConnectionName::DEFAULT {
+            let record = Self::connection_record(&default_key, default.map(|t| t.expose_secret().to_owned()));
+            return Ok((name, record));
+        }
+        let record = self.connection(provider, &name).await?;
+        Ok((name, record))
+    }
+
+    fn connection_record(key: &str, text: Option<String>) -> Option<ConnectionRecord> {
+        let text = zeroize::Zeroizing::new(text?);
         match ConnectionRecord::from_json(&text) {
-            Ok(record) => Ok(record),
+            Ok(record) => record,
             Err(error) => {
                 // Like the reference: an unreadable record counts as absent (and is logged).
                 tracing::warn!(%key, %error, "skipping an unreadable connection record");
-                Ok(None)
+                None
             }
         }
     }
@@ -314,11 +343,14 @@ pub async fn resolve_effective<'a>(
             source: CredentialSource::Local,
         });
     }
-    let local_name = match connection {
-        Some(_) => ConnectionName::DEFAULT.to_owned(),
-        None => scope.default_connection_name(provider).await?,
+    let (local_name, record) = match connection {
+        Some(_) => (
+            ConnectionName::DEFAULT.to_owned(),
+            scope.connection(provider, ConnectionName::DEFAULT).await?,
+        ),
+        None => scope.default_connection(provider).await?,
     };
-    if let Some(record) = scope.connection(provider, &local_name).await? {
+    if let Some(record) = record {
         return Ok(Effective {
             record,
             scope,
@@ -455,9 +487,10 @@ pub async fn resolve_credentials(
     caller: &Caller,
     provider: &str,
     connection: Option<&str>,
+    custom_definition: CustomDefinition,
 ) -> Result<ResolvedCredentials, ServiceError> {
     let mut effective = resolve_effective(state, caller, provider, connection).await?;
-    let definition = state.catalog.get(provider).await?;
+    let definition = state.catalog.get_with(provider, custom_definition).await?;
     let headers = request_headers(state, &mut effective, &definition).await?;
     Ok(ResolvedCredentials {
         provider: provider.to_owned(),

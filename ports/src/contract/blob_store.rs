@@ -26,6 +26,33 @@ fn object(value: Value) -> Map<String, Value> {
     }
 }
 
+/// `get_many` answers, in the order asked, what `get` answers for each key (absent keys and
+/// other collections included), and refuses a bad name like `get`.
+pub async fn blob_get_many_answers_like_get_in_order(f: &dyn BlobStoreFixture) {
+    let store = f.store();
+    let first = object(json!({"n": 1, "text": "één"}));
+    let second = object(json!({"n": 2, "nested": {"a": [1, 2]}}));
+    store.put("many", "first", &first).await.expect("put");
+    store.put("many", "second", &second).await.expect("put");
+    store.put("other", "absent-here", &first).await.expect("put");
+    let values = store
+        .get_many("many", &["second", "missing", "first", "absent-here", "second"])
+        .await
+        .expect("get_many");
+    assert_eq!(
+        values,
+        vec![Some(second.clone()), None, Some(first), None, Some(second)]
+    );
+    assert_eq!(
+        store.get_many("many", &[]).await.expect("empty"),
+        Vec::<Option<Map<String, Value>>>::new()
+    );
+    assert!(matches!(
+        store.get_many("many", &["fine", ""]).await,
+        Err(StateError::InvalidKey(_))
+    ));
+}
+
 /// A stored object comes back equal, nested values and non-ASCII text included.
 pub async fn blob_put_then_get_round_trips(f: &dyn BlobStoreFixture) {
     let store = f.store();
@@ -278,6 +305,7 @@ macro_rules! blob_store_contract_tests {
     ($fixture:path) => {
         $crate::blob_store_contract_tests!(@cases $fixture;
             blob_put_then_get_round_trips,
+            blob_get_many_answers_like_get_in_order,
             blob_put_replaces_and_delete_reports_presence,
             blob_put_if_absent_never_overwrites,
             blob_concurrent_put_if_absent_has_one_winner,

@@ -77,6 +77,7 @@ macro_rules! registry_contract_tests {
             provider_update_and_upsert,
             provider_delete_and_absence,
             provider_concurrent_insert_has_one_winner,
+            ownership_with_custom_provider_matches_the_separate_reads,
             audit_append_then_query_newest_first,
             audit_append_is_idempotent,
             audit_query_filters_by_principal_and_identity,

@@ -10,8 +10,9 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::{Map, Value};
 
 use crate::http::api::ApiTags;
-use crate::http::caller::PopCaller;
+use crate::http::caller::{PopCaller, ResolvingCaller};
 use crate::http::errors::{ApiError, ApiResult};
+use crate::services::catalog::CustomDefinition;
 use crate::services::credentials::{self, ExportFormat};
 use crate::services::proxy_routes::{self, RouteScope};
 use crate::state::SharedState;
@@ -91,11 +92,23 @@ impl CredentialsApi {
     async fn resolve(
         &self,
         state: Data<&SharedState>,
-        caller: PopCaller,
+        caller: ResolvingCaller,
         body: Json<ResolveRequest>,
     ) -> ApiResult<Json<ResolvedCredentialsView>> {
-        let resolved =
-            credentials::resolve_credentials(state.0, &caller.0, &body.provider, body.connection.as_deref()).await?;
+        // The definition read with the caller is for the provider the body names; the typed
+        // body is the same bytes, but check rather than assume.
+        let custom_definition = match &caller.provider {
+            Some(read) if read.as_str() == body.provider => caller.custom_definition,
+            _ => CustomDefinition::Unread,
+        };
+        let resolved = credentials::resolve_credentials(
+            state.0,
+            &caller.caller,
+            &body.provider,
+            body.connection.as_deref(),
+            custom_definition,
+        )
+        .await?;
         let headers = resolved
             .headers
             .into_iter()

@@ -135,3 +135,71 @@ pub async fn provider_concurrent_insert_has_one_winner(r: &Registries) {
     }
     assert_eq!((ok, conflicts), (1, 9));
 }
+
+/// The resolution lookup returns the same ownership as `lookup` and the same definition as
+/// `get`, for registered identities only, and sees a definition change at once.
+pub async fn ownership_with_custom_provider_matches_the_separate_reads(r: &Registries) {
+    use crate::contract::sample;
+
+    let acme = definition("acme", "Acme");
+    let (handle, did) = (sample::handle(), sample::did());
+    assert!(
+        r.ownership
+            .lookup_with_custom_provider(&handle, acme.name())
+            .await
+            .expect("lookup")
+            .is_none(),
+        "an unknown handle has no answer, whatever the provider"
+    );
+    r.identities.register(&handle, &did).await.expect("register");
+    let principal = r.principals.create(sample::new_principal()).await.expect("principal");
+    r.claims.claim(&handle, &principal.id).await.expect("claim");
+    r.bindings.ensure_default_vault(&principal.id).await.expect("vault");
+    r.claims.accept(&handle).await.expect("accept");
+    let separate = r.ownership.lookup(&handle).await.expect("lookup").expect("registered");
+
+    let (ownership, custom) = r
+        .ownership
+        .lookup_with_custom_provider(&handle, acme.name())
+        .await
+        .expect("lookup")
+        .expect("registered");
+    assert_eq!(
+        (ownership, custom),
+        (separate.clone(), None),
+        "no custom definition yet"
+    );
+
+    r.provider_definitions.insert(&acme).await.expect("insert");
+    r.provider_definitions
+        .insert(&definition("zeta", "Zeta"))
+        .await
+        .expect("insert");
+    let (ownership, custom) = r
+        .ownership
+        .lookup_with_custom_provider(&handle, acme.name())
+        .await
+        .expect("lookup")
+        .expect("registered");
+    assert_eq!(ownership, separate);
+    assert_eq!(custom, Some(acme.clone()), "the named definition, not another");
+
+    let renamed = definition("acme", "Acme Two");
+    r.provider_definitions.update(&renamed).await.expect("update");
+    let (_, custom) = r
+        .ownership
+        .lookup_with_custom_provider(&handle, acme.name())
+        .await
+        .expect("lookup")
+        .expect("registered");
+    assert_eq!(custom, Some(renamed), "an update is seen by the next lookup");
+
+    r.provider_definitions.delete(acme.name()).await.expect("delete");
+    let (_, custom) = r
+        .ownership
+        .lookup_with_custom_provider(&handle, acme.name())
+        .await
+        .expect("lookup")
+        .expect("registered");
+    assert_eq!(custom, None, "a deletion is seen by the next lookup");
+}

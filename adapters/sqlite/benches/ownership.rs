@@ -1,0 +1,52 @@
+//! The database side of one credential resolution on SQLite: the ownership lookup alone, and
+//! with the custom provider definition read in the same statement (what the hot path runs).
+#![allow(missing_docs)]
+
+use authsome_domain::ProviderName;
+use authsome_ports::contract::sample;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn ownership(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let directory = tempfile::tempdir().expect("temp dir");
+    let registries = runtime.block_on(async {
+        let store = authsome_sqlite::open(&authsome_sqlite::SqliteSettings::new(directory.path().join("bench.db")))
+            .await
+            .expect("open");
+        let registries = authsome_sqlite::registries(store);
+        let (handle, did) = (sample::handle(), sample::did());
+        registries.identities.register(&handle, &did).await.expect("register");
+        let principal = registries
+            .principals
+            .create(sample::new_principal())
+            .await
+            .expect("principal");
+        registries.claims.claim(&handle, &principal.id).await.expect("claim");
+        registries
+            .bindings
+            .ensure_default_vault(&principal.id)
+            .await
+            .expect("vault");
+        registries.claims.accept(&handle).await.expect("accept");
+        (registries, handle)
+    });
+    let (registries, handle) = registries;
+    let provider = ProviderName::parse("openai").expect("name");
+    c.bench_function("ownership/sqlite/lookup", |b| {
+        b.iter(|| runtime.block_on(registries.ownership.lookup(&handle)).expect("lookup"))
+    });
+    c.bench_function("ownership/sqlite/lookup_with_custom_provider", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(registries.ownership.lookup_with_custom_provider(&handle, &provider))
+                .expect("lookup")
+        })
+    });
+}
+
+criterion_group!(benches, ownership);
+criterion_main!(benches);

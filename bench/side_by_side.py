@@ -1,0 +1,409 @@
+"""Side-by-side load test: authsome 0.7.2 (the reference daemon) and authsome-rs, one after the
+other, on the same machine, the same Postgres server (separate databases), the same Redis
+(separate database numbers), with the same load generator settings.
+
+For each implementation and backend set: start the daemon fresh (timing start to a healthy
+answer), create an identity, claim it, store an API-key connection, then drive each scenario
+with wrk, every request carrying its own pre-signed proof-of-possession token (signed before
+the run by `pop_tokens`, so signing costs nothing in the measured loop). Reports requests/s,
+latency percentiles, errors, server RSS under load and server CPU seconds per 1000 requests.
+
+Run through scripts/bench (which builds what this needs); see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests" / "blackbox"))
+
+from agent import Agent  # noqa: E402
+from harness import Browser, free_port  # noqa: E402
+
+API_KEY = "sk-proj-benchmark" + "0" * 24
+RESOLVE_BODY = json.dumps({"connection": None, "provider": "openai"}, separators=(",", ":"), sort_keys=True)
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Scenario:
+    name: str
+    method: str
+    path: str
+    body: str = ""
+    signed: bool = True
+
+
+SCENARIOS = {
+    "resolve": Scenario("POST /api/credentials/resolve", "POST", "/api/credentials/resolve", RESOLVE_BODY),
+    "connections": Scenario("GET /api/connections", "GET", "/api/connections"),
+    "health": Scenario("GET /health", "GET", "/health", signed=False),
+}
+
+
+@dataclass
+class Result:
+    implementation: str
+    backends: str
+    scenario: str
+    requests: int = 0
+    seconds: float = 0.0
+    errors: int = 0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    rss_mb: float = 0.0
+    cpu_s_per_1000: float = 0.0
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def process_tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        tree.append(current)
+        stack.extend(children.get(current, []))
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    total = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / CLOCK_TICKS
+
+
+def rss_mb(pid: int) -> float:
+    total = 0
+    for member in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+class Daemon:
+    def __init__(self, implementation: str, backends: str, args: argparse.Namespace) -> None:
+        self.implementation = implementation
+        self.backends = backends
+        self.args = args
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"bench-{implementation}-"))
+        self.database: str | None = None
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.workdir),
+            "AUTHSOME_HOME": str(self.workdir / "home"),
+            "AUTHSOME_HOST": "127.0.0.1",
+            "AUTHSOME_PORT": str(self.port),
+            "AUTHSOME_MASTER_KEY": secrets.token_urlsafe(32),
+            "AUTHSOME_UI_SESSION_KEY": secrets.token_urlsafe(32),
+            "AUTHSOME_KEYRING": "off",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+            "AUTHSOME_LOG": "warn",
+        }
+        if backends == "postgres+redis":
+            self.database = f"bench_{implementation.replace('-', '_')}_{secrets.token_hex(4)}"
+            subprocess.run(["psql", args.database_url, "-q", "-c", f"CREATE DATABASE {self.database}"], check=True)
+            parts = urllib.parse.urlsplit(args.database_url)
+            redis_db = 1 if implementation == "reference" else 2
+            redis_url = f"{args.redis_url.rstrip('/')}/{redis_db}"
+            subprocess.run(["redis-cli", "-u", redis_url, "FLUSHDB"], check=True, capture_output=True)
+            self.env["AUTHSOME_DATABASE_URL"] = urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"/{self.database}", parts.query, ""))
+            self.env["AUTHSOME_REDIS_URL"] = redis_url
+            self.redis_url = redis_url
+        if implementation == "reference":
+            self.command = [str(Path(args.reference_venv) / "bin" / "authsome"), "daemon", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            self.command = [args.binary, "serve"]
+        self.process: subprocess.Popen | None = None
+        self.startup_seconds = 0.0
+
+    def start(self) -> "Daemon":
+        log = open(self.workdir / "server.log", "wb")
+        started = time.monotonic()
+        self.process = subprocess.Popen(self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.implementation} exited:\n{(self.workdir / 'server.log').read_text()}")
+            try:
+                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() - started > 120:
+                raise RuntimeError(f"{self.implementation} never became healthy")
+            time.sleep(0.01)
+        self.startup_seconds = time.monotonic() - started
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if self.database:
+            subprocess.run(["psql", self.args.database_url, "-q", "-c", f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)"],
+                           check=False, capture_output=True)
+            subprocess.run(["redis-cli", "-u", self.redis_url, "FLUSHDB"], check=False, capture_output=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def onboard(self) -> Agent:
+        """An identity, claimed by a fresh account, with an API-key connection to openai."""
+        agent = Agent()
+        claim_url = agent.register(self.base_url)
+        token = urllib.parse.parse_qs(urllib.parse.urlsplit(claim_url).query)["token"][0]
+        email, password = "bench@example.com", "a benchmark passphrase"
+        if self.implementation == "reference":
+            person = httpx.Client(base_url=self.base_url, timeout=30)
+            person.post("/api/auth/register", data={"email": email, "password": password, "next": "/"})
+            confirmed = person.post(f"/api/claim/{token}/confirm")
+        else:
+            person_browser = Browser(self.base_url)
+            person_browser.sign_up(email, password)
+            confirmed = person_browser.confirm_claim(claim_url)
+        if confirmed.status_code != 303 or confirmed.headers.get("location") != "/":
+            raise RuntimeError(f"claim failed on {self.implementation}: {confirmed.status_code} {confirmed.text[:300]}")
+        stored = agent.store_api_key(self.base_url, "openai", "default", API_KEY)
+        if stored.status_code != 200:
+            raise RuntimeError(f"storing the key failed on {self.implementation}: {stored.text}")
+        check = agent.call(self.base_url, "POST", "/api/credentials/resolve", {"connection": None, "provider": "openai"})
+        if check.json().get("headers") != {"Authorization": f"Bearer {API_KEY}"}:
+            raise RuntimeError(f"resolve does not work on {self.implementation}: {check.text}")
+        return agent
+
+
+def sign_tokens(args: argparse.Namespace, agent: Agent, scenario: Scenario, count: int, path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    seed = agent.key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()).hex()
+    with open(path, "wb") as out:
+        subprocess.run([args.pop_tokens, seed, agent.handle, scenario.method, scenario.path, scenario.body, str(count), "120"],
+                       stdout=out, check=True)
+
+
+def backend_pids() -> dict[str, list[int]]:
+    """The Postgres and Redis server processes on this machine, by name."""
+    found: dict[str, list[int]] = {"postgres": [], "redis": []}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if name == "postgres":
+            found["postgres"].append(int(entry.name))
+        elif name == "redis-server":
+            found["redis"].append(int(entry.name))
+    return found
+
+
+def backend_cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def drive(args: argparse.Namespace, daemon: Daemon, agent: Agent, scenario: Scenario, seconds: int, expected_rps: float) -> Result:
+    """One wrk run; returns what it and the /proc entries of the server, Postgres and Redis say."""
+    env = {**os.environ, "BENCH_METHOD": scenario.method, "BENCH_PATH": scenario.path, "BENCH_BODY": scenario.body,
+           "BENCH_THREADS": str(args.threads), "BENCH_TOKENS": ""}
+    tokens = None
+    if scenario.signed:
+        tokens = daemon.workdir / "tokens.txt"
+        sign_tokens(args, agent, scenario, int(math.ceil(seconds * expected_rps * 1.5)) + 2000, tokens)
+        env["BENCH_TOKENS"] = str(tokens)
+    pid = daemon.process.pid
+    samples: list[float] = []
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.is_set():
+            samples.append(rss_mb(pid))
+            time.sleep(0.1)
+
+    # wrk formats every request before its clock starts; start sampling when the load does.
+    wrk = subprocess.Popen(
+        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{int(seconds)}s", "--timeout", "10s", "-s", str(HERE / "signed.lua"), daemon.base_url],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    while wrk.poll() is None and established_connections(daemon.port) == 0:
+        time.sleep(0.005)
+    sampler = threading.Thread(target=sample, daemon=True)
+    backends = backend_pids()
+    cpu_before = (cpu_seconds(pid), backend_cpu_seconds(backends["postgres"]), backend_cpu_seconds(backends["redis"]))
+    wall_before = time.monotonic()
+    print(f"measuring {scenario.name} on {daemon.implementation} (pid {pid}) for {seconds} s", file=sys.stderr, flush=True)
+    sampler.start()
+    profiler = None
+    if args.perf and seconds == args.duration:
+        # Profile the server's middle of the run: perf's own cost is not in the table's numbers
+        # only if --perf is off, so profile in a separate run from the one you report.
+        name = f"{daemon.implementation}-{daemon.backends}-{scenario.path.strip('/').replace('/', '-') or 'root'}.perf.data"
+        profiler = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384",
+                                     "-p", str(pid), "-o", str(args.perf / name), "--", "sleep", str(max(seconds - 2, 1))])
+    stdout, stderr = wrk.communicate()
+    if profiler:
+        profiler.wait()
+    sampling.set()
+    sampler.join()
+    cpu_after = (cpu_seconds(pid), backend_cpu_seconds(backends["postgres"]), backend_cpu_seconds(backends["redis"]))
+    wall = time.monotonic() - wall_before
+    if wrk.returncode != 0:
+        raise RuntimeError(f"wrk failed: {stderr}")
+    if tokens:
+        tokens.unlink()
+    summary = json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
+    requests = summary["requests"]
+    errors = sum(summary[key] for key in ("errors_connect", "errors_read", "errors_write", "errors_status", "errors_timeout"))
+    per_request_us = lambda before, after: (after - before) / requests * 1e6 if requests else 0.0  # noqa: E731
+    return Result(
+        implementation=daemon.implementation, backends=daemon.backends, scenario=scenario.name,
+        requests=requests, seconds=summary["duration_us"] / 1e6, errors=errors,
+        p50_ms=summary["p50_us"] / 1000, p99_ms=summary["p99_us"] / 1000, max_ms=summary["max_us"] / 1000,
+        rss_mb=max(samples) if samples else rss_mb(pid),
+        cpu_s_per_1000=(cpu_after[0] - cpu_before[0]) / requests * 1000 if requests else 0.0,
+        detail=summary | {
+            "wall_seconds": wall,
+            "server_cpu_us_per_request": per_request_us(cpu_before[0], cpu_after[0]),
+            "postgres_cpu_us_per_request": per_request_us(cpu_before[1], cpu_after[1]),
+            "redis_cpu_us_per_request": per_request_us(cpu_before[2], cpu_after[2]),
+        },
+    )
+
+
+def established_connections(port: int) -> int:
+    """Established TCP connections to `port` on this machine (from /proc/net/tcp)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--binary", required=True, help="authsome-rs release binary")
+    parser.add_argument("--pop-tokens", required=True, help="the pop_tokens example binary")
+    parser.add_argument("--reference-venv", required=True)
+    parser.add_argument("--database-url", required=True, help="a Postgres URL whose server may get new databases")
+    parser.add_argument("--redis-url", required=True, help="redis://host:port (database numbers 1 and 2 are flushed)")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", choices=["reference", "authsome-rs"], help="run one implementation")
+    parser.add_argument("--backends", choices=["postgres+redis", "sqlite+disk"], help="run one backend set")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="run one scenario")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--perf", type=Path, help="record a perf profile of each measured run into this folder")
+    args = parser.parse_args()
+
+    # Upper bounds of the warm-up's request rate, for how many tokens to sign; the measured
+    # run signs for the rate the warm-up reached (with margin; tokens left over are fine).
+    caps = {"reference": 3_000, "authsome-rs": 60_000}
+    plan = [("postgres+redis", ["resolve", "connections", "health"]), ("sqlite+disk", ["resolve"])]
+    results: list[Result] = []
+    startups: dict[tuple[str, str], float] = {}
+    for implementation in ["reference", "authsome-rs"]:
+        if args.only and args.only != implementation:
+            continue
+        for backends, scenarios in plan:
+            if args.backends and args.backends != backends:
+                continue
+            scenarios = [name for name in scenarios if not args.scenario or name == args.scenario]
+            if not scenarios:
+                continue
+            daemon = Daemon(implementation, backends, args).start()
+            startups[(implementation, backends)] = daemon.startup_seconds
+            try:
+                agent = daemon.onboard()
+                for name in scenarios:
+                    scenario = SCENARIOS[name]
+                    warmup = drive(args, daemon, agent, scenario, args.warmup, caps[implementation])
+                    result = drive(args, daemon, agent, scenario, args.duration, max(warmup.rps, 1000))
+                    results.append(result)
+                    print(f"{implementation:12} {backends:15} {scenario.name:32} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
+                          f"  p99 {result.p99_ms:7.2f} ms  max {result.max_ms:8.2f} ms  errors {result.errors}"
+                          f"  rss {result.rss_mb:6.1f} MB  cpu {result.cpu_s_per_1000:6.3f} s/1000", flush=True)
+            finally:
+                daemon.stop()
+
+    print()
+    print(f"| Backends | Scenario | Implementation | Requests/s | p50 ms | p99 ms | max ms | Errors | RSS MB | CPU s / 1000 req | Ours / reference |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for result in results:
+        reference = next((r for r in results if r.implementation == "reference" and r.backends == result.backends
+                          and r.scenario == result.scenario), None)
+        ratio = f"{result.rps / reference.rps:.1f}x" if reference and reference.rps and result.implementation != "reference" else ""
+        print(f"| {result.backends} | {result.scenario} | {result.implementation} | {result.rps:,.0f} | {result.p50_ms:.2f} | "
+              f"{result.p99_ms:.2f} | {result.max_ms:.1f} | {result.errors} | {result.rss_mb:.1f} | {result.cpu_s_per_1000:.3f} | {ratio} |")
+    print()
+    print("| Backends | Implementation | Start to healthy (s) |")
+    print("|---|---|---|")
+    for (implementation, backends), seconds in startups.items():
+        print(f"| {backends} | {implementation} | {seconds:.2f} |")
+    if args.json:
+        args.json.write_text(json.dumps({"results": [r.__dict__ | {"rps": r.rps} for r in results],
+                                         "startup_seconds": {f"{i} {b}": s for (i, b), s in startups.items()}}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
