@@ -29,8 +29,11 @@ RUN set -eu; \
       mkdir -p "$crate/src" && : > "$crate/src/lib.rs"; \
     done; \
     echo 'fn main() {}' > app/src/main.rs; \
-    mkdir -p domain/benches adapters/memory/benches adapters/redis/benches; \
-    : > domain/benches/envelope.rs; : > adapters/memory/benches/replay_cache.rs; : > adapters/redis/benches/replay_cache.rs
+    for crate in domain ports adapters/disk adapters/memory adapters/sql adapters/sqlite adapters/postgres adapters/redis app; do \
+      for bench in $(awk '/^\[\[bench\]\]/ { in_bench = 1; next } in_bench && /^name *=/ { gsub(/^name *= *"|".*$/, ""); print; in_bench = 0 }' "$crate/Cargo.toml"); do \
+        mkdir -p "$crate/benches" && : > "$crate/benches/$bench.rs"; \
+      done; \
+    done
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked -p authsome-app
 
