@@ -86,9 +86,7 @@ impl<'a> VaultScope<'a> {
             .await?
             .into_iter();
         let (metadata, default) = (texts.next().flatten(), texts.next().flatten());
-        let name = metadata
-            .and_then(|text| serde_json::from_str::<ProviderMetadataRecord>(text.expose_secret()).ok())
-            .map_or_else(|| ConnectionName::DEFAULT.to_owned(), |m| m.default_connection);
+        let name = default_name_in(metadata.and_then(|text| serde_json::from_str(text.expose_secret()).ok()));
         if name == ConnectionName::DEFAULT {
             let record = Self::connection_record(&default_key, default.map(|t| t.expose_secret().to_owned()));
             return Ok((name, record));
@@ -176,10 +174,7 @@ impl<'a> VaultScope<'a> {
 
     /// The default connection name: the metadata's, else `default`.
     pub async fn default_connection_name(&self, provider: &str) -> Result<String, ServiceError> {
-        Ok(self
-            .metadata(provider)
-            .await?
-            .map_or_else(|| ConnectionName::DEFAULT.to_owned(), |m| m.default_connection.clone()))
+        Ok(default_name_in(self.metadata(provider).await?))
     }
 
     /// Records `connection` in the provider's metadata as stored and last used.
@@ -194,6 +189,11 @@ impl<'a> VaultScope<'a> {
         metadata.last_used_connection = Some(connection.to_owned());
         self.save_metadata(&mut metadata).await
     }
+}
+
+/// The default connection name a provider's metadata gives: its own, else `default`.
+fn default_name_in(metadata: Option<ProviderMetadataRecord>) -> String {
+    metadata.map_or_else(|| ConnectionName::DEFAULT.to_owned(), |m| m.default_connection)
 }
 
 /// The server-wide OAuth client record of a provider.
