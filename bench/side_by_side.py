@@ -355,6 +355,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--perf", type=Path, help="record a perf profile of each measured run into this folder")
     args = parser.parse_args()
+    if args.perf:
+        args.perf.mkdir(parents=True, exist_ok=True)
 
     # Upper bounds of the warm-up's request rate, for how many tokens to sign; the measured
     # run signs for the rate the warm-up reached (with margin; tokens left over are fine).

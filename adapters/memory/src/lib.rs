@@ -28,7 +28,7 @@ use std::sync::Arc;
 use authsome_ports::RuntimeState;
 
 /// Default bound on entries per in-memory map: at the CLI's 60 s token lifetime this holds
-/// about 16 000 requests per second of replay-cache entries (roughly 200 MB at the bound).
+/// about 16 000 requests per second of replay-cache entries (about 60 MB at the bound).
 pub const DEFAULT_CAPACITY: usize = 1_000_000;
 
 /// Every runtime-state port in memory, each bounded to `capacity` entries.
