@@ -29,6 +29,8 @@ pub struct BundledDefinitionError {
 /// Bundled and custom provider definitions.
 pub struct ProviderCatalog {
     bundled: BTreeMap<String, Arc<ProviderDefinition>>,
+    // The bundled definitions as the API returns them, built once (they never change).
+    bundled_documents: Arc<[Value]>,
     custom: Arc<dyn ProviderDefinitionRepository>,
 }
 
@@ -44,8 +46,8 @@ pub enum CustomDefinition {
 
 /// Both lists, each sorted by name.
 pub struct ProvidersBySource {
-    /// Every bundled definition (including those a custom one shadows).
-    pub bundled: Vec<Arc<ProviderDefinition>>,
+    /// Every bundled definition (including those a custom one shadows), as documents.
+    pub bundled: Arc<[Value]>,
     /// Every custom definition.
     pub custom: Vec<Arc<ProviderDefinition>>,
 }
@@ -61,7 +63,12 @@ impl ProviderCatalog {
             definition.validate().map_err(|e| invalid(e.to_string()))?;
             bundled.insert(definition.name.clone(), Arc::new(definition));
         }
-        Ok(Self { bundled, custom })
+        let bundled_documents = bundled.values().map(|d| d.to_value()).collect::<Vec<_>>().into();
+        Ok(Self {
+            bundled,
+            bundled_documents,
+            custom,
+        })
     }
 
     /// How many bundled definitions there are.
@@ -130,7 +137,7 @@ impl ProviderCatalog {
             .filter_map(Self::parse_custom)
             .collect();
         Ok(ProvidersBySource {
-            bundled: self.bundled.values().cloned().collect(),
+            bundled: self.bundled_documents.clone(),
             custom,
         })
     }

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::http::api::ApiTags;
+use crate::http::api::shared_documents::SharedDocuments;
 use crate::http::caller::{AnyCaller, PopCaller};
 use crate::http::errors::{ApiError, ApiResult};
 use crate::services::credentials::{self, VaultScope};
@@ -76,7 +77,7 @@ pub struct GlobalConnectionSummary {
 #[derive(Object)]
 pub struct ProvidersBySourceView {
     /// Every bundled definition.
-    pub bundled: Vec<Value>,
+    pub bundled: SharedDocuments,
     /// Every admin-registered definition.
     pub custom: Vec<Value>,
 }
@@ -233,20 +234,32 @@ fn list_entry(connection_name: &str, is_default: bool, record: &ConnectionRecord
     }
 }
 
-/// Connections per provider over every principal's default vault (admin overview).
-async fn provider_connection_counts(state: &AppState, caller: &Caller) -> ApiResult<BTreeMap<String, u64>> {
+/// Connections per provider over every principal's default vault (admin overview). The
+/// caller's own vault was just listed (`own`): it is counted from that listing, not read again.
+async fn provider_connection_counts(
+    state: &AppState,
+    caller: &Caller,
+    own: &[credentials::ProviderConnections],
+) -> ApiResult<BTreeMap<String, u64>> {
     let mut counts = BTreeMap::new();
     if !caller.is_admin() {
         return Ok(counts);
     }
+    let mut count = |groups: &[credentials::ProviderConnections]| {
+        for group in groups {
+            *counts.entry(group.name.clone()).or_insert(0) += group.connections.len() as u64;
+        }
+    };
     for principal in state.registries.principals.list().await? {
         let Some(binding) = state.registries.bindings.get_default(&principal.id).await? else {
             continue;
         };
-        let scope = VaultScope::new(state, &binding.vault_id, None, Some(principal.id.as_str()));
-        for group in credentials::list_connections(&scope).await? {
-            *counts.entry(group.name).or_insert(0) += group.connections.len() as u64;
+        if binding.vault_id == caller.vault_id {
+            count(own);
+            continue;
         }
+        let scope = VaultScope::new(state, &binding.vault_id, None, Some(principal.id.as_str()));
+        count(&credentials::list_connections(&scope).await?);
     }
     Ok(counts)
 }
@@ -284,9 +297,9 @@ pub async fn overview(state: &AppState, caller: &Caller) -> ApiResult<Connection
     Ok(ConnectionsOverview {
         connections,
         global_connections,
-        provider_connection_counts: provider_connection_counts(state, caller).await?,
+        provider_connection_counts: provider_connection_counts(state, caller, &groups).await?,
         by_source: ProvidersBySourceView {
-            bundled: by_source.bundled.iter().map(|d| d.to_value()).collect(),
+            bundled: by_source.bundled.into(),
             custom: by_source.custom.iter().map(|d| d.to_value()).collect(),
         },
     })

@@ -9,6 +9,7 @@ pub mod health;
 pub mod identities;
 pub mod principals;
 pub mod providers;
+pub mod shared_documents;
 
 use poem_openapi::{OpenApiService, Tags};
 

@@ -226,7 +226,7 @@ impl ProvidersApi {
     async fn list(&self, state: Data<&SharedState>, _caller: PopCaller) -> ApiResult<Json<ProvidersBySourceView>> {
         let by_source = state.0.catalog.list_by_source().await?;
         Ok(Json(ProvidersBySourceView {
-            bundled: by_source.bundled.iter().map(|d| d.to_value()).collect(),
+            bundled: by_source.bundled.into(),
             custom: by_source.custom.iter().map(|d| d.to_value()).collect(),
         }))
     }
