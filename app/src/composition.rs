@@ -162,6 +162,32 @@ pub async fn open_vault_with(
     Ok((vault, master.source))
 }
 
+/// With the vault on Redis: indexes, in the background, the entries written without the
+/// listing index (by authsome 0.7.2 before a takeover). Listings SCAN until it has finished
+/// once, so serving does not wait for it; a failure is logged and retried at the next start.
+fn spawn_listing_index_build(settings: &Settings, redis: Option<&ConnectionManager>) {
+    let (VaultBackend::Redis, Some(connection)) = (&settings.vault.backend, redis) else {
+        return;
+    };
+    let store = authsome_redis::RedisBlobStore::new(connection.clone(), redis_keys(settings));
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match store.build_listing_index().await {
+            Ok(build) if build.already_built => tracing::debug!("vault listing index already built"),
+            Ok(build) => tracing::info!(
+                scanned = build.scanned,
+                added = build.added,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "vault listing index built"
+            ),
+            Err(error) => tracing::warn!(
+                error = %crate::error_chain(&error),
+                "could not build the vault listing index; listings scan the keyspace until the next start"
+            ),
+        }
+    });
+}
+
 /// The runtime state every replica shares: Redis when configured, else process memory.
 pub fn runtime_state(settings: &Settings, redis: Option<&ConnectionManager>, vault: &Vault) -> RuntimeState {
     match redis {
@@ -179,6 +205,7 @@ pub async fn build_state(settings: &Settings) -> Result<crate::state::SharedStat
     let redis = connect_redis(settings).await?;
     let (vault, master_source) = open_vault_with(settings, redis.as_ref(), master).await?;
     tracing::info!(vault = vault.backend_name(), %master_source, "vault opened");
+    spawn_listing_index_build(settings, redis.as_ref());
     let runtime = runtime_state(settings, redis.as_ref(), &vault);
     let catalog = crate::services::catalog::ProviderCatalog::new(registries.provider_definitions.clone())
         .map_err(|e| StartupError::Task(e.to_string()))?;

@@ -89,6 +89,13 @@ class TwoReplicas(unittest.TestCase):
         self.assertEqual(read.json()["api_key"], key("a-wrote"))
         resolved = agent.call(self.b.base_url, "POST", "/api/credentials/resolve", {"connection": None, "provider": "openai"})
         self.assertEqual(resolved.json()["headers"], {"Authorization": f"Bearer {key('a-wrote')}"})
+        # Listed through B from the listing index A maintained (the first replica to start built
+        # it; from then on listings read it instead of scanning the keyspace).
+        self.assertIn("vault listing index built", self.a.log() + self.b.log())
+        listed = agent.call(self.b.base_url, "GET", "/api/connections")
+        self.assertEqual(listed.status_code, 200, listed.text)
+        groups = {group["name"]: group for group in listed.json()["connections"]}
+        self.assertEqual([c["connection_name"] for c in groups["openai"]["connections"]], ["default"])
 
     def test_an_api_key_login_started_on_one_replica_completes_on_the_other(self) -> None:
         agent = self.claimed_agent(self.a)

@@ -125,6 +125,9 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
         assert_eq!(cache.len(), 1, "b expired");
         assert_eq!(cache.check_and_store("c", later).await.ok(), Some(ReplayCheck::Fresh));
-        assert_eq!(cache.check_and_store("a", later).await.ok(), Some(ReplayCheck::Replayed));
+        assert_eq!(
+            cache.check_and_store("a", later).await.ok(),
+            Some(ReplayCheck::Replayed)
+        );
     }
 }

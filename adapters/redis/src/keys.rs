@@ -44,6 +44,22 @@ impl RedisKeys {
         format!("{}{collection}::", self.prefix)
     }
 
+    /// The listing index of `collection`: a sorted set (all scores 0, so ordered by bytes) of
+    /// its entries' keys. Ours, not the reference's: see `RedisBlobStore`.
+    pub fn blob_index(&self, collection: &str) -> String {
+        format!("{}authsome:vault-index:v1:collection:{collection}", self.prefix)
+    }
+
+    /// Set once every entry written before the index existed has been added to it.
+    pub fn blob_index_built(&self) -> String {
+        format!("{}authsome:vault-index:v1:built", self.prefix)
+    }
+
+    /// The SCAN pattern matching every vault entry under this prefix.
+    pub fn every_blob_pattern(&self) -> String {
+        format!("{}*::*", escape_glob(&self.prefix))
+    }
+
     /// A used proof-of-possession token id.
     pub fn jti(&self, jti: &str) -> String {
         format!("{}authsome:pop:jti:{jti}", self.prefix)

@@ -21,7 +21,7 @@ mod session_stores;
 #[cfg(feature = "test-support")]
 pub mod test_prefix;
 
-pub use blob_store::RedisBlobStore;
+pub use blob_store::{IndexBuild, RedisBlobStore};
 pub use connection::{RedisConnectError, RedisSettings, connect};
 pub use keys::RedisKeys;
 pub use replay_cache::RedisReplayCache;

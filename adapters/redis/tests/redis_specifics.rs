@@ -30,6 +30,15 @@ async fn all_values(connection: &mut redis::aio::ConnectionManager, prefix: &str
             .expect("type");
         let value: String = if kind == "string" {
             redis::cmd("GET").arg(&key).query_async(connection).await.expect("get")
+        } else if kind == "zset" {
+            let members: Vec<String> = redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async(connection)
+                .await
+                .expect("members");
+            members.join(",")
         } else {
             let members: Vec<String> = redis::cmd("SMEMBERS")
                 .arg(&key)
@@ -142,7 +151,7 @@ async fn reads_vault_entries_the_reference_wrote() {
             .await
             .expect("load");
     }
-    let store = RedisBlobStore::new(connection, prefix.keys());
+    let store = RedisBlobStore::new(connection.clone(), prefix.keys());
     let dek = store
         .get("__vault_meta__", "__dek__")
         .await
@@ -157,14 +166,53 @@ async fn reads_vault_entries_the_reference_wrote() {
                 .filter(|c| c.starts_with("vault:vault_"))
         })
         .expect("a vault collection");
+    // Before the listing index is built, listings SCAN as the reference does.
     let keys = store.list_keys(vault_collection, "").await.expect("list");
     assert_eq!(keys.len(), 2, "{keys:?}");
     assert!(keys.iter().any(|k| k.ends_with(":openai:connection:default")));
     assert!(keys.iter().any(|k| k.ends_with(":openai:metadata")));
-    for key in keys {
-        let value = store.get(vault_collection, &key).await.expect("get").expect("present");
+    for key in &keys {
+        let value = store.get(vault_collection, key).await.expect("get").expect("present");
         assert_eq!(value["__encryption_version__"], 1);
     }
+
+    // Taking over: the background build indexes every entry the reference wrote, once.
+    let build = store.build_listing_index().await.expect("build");
+    assert!(!build.already_built);
+    assert_eq!(build.added, dump.len(), "every reference entry is indexed: {build:?}");
+    assert_eq!(store.list_keys(vault_collection, "").await.expect("list"), keys);
+    let again = store.build_listing_index().await.expect("second build");
+    assert!(again.already_built, "{again:?}");
+
+    // From now on listings read the index, which writes and deletes keep exact. Prove the
+    // index is what answers: an entry set behind the store's back (as 0.7.2 would write it
+    // after a takeover, which is why docs/reference-compatibility.md says to rebuild) is not
+    // listed, while one written through the store is.
+    let raw_key = format!(
+        "{}{vault_collection}::{vault_collection}:github:metadata",
+        prefix.keys().prefix()
+    );
+    let () = redis::cmd("SET")
+        .arg(&raw_key)
+        .arg(dump.values().next().and_then(Value::as_str).expect("a document"))
+        .query_async(&mut connection)
+        .await
+        .expect("raw set");
+    let new_key = format!("{vault_collection}:anthropic:metadata");
+    let mut value = serde_json::Map::new();
+    value.insert("default_connection".to_owned(), json!("default"));
+    store.put(vault_collection, &new_key, &value).await.expect("put");
+    let listed = store.list_keys(vault_collection, "").await.expect("list");
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert!(listed.contains(&new_key));
+    assert!(!listed.iter().any(|k| k.ends_with(":github:metadata")), "{listed:?}");
+    assert!(store.delete(vault_collection, &new_key).await.expect("delete"));
+    assert_eq!(store.list_keys(vault_collection, "").await.expect("list"), keys);
+    let prefix_only = store
+        .list_keys(vault_collection, &format!("{vault_collection}:openai:connection:"))
+        .await
+        .expect("list by prefix");
+    assert_eq!(prefix_only.len(), 1, "{prefix_only:?}");
 }
 
 struct PrivateRedis {
