@@ -150,6 +150,21 @@ fn unavailable(error: io::Error) -> StateError {
     StateError::unavailable(error)
 }
 
+/// The entry stored at `path`, checked to be the one for `key`.
+fn read_entry(path: &Path, key: &str) -> Result<Option<Map<String, Value>>, StateError> {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let (stored_key, value) = parse_document(&bytes, path)?;
+            if stored_key != key {
+                return Err(StateError::Corrupt(format!("{} holds another key", path.display())));
+            }
+            Ok(Some(value))
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(unavailable(error)),
+    }
+}
+
 /// Runs blocking file work off the async worker threads.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, StateError> + Send + 'static,
@@ -165,18 +180,19 @@ impl VaultBlobStore for DiskBlobStore {
         check_name(collection, key)?;
         let path = self.entry_path(collection, key);
         let key = key.to_owned();
-        blocking(move || match fs::read(&path) {
-            Ok(bytes) => {
-                let (stored_key, value) = parse_document(&bytes, &path)?;
-                if stored_key != key {
-                    return Err(StateError::Corrupt(format!("{} holds another key", path.display())));
-                }
-                Ok(Some(value))
-            }
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(unavailable(error)),
-        })
-        .await
+        blocking(move || read_entry(&path, &key)).await
+    }
+
+    async fn get_many(&self, collection: &str, keys: &[&str]) -> Result<Vec<Option<Map<String, Value>>>, StateError> {
+        for key in keys {
+            check_name(collection, key)?;
+        }
+        // One trip to the blocking pool for all of them: the hop costs more than the reads.
+        let entries: Vec<(PathBuf, String)> = keys
+            .iter()
+            .map(|key| (self.entry_path(collection, key), (*key).to_owned()))
+            .collect();
+        blocking(move || entries.iter().map(|(path, key)| read_entry(path, key)).collect()).await
     }
 
     async fn put(&self, collection: &str, key: &str, value: &Map<String, Value>) -> Result<(), StateError> {
