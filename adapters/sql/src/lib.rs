@@ -20,4 +20,12 @@ mod session;
 mod statements;
 
 pub use registries::SqlStore;
+
+/// The ownership read of every PoP request, for a backend that runs it through another
+/// driver on its hot path (SQLite's blocking read path): the statements and the row mapping
+/// the registry itself uses, so both paths answer the same.
+pub mod ownership_read {
+    pub use crate::row_mapping::{identity_ownership, identity_ownership_with_custom_provider};
+    pub use crate::statements::{IDENTITY_OWNERSHIP, IDENTITY_OWNERSHIP_WITH_PROVIDER};
+}
 pub use session::{Param, PoolSession, SqlBackend, SqlRow, SqlSession, TransactionSession};

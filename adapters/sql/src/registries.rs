@@ -195,20 +195,11 @@ impl<B: SqlBackend> IdentityOwnershipLookup for SqlStore<B> {
         provider: &ProviderName,
     ) -> Result<Option<(IdentityOwnership, Option<ProviderDefinitionDocument>)>, RegistryError> {
         let params = [Param::Text(handle.as_str()), Param::Text(provider.as_str())];
-        self.fetch_optional(sql::IDENTITY_OWNERSHIP_WITH_PROVIDER, &params, |row| {
-            let ownership = row_mapping::identity_ownership(row)?;
-            let custom = row
-                .nullable_text("custom_provider_json")
-                .map_err(crate::error_translation::unexpected)?
-                .map(|text| {
-                    ProviderDefinitionDocument::from_json(&text).map_err(|source| RegistryError::Corrupt {
-                        what: "custom provider definition",
-                        source,
-                    })
-                })
-                .transpose()?;
-            Ok((ownership, custom))
-        })
+        self.fetch_optional(
+            sql::IDENTITY_OWNERSHIP_WITH_PROVIDER,
+            &params,
+            row_mapping::identity_ownership_with_custom_provider,
+        )
         .await
     }
 }

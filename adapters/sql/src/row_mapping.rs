@@ -4,7 +4,7 @@
 use authsome_domain::{
     ClaimStatus, ConnectionName, DidKey, Email, GlobalProviderConnection, GlobalProviderConnectionTarget,
     IdentityClaim, IdentityHandle, IdentityRegistration, PasswordHash, Principal, PrincipalId, PrincipalVaultBinding,
-    ProviderName, Role, Timestamp, ValidationError, Vault, VaultId,
+    ProviderDefinitionDocument, ProviderName, Role, Timestamp, ValidationError, Vault, VaultId,
 };
 use authsome_ports::{IdentityOwnership, RegistryError};
 
@@ -119,6 +119,7 @@ pub fn global_connection<R: SqlRow>(row: &R) -> Result<GlobalProviderConnection,
     })
 }
 
+/// A row of `IDENTITY_OWNERSHIP`: the identity, its claim, the principal, the default vault.
 pub fn identity_ownership<R: SqlRow>(row: &R) -> Result<IdentityOwnership, RegistryError> {
     const WHAT: &str = "identity ownership";
     let registration = identity(row)?;
@@ -140,4 +141,22 @@ pub fn identity_ownership<R: SqlRow>(row: &R) -> Result<IdentityOwnership, Regis
         principal: role.zip(email),
         default_vault: parsed_optional(row, WHAT, "default_vault_id", VaultId::parse)?,
     })
+}
+
+/// A row of `IDENTITY_OWNERSHIP_WITH_PROVIDER`: the ownership and the custom definition.
+pub fn identity_ownership_with_custom_provider<R: SqlRow>(
+    row: &R,
+) -> Result<(IdentityOwnership, Option<ProviderDefinitionDocument>), RegistryError> {
+    let ownership = identity_ownership(row)?;
+    let custom = row
+        .nullable_text("custom_provider_json")
+        .map_err(unexpected)?
+        .map(|text| {
+            ProviderDefinitionDocument::from_json(&text).map_err(|source| RegistryError::Corrupt {
+                what: "custom provider definition",
+                source,
+            })
+        })
+        .transpose()?;
+    Ok((ownership, custom))
 }

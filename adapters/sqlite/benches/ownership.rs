@@ -1,5 +1,6 @@
 //! The database side of one credential resolution on SQLite: the ownership lookup alone, and
-//! with the custom provider definition read in the same statement (what the hot path runs).
+//! with the custom provider definition read in the same statement (what the hot path runs),
+//! on the blocking read path the daemon uses and, for comparison, through sqlx.
 #![allow(missing_docs)]
 
 use authsome_domain::ProviderName;
@@ -17,6 +18,7 @@ fn ownership(c: &mut Criterion) {
         let store = authsome_sqlite::open(&authsome_sqlite::SqliteSettings::new(directory.path().join("bench.db")))
             .await
             .expect("open");
+        let through_sqlx = authsome_ports::Registries::from_store(store.clone());
         let registries = authsome_sqlite::registries(store);
         let (handle, did) = (sample::handle(), sample::did());
         registries.identities.register(&handle, &did).await.expect("register");
@@ -32,9 +34,9 @@ fn ownership(c: &mut Criterion) {
             .await
             .expect("vault");
         registries.claims.accept(&handle).await.expect("accept");
-        (registries, handle)
+        (registries, through_sqlx, handle)
     });
-    let (registries, handle) = registries;
+    let (registries, through_sqlx, handle) = registries;
     let provider = ProviderName::parse("openai").expect("name");
     c.bench_function("ownership/sqlite/lookup", |b| {
         b.iter(|| runtime.block_on(registries.ownership.lookup(&handle)).expect("lookup"))
@@ -43,6 +45,13 @@ fn ownership(c: &mut Criterion) {
         b.iter(|| {
             runtime
                 .block_on(registries.ownership.lookup_with_custom_provider(&handle, &provider))
+                .expect("lookup")
+        })
+    });
+    c.bench_function("ownership/sqlite-through-sqlx/lookup_with_custom_provider", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(through_sqlx.ownership.lookup_with_custom_provider(&handle, &provider))
                 .expect("lookup")
         })
     });

@@ -4,9 +4,14 @@
 //! `{home}/server/authsome.db`, needing no service. The registry logic itself is shared
 //! (`authsome-sql`); this crate owns what is SQLite's own: connection settings (WAL, foreign
 //! keys, a busy timeout, full fsync), write transactions that take the lock up front
-//! (`BEGIN IMMEDIATE`), transient-error codes, and the embedded migrations.
+//! (`BEGIN IMMEDIATE`), transient-error codes, the embedded migrations, and the blocking
+//! read path of the per-request ownership lookup ([`SqliteOwnershipReader`]).
 //!
 //! It must not depend on the HTTP layer or on any other adapter.
+
+mod ownership_reader;
+
+pub use ownership_reader::SqliteOwnershipReader;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -78,6 +83,14 @@ pub enum SqliteOpenError {
 /// The SQLite side of [`SqlBackend`].
 pub struct SqliteBackend {
     pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteBackend {
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 #[async_trait]
@@ -122,7 +135,10 @@ pub type SqliteStore = SqlStore<SqliteBackend>;
 pub async fn open(settings: &SqliteSettings) -> Result<Arc<SqliteStore>, SqliteOpenError> {
     let pool = connect(settings).await?;
     migrate_pool(&pool, &settings.path).await?;
-    Ok(Arc::new(SqlStore::new(SqliteBackend { pool })))
+    Ok(Arc::new(SqlStore::new(SqliteBackend {
+        pool,
+        path: settings.path.clone(),
+    })))
 }
 
 /// Applies every pending migration to the database file (creating it when missing), and
@@ -134,9 +150,13 @@ pub async fn migrate(settings: &SqliteSettings) -> Result<Vec<i64>, SqliteOpenEr
     applied
 }
 
-/// The registry ports of an opened store.
+/// The registry ports of an opened store, the ownership lookup on its blocking read path.
 pub fn registries(store: Arc<SqliteStore>) -> Registries {
-    Registries::from_store(store)
+    let ownership = Arc::new(SqliteOwnershipReader::new(store.backend().path()));
+    Registries {
+        ownership,
+        ..Registries::from_store(store)
+    }
 }
 
 async fn connect(settings: &SqliteSettings) -> Result<SqlitePool, SqliteOpenError> {

@@ -14,7 +14,8 @@ struct Fixture {
 
 impl RegistryFixture for Fixture {
     fn registries(&self) -> Registries {
-        Registries::from_store(self.store.clone())
+        // The ownership lookup on the blocking read path, as the daemon composes it.
+        authsome_sqlite::registries(self.store.clone())
     }
 }
 
