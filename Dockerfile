@@ -15,6 +15,7 @@ WORKDIR /src
 # 1. Dependencies only: the manifests, the lock file and empty crate sources. This layer is
 #    rebuilt only when a manifest or Cargo.lock changes.
 COPY Cargo.toml Cargo.lock rustfmt.toml ./
+COPY .cargo .cargo
 COPY domain/Cargo.toml domain/
 COPY ports/Cargo.toml ports/
 COPY adapters/disk/Cargo.toml adapters/disk/
