@@ -6,7 +6,8 @@
 //! `AUTHSOME_POSTGRES_POOL_MIN_SIZE` / `..._MAX_SIZE`), row locks and the advisory lock that
 //! keep multi-statement operations atomic across replicas, SQLSTATE-based transient-error
 //! detection, and the embedded migrations, which run under sqlx's advisory lock so that
-//! replicas starting together migrate one at a time.
+//! replicas starting together migrate one at a time; and the per-request ownership lookup on
+//! connections of its own ([`PostgresOwnershipReader`]).
 //!
 //! It must not depend on the HTTP layer or on any other adapter.
 
@@ -20,8 +21,11 @@ use authsome_sql::{PoolSession, SqlBackend, SqlStore, TransactionSession};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
+pub mod ownership_reader;
 #[cfg(feature = "test-support")]
 pub mod test_schema;
+
+pub use ownership_reader::PostgresOwnershipReader;
 
 /// The embedded Postgres migrations (`migrations/postgres`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -86,6 +90,9 @@ pub enum PostgresOpenError {
 /// The Postgres side of [`SqlBackend`].
 pub struct PostgresBackend {
     pool: PgPool,
+    // For the ownership reader's own connections: same server, options and bound.
+    options: PgConnectOptions,
+    max_connections: u32,
 }
 
 #[async_trait]
@@ -133,7 +140,11 @@ pub type PostgresStore = SqlStore<PostgresBackend>;
 pub async fn open(settings: &PostgresSettings) -> Result<Arc<PostgresStore>, PostgresOpenError> {
     let pool = connect(settings).await?;
     MIGRATOR.run(&pool).await.map_err(PostgresOpenError::Migrate)?;
-    Ok(Arc::new(SqlStore::new(PostgresBackend { pool })))
+    Ok(Arc::new(SqlStore::new(PostgresBackend {
+        pool,
+        options: connect_options(settings)?,
+        max_connections: settings.max_connections.max(1),
+    })))
 }
 
 /// Applies every pending migration and returns the versions this call applied. Safe to run
@@ -162,9 +173,17 @@ pub async fn migrate(settings: &PostgresSettings) -> Result<Vec<i64>, PostgresOp
     Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
 }
 
-/// The registry ports of an opened store.
+/// The registry ports of an opened store, the ownership lookup on its own connections.
 pub fn registries(store: Arc<PostgresStore>) -> Registries {
-    Registries::from_store(store)
+    let backend = store.backend();
+    let ownership = Arc::new(PostgresOwnershipReader::new(
+        backend.options.clone(),
+        backend.max_connections,
+    ));
+    Registries {
+        ownership,
+        ..Registries::from_store(store)
+    }
 }
 
 fn connect_options(settings: &PostgresSettings) -> Result<PgConnectOptions, PostgresOpenError> {

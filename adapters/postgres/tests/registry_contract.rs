@@ -16,7 +16,8 @@ struct Fixture {
 
 impl RegistryFixture for Fixture {
     fn registries(&self) -> Registries {
-        Registries::from_store(self.store.clone())
+        // The ownership lookup on its own connections, as the daemon composes it.
+        authsome_postgres::registries(self.store.clone())
     }
 }
 

@@ -25,6 +25,7 @@ pub use registries::SqlStore;
 /// driver on its hot path (SQLite's blocking read path): the statements and the row mapping
 /// the registry itself uses, so both paths answer the same.
 pub mod ownership_read {
+    pub use crate::error_translation::unexpected as database_error;
     pub use crate::row_mapping::{identity_ownership, identity_ownership_with_custom_provider};
     pub use crate::statements::{IDENTITY_OWNERSHIP, IDENTITY_OWNERSHIP_WITH_PROVIDER};
 }

@@ -1,0 +1,75 @@
+//! The ownership reader's own connections (it bypasses sqlx's pool): it recovers when the
+//! server drops them, and it never opens more than its bound. Its own test binary, because it
+//! terminates every connection of the reader's `application_name` on the server.
+//! Needs `AUTHSOME_TEST_DATABASE_URL`; fails when it is not set.
+
+use std::sync::Arc;
+
+use authsome_ports::IdentityOwnershipLookup;
+use authsome_ports::contract::sample;
+use authsome_postgres::PostgresSettings;
+use authsome_postgres::test_schema::TestSchema;
+use sqlx::Connection;
+
+async fn reader_connections(schema: &TestSchema) -> i64 {
+    let mut admin = sqlx::PgConnection::connect(&schema.url()).await.expect("connect");
+    sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+        .bind(authsome_postgres::ownership_reader::APPLICATION_NAME)
+        .fetch_one(&mut admin)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn survives_the_server_dropping_its_connections_and_stays_within_its_bound() {
+    let schema = TestSchema::create().await;
+    let mut settings = PostgresSettings::new(schema.url());
+    settings.max_connections = 2;
+    let store = authsome_postgres::open(&settings).await.expect("open");
+    let registries = authsome_postgres::registries(store);
+    let (handle, did) = (sample::handle(), sample::did());
+    registries.identities.register(&handle, &did).await.expect("register");
+    let principal = registries
+        .principals
+        .create(sample::new_principal())
+        .await
+        .expect("principal");
+    registries.claims.claim(&handle, &principal.id).await.expect("claim");
+
+    let ownership: Arc<dyn IdentityOwnershipLookup> = registries.ownership.clone();
+    let mut lookups = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (ownership, handle) = (ownership.clone(), handle.clone());
+        lookups.spawn(async move { ownership.lookup(&handle).await });
+    }
+    while let Some(done) = lookups.join_next().await {
+        let found = done.expect("task").expect("lookup").expect("registered");
+        assert_eq!(found.registration.did, did);
+    }
+    let open = reader_connections(&schema).await;
+    assert!(
+        (1..=2).contains(&open),
+        "32 concurrent lookups opened {open} connections (bound 2)"
+    );
+
+    // The server (a restart, an idle timeout, a proxy) drops every connection of the reader.
+    let mut admin = sqlx::PgConnection::connect(&schema.url()).await.expect("connect");
+    let terminated: Vec<bool> =
+        sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+            .bind(authsome_postgres::ownership_reader::APPLICATION_NAME)
+            .fetch_all(&mut admin)
+            .await
+            .expect("terminate");
+    assert!(!terminated.is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    // The next lookups still answer: a dead idle connection is replaced, not reported.
+    for _ in 0..3 {
+        let found = ownership
+            .lookup(&handle)
+            .await
+            .expect("lookup after the drop")
+            .expect("registered");
+        assert_eq!(found.claim.map(|c| c.principal_id), Some(principal.id.clone()));
+    }
+}
