@@ -354,6 +354,9 @@ def main() -> None:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="run one scenario")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--perf", type=Path, help="record a perf profile of each measured run into this folder")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="repeat the whole plan this many times (fresh daemons each round, implementations "
+                             "alternating) and report the round with the median requests/s of each row")
     args = parser.parse_args()
     if args.perf:
         args.perf.mkdir(parents=True, exist_ok=True)
@@ -366,45 +369,56 @@ def main() -> None:
     # the same small keyspace rather than one left behind by their own resolve throughput.
     plan = [("postgres+redis", ["connections", "resolve", "health"]), ("sqlite+disk", ["resolve"])]
     results: list[Result] = []
-    startups: dict[tuple[str, str], float] = {}
-    for implementation in ["reference", "authsome-rs"]:
-        if args.only and args.only != implementation:
-            continue
-        for backends, scenarios in plan:
-            if args.backends and args.backends != backends:
+    startups: dict[tuple[str, str], list[float]] = {}
+    for round_number in range(1, max(args.rounds, 1) + 1):
+        print(f"round {round_number} of {max(args.rounds, 1)}", file=sys.stderr, flush=True)
+        for implementation in ["reference", "authsome-rs"]:
+            if args.only and args.only != implementation:
                 continue
-            scenarios = [name for name in scenarios if not args.scenario or name == args.scenario]
-            if not scenarios:
-                continue
-            daemon = Daemon(implementation, backends, args).start()
-            startups[(implementation, backends)] = daemon.startup_seconds
-            try:
-                agent = daemon.onboard()
-                for name in scenarios:
-                    scenario = SCENARIOS[name]
-                    warmup = drive(args, daemon, agent, scenario, args.warmup, caps[implementation])
-                    result = drive(args, daemon, agent, scenario, args.duration, max(warmup.rps, 1000))
-                    results.append(result)
-                    print(f"{implementation:12} {backends:15} {scenario.name:32} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
-                          f"  p99 {result.p99_ms:7.2f} ms  max {result.max_ms:8.2f} ms  errors {result.errors}"
-                          f"  rss {result.rss_mb:6.1f} MB  cpu {result.cpu_s_per_1000:6.3f} s/1000", flush=True)
-            finally:
-                daemon.stop()
+            for backends, scenarios in plan:
+                if args.backends and args.backends != backends:
+                    continue
+                scenarios = [name for name in scenarios if not args.scenario or name == args.scenario]
+                if not scenarios:
+                    continue
+                daemon = Daemon(implementation, backends, args).start()
+                startups.setdefault((implementation, backends), []).append(daemon.startup_seconds)
+                try:
+                    agent = daemon.onboard()
+                    for name in scenarios:
+                        scenario = SCENARIOS[name]
+                        warmup = drive(args, daemon, agent, scenario, args.warmup, caps[implementation])
+                        result = drive(args, daemon, agent, scenario, args.duration, max(warmup.rps, 1000))
+                        results.append(result)
+                        print(f"{implementation:12} {backends:15} {scenario.name:32} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
+                              f"  p99 {result.p99_ms:7.2f} ms  max {result.max_ms:8.2f} ms  errors {result.errors}"
+                              f"  rss {result.rss_mb:6.1f} MB  cpu {result.cpu_s_per_1000:6.3f} s/1000", flush=True)
+                finally:
+                    daemon.stop()
 
-    print()
-    print(f"| Backends | Scenario | Implementation | Requests/s | p50 ms | p99 ms | max ms | Errors | RSS MB | CPU s / 1000 req | Ours / reference |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    # One row per (implementation, backends, scenario): the round with the median requests/s
+    # (so that its latencies, RSS and CPU belong to the same run), with every round's rate.
+    rows: dict[tuple[str, str, str], list[Result]] = {}
     for result in results:
-        reference = next((r for r in results if r.implementation == "reference" and r.backends == result.backends
-                          and r.scenario == result.scenario), None)
-        ratio = f"{result.rps / reference.rps:.1f}x" if reference and reference.rps and result.implementation != "reference" else ""
-        print(f"| {result.backends} | {result.scenario} | {result.implementation} | {result.rps:,.0f} | {result.p50_ms:.2f} | "
-              f"{result.p99_ms:.2f} | {result.max_ms:.1f} | {result.errors} | {result.rss_mb:.1f} | {result.cpu_s_per_1000:.3f} | {ratio} |")
+        rows.setdefault((result.implementation, result.backends, result.scenario), []).append(result)
+    medians = {key: sorted(runs, key=lambda r: r.rps)[(len(runs) - 1) // 2] for key, runs in rows.items()}
     print()
-    print("| Backends | Implementation | Start to healthy (s) |")
-    print("|---|---|---|")
+    print(f"| Backends | Scenario | Implementation | Requests/s (median) | Each round | p50 ms | p99 ms | max ms | Errors (all rounds) | RSS MB | CPU s / 1000 req | Ours / reference |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for key, result in medians.items():
+        implementation, backends, scenario = key
+        reference = medians.get(("reference", backends, scenario))
+        ratio = f"{result.rps / reference.rps:.1f}x" if reference and reference.rps and implementation != "reference" else ""
+        each = " / ".join(f"{r.rps:,.0f}" for r in rows[key])
+        errors = sum(r.errors for r in rows[key])
+        print(f"| {backends} | {scenario} | {implementation} | {result.rps:,.0f} | {each} | {result.p50_ms:.2f} | "
+              f"{result.p99_ms:.2f} | {result.max_ms:.1f} | {errors} | {result.rss_mb:.1f} | {result.cpu_s_per_1000:.3f} | {ratio} |")
+    print()
+    print("| Backends | Implementation | Start to healthy, median (s) | Each round |")
+    print("|---|---|---|---|")
     for (implementation, backends), seconds in startups.items():
-        print(f"| {backends} | {implementation} | {seconds:.2f} |")
+        median = sorted(seconds)[(len(seconds) - 1) // 2]
+        print(f"| {backends} | {implementation} | {median:.2f} | {' / '.join(f'{s:.2f}' for s in seconds)} |")
     if args.json:
         args.json.write_text(json.dumps({"results": [r.__dict__ | {"rps": r.rps} for r in results],
                                          "startup_seconds": {f"{i} {b}": s for (i, b), s in startups.items()}}, indent=2))

@@ -110,10 +110,11 @@ pub fn vault_store(
             })?;
             Ok(Arc::new(store))
         }
-        (VaultBackend::Redis, Some(connection)) => Ok(Arc::new(authsome_redis::RedisBlobStore::new(
-            connection.clone(),
-            redis_keys(settings),
-        ))),
+        (VaultBackend::Redis, Some(connection)) => Ok(Arc::new(if settings.vault.listing_index {
+            authsome_redis::RedisBlobStore::new(connection.clone(), redis_keys(settings))
+        } else {
+            authsome_redis::RedisBlobStore::scanning(connection.clone(), redis_keys(settings))
+        })),
         // Settings refuse a Redis vault without a Redis URL; this only guards the invariant.
         (VaultBackend::Redis, None) => Err(StartupError::Redis(authsome_redis::RedisConnectError::Url(
             redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "AUTHSOME_REDIS_URL is not set")),
@@ -165,11 +166,26 @@ pub async fn open_vault_with(
 /// With the vault on Redis: indexes, in the background, the entries written without the
 /// listing index (by authsome 0.7.2 before a takeover). Listings SCAN until it has finished
 /// once, so serving does not wait for it; a failure is logged and retried at the next start.
+/// With `AUTHSOME_REDIS_LISTING_INDEX=off`, marks the index incomplete instead.
 fn spawn_listing_index_build(settings: &Settings, redis: Option<&ConnectionManager>) {
     let (VaultBackend::Redis, Some(connection)) = (&settings.vault.backend, redis) else {
         return;
     };
     let store = authsome_redis::RedisBlobStore::new(connection.clone(), redis_keys(settings));
+    if !settings.vault.listing_index {
+        tokio::spawn(async move {
+            match store.forget_listing_index().await {
+                Ok(()) => tracing::info!(
+                    "vault listing index off (AUTHSOME_REDIS_LISTING_INDEX): listings scan the keyspace"
+                ),
+                Err(error) => tracing::warn!(
+                    error = %crate::error_chain(&error),
+                    "could not mark the vault listing index incomplete"
+                ),
+            }
+        });
+        return;
+    }
     tokio::spawn(async move {
         let started = std::time::Instant::now();
         match store.build_listing_index().await {

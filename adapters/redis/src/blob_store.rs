@@ -10,7 +10,10 @@
 //! Entries written without the index (by authsome 0.7.2, before a takeover) are added by
 //! [`RedisBlobStore::build_listing_index`], which the daemon runs in the background at start.
 //! Until it has finished once (it then sets `authsome:vault-index:v1:built`), listings SCAN
-//! as the reference does, so they are complete at every moment.
+//! as the reference does, so they are complete at every moment. While 0.7.2 replicas still
+//! write to the same Redis, [`RedisBlobStore::scanning`] lists by SCAN and
+//! [`RedisBlobStore::forget_listing_index`] clears the mark, so that no replica trusts an
+//! index those writes bypass.
 
 use std::collections::BTreeSet;
 
@@ -57,12 +60,37 @@ pub struct IndexBuild {
 pub struct RedisBlobStore {
     connection: ConnectionManager,
     keys: RedisKeys,
+    read_index: bool,
 }
 
 impl RedisBlobStore {
-    /// A blob store on `connection`.
+    /// A blob store on `connection`, listing from the index once it is built.
     pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
-        Self { connection, keys }
+        Self {
+            connection,
+            keys,
+            read_index: true,
+        }
+    }
+
+    /// A blob store that always lists by SCAN, for while authsome 0.7.2 replicas, which do
+    /// not maintain the index, write to the same Redis. Writes still maintain the index.
+    pub fn scanning(connection: ConnectionManager, keys: RedisKeys) -> Self {
+        Self {
+            read_index: false,
+            ..Self::new(connection, keys)
+        }
+    }
+
+    /// Marks the index incomplete, so that listings SCAN on every replica and the next start
+    /// with the index on rebuilds it (entries written meanwhile by 0.7.2 are not in it).
+    pub async fn forget_listing_index(&self) -> Result<(), StateError> {
+        let _: u64 = redis::cmd("DEL")
+            .arg(self.keys.blob_index_built())
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     fn document(collection: &str, key: &str, value: &Map<String, Value>) -> String {
@@ -313,6 +341,9 @@ impl VaultBlobStore for RedisBlobStore {
 
     async fn list_keys(&self, collection: &str, prefix: &str) -> Result<Vec<String>, StateError> {
         check_name(collection, "listing")?;
+        if !self.read_index {
+            return self.list_keys_by_scan(collection, prefix).await;
+        }
         let (min, max) = lex_range(prefix);
         let (built, keys): (bool, Vec<String>) = redis::pipe()
             .cmd("EXISTS")

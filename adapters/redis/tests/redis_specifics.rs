@@ -213,6 +213,18 @@ async fn reads_vault_entries_the_reference_wrote() {
         .await
         .expect("list by prefix");
     assert_eq!(prefix_only.len(), 1, "{prefix_only:?}");
+
+    // A mixed fleet (0.7.2 replicas still writing): AUTHSOME_REDIS_LISTING_INDEX=off lists by
+    // SCAN and clears the mark, so every replica scans and sees what 0.7.2 wrote...
+    let scanning = RedisBlobStore::scanning(connection.clone(), prefix.keys());
+    let with_raw = scanning.list_keys(vault_collection, "").await.expect("scan");
+    assert_eq!(with_raw.len(), 3, "{with_raw:?}");
+    scanning.forget_listing_index().await.expect("forget");
+    assert_eq!(store.list_keys(vault_collection, "").await.expect("list"), with_raw);
+    // ... and the next start with the index on indexes it.
+    let rebuilt = store.build_listing_index().await.expect("rebuild");
+    assert_eq!((rebuilt.already_built, rebuilt.added), (false, 1), "{rebuilt:?}");
+    assert_eq!(store.list_keys(vault_collection, "").await.expect("list"), with_raw);
 }
 
 struct PrivateRedis {

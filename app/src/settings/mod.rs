@@ -128,6 +128,10 @@ pub struct VaultSettings {
     /// `AUTHSOME_VAULT_WRITE_VERSION`: 2 (AES-256-GCM-SIV bound to collection and key, the
     /// default) or 1 (AES-256-GCM as authsome 0.7.2 writes, for fleets still running it).
     pub write_version: EnvelopeVersion,
+    /// `AUTHSOME_REDIS_LISTING_INDEX` (`on`, the default, or `off`): whether a Redis vault is
+    /// listed from its index or by SCAN. `off` while authsome 0.7.2 replicas write to the
+    /// same Redis (they do not maintain the index).
+    pub listing_index: bool,
 }
 
 /// Where the master secret may come from, in order.
@@ -356,7 +360,12 @@ fn vault_settings(
             ));
         }
     };
-    Ok(VaultSettings { backend, write_version })
+    let listing_index = server::boolean(vars, "AUTHSOME_REDIS_LISTING_INDEX", true)?;
+    Ok(VaultSettings {
+        backend,
+        write_version,
+        listing_index,
+    })
 }
 
 fn database_url(vars: &EnvironmentVariables) -> Option<(&'static str, &str)> {
