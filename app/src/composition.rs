@@ -175,9 +175,9 @@ fn spawn_listing_index_build(settings: &Settings, redis: Option<&ConnectionManag
     if !settings.vault.listing_index {
         tokio::spawn(async move {
             match store.forget_listing_index().await {
-                Ok(()) => tracing::info!(
-                    "vault listing index off (AUTHSOME_REDIS_LISTING_INDEX): listings scan the keyspace"
-                ),
+                Ok(()) => {
+                    tracing::info!("vault listing index off (AUTHSOME_REDIS_LISTING_INDEX): listings scan the keyspace")
+                }
                 Err(error) => tracing::warn!(
                     error = %crate::error_chain(&error),
                     "could not mark the vault listing index incomplete"

@@ -186,7 +186,7 @@ async fn reads_vault_entries_the_reference_wrote() {
 
     // From now on listings read the index, which writes and deletes keep exact. Prove the
     // index is what answers: an entry set behind the store's back (as 0.7.2 would write it
-    // after a takeover, which is why docs/reference-compatibility.md says to rebuild) is not
+    // in a mixed fleet, which is why AUTHSOME_REDIS_LISTING_INDEX=off exists) is not
     // listed, while one written through the store is.
     let raw_key = format!(
         "{}{vault_collection}::{vault_collection}:github:metadata",
@@ -194,7 +194,16 @@ async fn reads_vault_entries_the_reference_wrote() {
     );
     let () = redis::cmd("SET")
         .arg(&raw_key)
-        .arg(dump.values().next().and_then(Value::as_str).expect("a document"))
+        .arg(
+            json!({
+                "collection": vault_collection,
+                "created_at": "2026-11-29T00:00:00+00:00",
+                "key": format!("{vault_collection}:github:metadata"),
+                "value": {"default_connection": "default"},
+                "version": 1,
+            })
+            .to_string(),
+        )
         .query_async(&mut connection)
         .await
         .expect("raw set");
