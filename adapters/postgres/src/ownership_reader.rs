@@ -8,7 +8,7 @@
 //! PoP request runs, and returns a connection to the set only when its query finished: a
 //! request dropped mid-query drops (closes) its connection instead of handing a connection in
 //! an unknown state to the next request, which is what sqlx's release ping guards against.
-//! A connection idle for longer than [`PING_WHEN_IDLE_FOR`] is pinged before use, and a
+//! A connection idle for longer than 30 s (as in the main pool) is pinged before use, and a
 //! query that fails on a reused connection for a connection-level reason is retried once on
 //! a new one (the statement only reads).
 //!
