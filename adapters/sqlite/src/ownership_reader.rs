@@ -5,8 +5,10 @@
 //! 10 µs) the two thread wake-ups cost several times the query: profiled under load, the hop
 //! and its context switches were a third of the daemon's CPU per request on the local
 //! default. So this one read runs synchronously, on the calling task's thread, on a read-only
-//! connection of its own. It cannot wait on a writer: in WAL mode readers see the last
-//! committed state without taking a lock. Every other statement stays on sqlx.
+//! connection of its own. It does not wait for writers: in WAL mode a reader sees the last
+//! committed state while a write is in progress. (It can wait in rare cases, such as the WAL
+//! recovery after a crash, for at most the 5 s busy timeout.) Every other statement stays on
+//! sqlx.
 //!
 //! It reads the same statements and maps rows with the same code as the sqlx registry
 //! (`authsome_sql::ownership_read`), and nothing is cached between calls: every request sees
