@@ -71,8 +71,15 @@ impl DiskBlobStore {
     }
 }
 
+/// Lowercase hex, into one allocation (file names are derived on every read).
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 fn create_private_dir(path: &Path) -> io::Result<()> {
@@ -291,5 +298,25 @@ impl VaultBlobStore for DiskBlobStore {
 
     fn backend_name(&self) -> &'static str {
         "disk"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_keep_their_layout() {
+        // Vaults written by earlier versions must stay readable: same hex, same digest.
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let expected: String = every_byte.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&every_byte), expected);
+        let store = DiskBlobStore {
+            root: PathBuf::from("/vault"),
+        };
+        assert_eq!(
+            store.entry_path("c", "k"),
+            PathBuf::from("/vault/63/8254c329a92850f6d539dd376f4816ee2764517da5e0235514af433164480d7a.json")
+        );
     }
 }
