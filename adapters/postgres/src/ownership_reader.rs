@@ -69,16 +69,23 @@ impl PostgresOwnershipReader {
             });
     }
 
+    /// A new connection, within the pool's acquire timeout: a server that accepts the TCP
+    /// connection but never answers (or packets that vanish) must not hold the request.
     async fn open(&self) -> Result<PgConnection, RegistryError> {
-        PgConnection::connect_with(&self.options)
-            .await
-            .map_err(|error| RegistryError::Unavailable(Box::new(error)))
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, PgConnection::connect_with(&self.options)).await {
+            Ok(Ok(connection)) => Ok(connection),
+            Ok(Err(error)) => Err(RegistryError::Unavailable(Box::new(error))),
+            Err(elapsed) => Err(RegistryError::Unavailable(Box::new(elapsed))),
+        }
     }
 
     /// A reused connection (`true`) or a new one (`false`).
     async fn connection(&self) -> Result<(PgConnection, bool), RegistryError> {
         while let Some(IdleConnection { mut connection, since }) = self.take_idle() {
-            if since.elapsed() <= PING_WHEN_IDLE_FOR || connection.ping().await.is_ok() {
+            if since.elapsed() <= PING_WHEN_IDLE_FOR {
+                return Ok((connection, true));
+            }
+            if let Ok(Ok(())) = tokio::time::timeout(ACQUIRE_TIMEOUT, connection.ping()).await {
                 return Ok((connection, true));
             }
             // Dropped by the server or the network while idle: try the next one.

@@ -73,3 +73,39 @@ async fn survives_the_server_dropping_its_connections_and_stays_within_its_bound
         assert_eq!(found.claim.map(|c| c.principal_id), Some(principal.id.clone()));
     }
 }
+
+/// A server that accepts the connection and then says nothing (a hung database, a proxy with
+/// no backend) fails the lookup as unavailable within the acquire timeout instead of holding
+/// the request until TCP gives up.
+#[tokio::test]
+async fn a_silent_server_fails_as_unavailable_within_the_acquire_timeout() {
+    use std::str::FromStr;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let options = sqlx::postgres::PgConnectOptions::from_str(&format!(
+        "postgres://nobody@127.0.0.1:{}/none?sslmode=disable",
+        address.port()
+    ))
+    .expect("options");
+    let reader = authsome_postgres::PostgresOwnershipReader::new(options, 1);
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(std::time::Duration::from_secs(20), reader.lookup(&sample::handle()))
+        .await
+        .expect("the lookup gave up on its own");
+    let waited = started.elapsed();
+    assert!(
+        matches!(result, Err(authsome_ports::RegistryError::Unavailable(_))),
+        "{result:?}"
+    );
+    assert!(
+        waited < std::time::Duration::from_secs(8),
+        "waited {waited:?} for a silent server"
+    );
+    silent.abort();
+}
