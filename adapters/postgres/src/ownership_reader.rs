@@ -10,7 +10,9 @@
 //! an unknown state to the next request, which is what sqlx's release ping guards against.
 //! A connection idle for longer than 30 s (as in the main pool) is pinged before use, and a
 //! query that fails on a reused connection for a connection-level reason is retried once on
-//! a new one (the statement only reads).
+//! a new one (the statement only reads). Connecting, the idle ping and the statement are each
+//! bounded by 5 s, so a server that stops answering fails requests as unavailable (503)
+//! instead of holding them.
 //!
 //! Open connections are bounded by the same maximum as the main pool
 //! (`AUTHSOME_POSTGRES_POOL_MAX_SIZE`), so a replica holds at most twice that many. Nothing
@@ -99,7 +101,7 @@ impl PostgresOwnershipReader {
             .map_err(|elapsed| RegistryError::Unavailable(Box::new(elapsed)))?
             .map_err(|closed| RegistryError::Unavailable(Box::new(closed)))?;
         let (mut connection, reused) = self.connection().await?;
-        match run(&mut connection, statement, params).await {
+        match bounded_run(&mut connection, statement, params).await? {
             Ok(row) => {
                 self.put_back(connection);
                 Ok(row)
@@ -107,8 +109,8 @@ impl PostgresOwnershipReader {
             Err(error) if reused && is_connection_failure(&error) => {
                 drop(connection);
                 let mut connection = self.open().await?;
-                let row = run(&mut connection, statement, params)
-                    .await
+                let row = bounded_run(&mut connection, statement, params)
+                    .await?
                     .map_err(ownership_read::database_error)?;
                 self.put_back(connection);
                 Ok(row)
@@ -116,6 +118,22 @@ impl PostgresOwnershipReader {
             Err(error) => Err(ownership_read::database_error(error)),
         }
     }
+}
+
+/// Far above the lookup's cost (a few index probes, well under a millisecond).
+const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// [`run`] within [`QUERY_TIMEOUT`]: a server that stops answering mid-query fails the request
+/// as unavailable (not retried: a new connection would wait as long), and the connection,
+/// whose state is then unknown, is dropped by the caller instead of reused.
+async fn bounded_run(
+    connection: &mut PgConnection,
+    statement: &'static str,
+    params: &[&str],
+) -> Result<Result<Option<PgRow>, sqlx::Error>, RegistryError> {
+    tokio::time::timeout(QUERY_TIMEOUT, run(connection, statement, params))
+        .await
+        .map_err(|elapsed| RegistryError::Unavailable(Box::new(elapsed)))
 }
 
 async fn run(

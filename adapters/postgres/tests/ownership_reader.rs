@@ -20,8 +20,12 @@ async fn reader_connections(schema: &TestSchema) -> i64 {
         .expect("count")
 }
 
+/// The cases here terminate or block the reader's own backends: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn survives_the_server_dropping_its_connections_and_stays_within_its_bound() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let schema = TestSchema::create().await;
     let mut settings = PostgresSettings::new(schema.url());
     settings.max_connections = 2;
@@ -108,4 +112,44 @@ async fn a_silent_server_fails_as_unavailable_within_the_acquire_timeout() {
         "waited {waited:?} for a silent server"
     );
     silent.abort();
+}
+
+/// A statement the server does not answer (here: blocked behind an exclusive table lock, as
+/// a stuck server or a long migration would leave it) fails as unavailable after the query
+/// timeout; the blocked connection is not reused, and lookups work again once the server does.
+#[tokio::test]
+async fn a_statement_the_server_does_not_answer_times_out_and_the_next_lookup_recovers() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let schema = TestSchema::create().await;
+    let store = authsome_postgres::open(&PostgresSettings::new(schema.url()))
+        .await
+        .expect("open");
+    let registries = authsome_postgres::registries(store);
+    let (handle, did) = (sample::handle(), sample::did());
+    registries.identities.register(&handle, &did).await.expect("register");
+    assert!(registries.ownership.lookup(&handle).await.expect("lookup").is_some());
+
+    let mut locker = sqlx::PgConnection::connect(&schema.url()).await.expect("connect");
+    sqlx::query("BEGIN").execute(&mut locker).await.expect("begin");
+    sqlx::query("LOCK TABLE identity_registrations IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .expect("lock");
+    let started = std::time::Instant::now();
+    let blocked = tokio::time::timeout(std::time::Duration::from_secs(20), registries.ownership.lookup(&handle))
+        .await
+        .expect("the lookup gave up on its own");
+    assert!(
+        matches!(blocked, Err(authsome_ports::RegistryError::Unavailable(_))),
+        "{blocked:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+    sqlx::query("ROLLBACK").execute(&mut locker).await.expect("rollback");
+
+    let found = registries
+        .ownership
+        .lookup(&handle)
+        .await
+        .expect("lookup after the lock");
+    assert_eq!(found.map(|o| o.registration.did), Some(did));
 }
