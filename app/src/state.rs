@@ -15,6 +15,9 @@ use crate::vault::Vault;
 /// CPU, so an unbounded number of concurrent sign-ins could exhaust memory.
 pub const PASSWORD_HASHING_SLOTS: usize = 2;
 
+/// Distinct agent keys kept decompressed (about 200 bytes each); the map starts over beyond.
+pub const VERIFYING_KEYS_CAPACITY: usize = 10_000;
+
 /// The daemon's shared state. Every field is a handle onto a shared backend or immutable
 /// data: nothing here caches what another replica could change.
 pub struct AppState {
@@ -38,6 +41,9 @@ pub struct AppState {
     pub password_slots: Semaphore,
     /// This replica's request metrics.
     pub metrics: crate::http::metrics::HttpMetrics,
+    /// Decompressed public keys of the agents that sign requests (a pure function of the key
+    /// bytes: nothing in it can go stale).
+    pub verifying_keys: authsome_domain::proof::VerifyingKeys,
 }
 
 impl AppState {

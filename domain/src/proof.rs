@@ -154,6 +154,58 @@ pub fn verify(
     now: Timestamp,
     policy: ProofPolicy,
 ) -> Result<ProofClaims, ProofError> {
+    verify_with_keys(token, request, now, policy, None)
+}
+
+/// Decompressed Ed25519 public keys, by their 32 bytes, for [`verify_with_keys`].
+///
+/// Decompressing the issuer's point (a field square root) is about a tenth of a
+/// verification, and an agent signs every request with the same key. The mapping is a pure
+/// function of the bytes, so nothing here can go stale or differ between replicas; only keys
+/// that decompressed are kept. At `capacity` distinct keys the map starts over.
+pub struct VerifyingKeys {
+    keys: std::sync::Mutex<std::collections::HashMap<[u8; 32], VerifyingKey>>,
+    capacity: usize,
+}
+
+impl VerifyingKeys {
+    /// An empty map holding at most `capacity` keys.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            keys: std::sync::Mutex::new(std::collections::HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn get(&self, bytes: &[u8; 32]) -> Result<VerifyingKey, ed25519_dalek::SignatureError> {
+        // A panic while holding the lock leaves at worst a missing entry.
+        let known = self
+            .keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(bytes)
+            .copied();
+        if let Some(key) = known {
+            return Ok(key);
+        }
+        let key = VerifyingKey::from_bytes(bytes)?;
+        let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if keys.len() >= self.capacity {
+            keys.clear();
+        }
+        keys.insert(*bytes, key);
+        Ok(key)
+    }
+}
+
+/// [`verify`], taking the issuer's decompressed key from `keys` when it is there.
+pub fn verify_with_keys(
+    token: &str,
+    request: BoundRequest<'_>,
+    now: Timestamp,
+    policy: ProofPolicy,
+    keys: Option<&VerifyingKeys>,
+) -> Result<ProofClaims, ProofError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(ProofError::Malformed("token is too long"));
     }
@@ -184,8 +236,11 @@ pub fn verify(
     if header.contains_key("crit") {
         return Err(ProofError::Invalid("Unsupported critical header"));
     }
-    let key = VerifyingKey::from_bytes(issuer.public_key())
-        .map_err(|_| ProofError::Invalid("Signature verification failed"))?;
+    let key = match keys {
+        Some(keys) => keys.get(issuer.public_key()),
+        None => VerifyingKey::from_bytes(issuer.public_key()),
+    }
+    .map_err(|_| ProofError::Invalid("Signature verification failed"))?;
     let signature =
         Signature::from_slice(&signature_bytes).map_err(|_| ProofError::Invalid("Signature verification failed"))?;
     let signed = &token[..header_b64.len() + 1 + payload_b64.len()];

@@ -2,7 +2,9 @@
 
 use authsome_domain::DidKey;
 use authsome_domain::Timestamp;
-use authsome_domain::proof::{BoundRequest, ProofError, ProofPolicy, cli_claims, sign, token_from_header, verify};
+use authsome_domain::proof::{
+    BoundRequest, ProofError, ProofPolicy, VerifyingKeys, cli_claims, sign, token_from_header, verify, verify_with_keys,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
@@ -269,4 +271,37 @@ fn the_empty_body_hash_is_the_sha256_of_nothing() {
         authsome_domain::proof::body_sha256(b""),
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
+}
+
+/// The cache of decompressed keys changes nothing but the cost: with a key already in it
+/// (and after it starts over at its bound), forged, tampered and valid tokens are judged
+/// exactly as without it.
+#[test]
+fn cached_issuer_keys_judge_tokens_exactly_as_fresh_ones() {
+    let keys = VerifyingKeys::new(2);
+    let at = Timestamp::from_unix_seconds(NOW).expect("time");
+    let judge = |token: &str| {
+        verify_with_keys(token, request(b"{}"), at, ProofPolicy::default(), Some(&keys)).map_err(|e| e.to_string())
+    };
+    let (signer, other, third) = (key(1), key(2), key(3));
+    let valid = sign(&signer, &claims(&signer));
+    let forged = sign(&other, &claims(&signer));
+    for round in 0..3 {
+        assert_eq!(judge(&valid).map(|c| c.issuer), Ok(did(&signer)), "round {round}");
+        assert_eq!(
+            judge(&forged).map(|c| c.issuer),
+            Err("Invalid proof JWT: Signature verification failed".to_owned()),
+            "round {round}: the signer's cached key must not accept another key's signature"
+        );
+        // Fill the map past its bound with other issuers: it starts over, answers unchanged.
+        assert!(judge(&sign(&other, &claims(&other))).is_ok());
+        assert!(judge(&sign(&third, &claims(&third))).is_ok());
+    }
+    // Same answers as the uncached path for every token above.
+    for token in [&valid, &forged] {
+        assert_eq!(
+            judge(token).map(|c| c.jwt_id),
+            check(token).map(|c| c.jwt_id).map_err(|e| e.to_string())
+        );
+    }
 }

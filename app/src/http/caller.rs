@@ -96,8 +96,14 @@ pub async fn authenticate_pop_reading(
         path_and_query: &bound_path,
         body: &body.0,
     };
-    let claims =
-        proof::verify(token, bound, Timestamp::now(), state.settings.pop).map_err(|e| unauthorized(e.to_string()))?;
+    let claims = proof::verify_with_keys(
+        token,
+        bound,
+        Timestamp::now(),
+        state.settings.pop,
+        Some(&state.verifying_keys),
+    )
+    .map_err(|e| unauthorized(e.to_string()))?;
 
     let Ok(handle) = IdentityHandle::parse(&claims.subject) else {
         return Err(unauthorized("Unknown identity handle"));

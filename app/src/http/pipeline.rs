@@ -28,6 +28,18 @@ fn incoming_request_id(request: &Request) -> Option<String> {
     well_formed.then(|| value.to_owned())
 }
 
+/// A request id: 32 hex digits, a random per-process prefix and a counter. Ids only need to
+/// be unique across replicas, not unpredictable, and this costs no system call per request
+/// (a fresh v4 UUID asked the kernel for randomness every time).
+fn new_request_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    format!("{prefix:016x}{:016x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
 /// The path as logged: claim tokens are secrets and are replaced; the query (session ids,
 /// setup tokens) is never logged.
 pub fn loggable_path(path: &str) -> String {
@@ -47,7 +59,7 @@ pub fn loggable_path(path: &str) -> String {
 
 /// Request id, span and one log line per request.
 pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
-    let id = incoming_request_id(&request).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let id = incoming_request_id(&request).unwrap_or_else(new_request_id);
     let method = request.method().clone();
     let path = loggable_path(request.uri().path());
     let state = request.data::<crate::state::SharedState>().cloned();
@@ -180,6 +192,17 @@ mod tests {
         assert_eq!(loggable_path("/api/claim/abc123/confirm"), "/api/claim/{token}/confirm");
         assert_eq!(loggable_path("/claim"), "/claim");
         assert_eq!(loggable_path("/api/whoami"), "/api/whoami");
+    }
+
+    #[test]
+    fn generated_request_ids_are_distinct_and_shaped_like_before() {
+        let (first, second) = (new_request_id(), new_request_id());
+        assert_ne!(first, second);
+        for id in [&first, &second] {
+            assert_eq!(id.len(), 32);
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        }
+        assert_eq!(first[..16], second[..16], "one prefix per process");
     }
 
     #[test]

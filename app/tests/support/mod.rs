@@ -110,6 +110,7 @@ impl Daemon {
             redis: None,
             password_slots: tokio::sync::Semaphore::new(PASSWORD_HASHING_SLOTS),
             metrics: Default::default(),
+            verifying_keys: authsome_domain::proof::VerifyingKeys::new(authsome_app::state::VERIFYING_KEYS_CAPACITY),
         };
         customize(&mut state);
         let state = Arc::new(state);
