@@ -32,13 +32,7 @@ async fn survives_the_server_dropping_its_connections_and_stays_within_its_bound
     let store = authsome_postgres::open(&settings).await.expect("open");
     let registries = authsome_postgres::registries(store);
     let (handle, did) = (sample::handle(), sample::did());
-    registries.identities.register(&handle, &did).await.expect("register");
-    let principal = registries
-        .principals
-        .create(sample::new_principal())
-        .await
-        .expect("principal");
-    registries.claims.claim(&handle, &principal.id).await.expect("claim");
+    let principal = sample::claimed_identity(&registries, &handle, &did).await;
 
     let ownership: Arc<dyn IdentityOwnershipLookup> = registries.ownership.clone();
     let mut lookups = tokio::task::JoinSet::new();

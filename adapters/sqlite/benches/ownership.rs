@@ -21,19 +21,7 @@ fn ownership(c: &mut Criterion) {
         let through_sqlx = authsome_ports::Registries::from_store(store.clone());
         let registries = authsome_sqlite::registries(store);
         let (handle, did) = (sample::handle(), sample::did());
-        registries.identities.register(&handle, &did).await.expect("register");
-        let principal = registries
-            .principals
-            .create(sample::new_principal())
-            .await
-            .expect("principal");
-        registries.claims.claim(&handle, &principal.id).await.expect("claim");
-        registries
-            .bindings
-            .ensure_default_vault(&principal.id)
-            .await
-            .expect("vault");
-        registries.claims.accept(&handle).await.expect("accept");
+        sample::claimed_identity(&registries, &handle, &did).await;
         (registries, through_sqlx, handle)
     });
     let (registries, through_sqlx, handle) = registries;

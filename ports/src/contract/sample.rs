@@ -1,6 +1,8 @@
 //! Fresh sample values for contract cases, unique per call so that cases never collide.
 
-use authsome_domain::{DidKey, Email, IdentityHandle, NewPrincipal, PasswordHash, RolePolicy};
+use authsome_domain::{DidKey, Email, IdentityHandle, NewPrincipal, PasswordHash, Principal, RolePolicy};
+
+use crate::Registries;
 
 fn unique_hex() -> String {
     // Derived from the process-wide counter and the clock; unique within a test run, and
@@ -49,4 +51,15 @@ pub fn new_principal() -> NewPrincipal {
         password_hash: Some(password_hash("aGFzaA")),
         role: RolePolicy::FirstPrincipalIsAdmin,
     }
+}
+
+/// Registers `handle` with `did`, creates a principal, and has it claim (and accept) the
+/// identity with its default vault: an agent ready to make authenticated requests.
+pub async fn claimed_identity(r: &Registries, handle: &IdentityHandle, did: &DidKey) -> Principal {
+    r.identities.register(handle, did).await.expect("register");
+    let principal = r.principals.create(new_principal()).await.expect("principal");
+    r.claims.claim(handle, &principal.id).await.expect("claim");
+    r.bindings.ensure_default_vault(&principal.id).await.expect("vault");
+    r.claims.accept(handle).await.expect("accept");
+    principal
 }

@@ -151,11 +151,7 @@ pub async fn ownership_with_custom_provider_matches_the_separate_reads(r: &Regis
             .is_none(),
         "an unknown handle has no answer, whatever the provider"
     );
-    r.identities.register(&handle, &did).await.expect("register");
-    let principal = r.principals.create(sample::new_principal()).await.expect("principal");
-    r.claims.claim(&handle, &principal.id).await.expect("claim");
-    r.bindings.ensure_default_vault(&principal.id).await.expect("vault");
-    r.claims.accept(&handle).await.expect("accept");
+    sample::claimed_identity(r, &handle, &did).await;
     let separate = r.ownership.lookup(&handle).await.expect("lookup").expect("registered");
 
     let (ownership, custom) = r
