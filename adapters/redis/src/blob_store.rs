@@ -124,15 +124,7 @@ impl RedisBlobStore {
         let pattern = self.keys.every_blob_pattern();
         let (mut scanned, mut added, mut cursor) = (0usize, 0usize, 0u64);
         loop {
-            let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
-                .cursor_arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(SCAN_COUNT)
-                .query_async(&mut connection)
-                .await
-                .map_err(unavailable)?;
+            let (next, page) = scan_step(&mut connection, cursor, &pattern).await?;
             scanned += page.len();
             if !page.is_empty() {
                 // MGET answers nil for keys that are not strings (an index itself, say).
@@ -190,15 +182,7 @@ impl RedisBlobStore {
         let mut found = BTreeSet::new();
         let mut cursor = 0u64;
         loop {
-            let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
-                .cursor_arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(SCAN_COUNT)
-                .query_async(&mut connection)
-                .await
-                .map_err(unavailable)?;
+            let (next, page) = scan_step(&mut connection, cursor, &pattern).await?;
             found.extend(
                 page.into_iter()
                     .filter_map(|k| k.strip_prefix(&strip).map(str::to_owned)),
@@ -210,6 +194,23 @@ impl RedisBlobStore {
         }
         Ok(found.into_iter().collect())
     }
+}
+
+/// One SCAN step over keys matching `pattern`: the next cursor (0 when done) and a page.
+async fn scan_step(
+    connection: &mut ConnectionManager,
+    cursor: u64,
+    pattern: &str,
+) -> Result<(u64, Vec<String>), StateError> {
+    redis::cmd("SCAN")
+        .cursor_arg(cursor)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(SCAN_COUNT)
+        .query_async(connection)
+        .await
+        .map_err(unavailable)
 }
 
 /// The `collection` and `key` a stored document names, when it is one of ours.
