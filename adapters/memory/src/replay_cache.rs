@@ -26,10 +26,6 @@ fn digest(jti: &str) -> IdDigest {
     out
 }
 
-fn deadline_seconds(at: Timestamp) -> i64 {
-    at.unix_seconds()
-}
-
 struct Seen {
     ids: HashSet<IdDigest>,
     // Ids are never rewritten or removed before their deadline, so every heap item is live
@@ -84,7 +80,7 @@ impl MemoryReplayCache {
         // Every update is one insert into the set and one push onto the heap, done together
         // under the lock; a poisoned lock cannot hold a half-made entry worth refusing.
         let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        seen.forget_expired(deadline_seconds(Timestamp::now()));
+        seen.forget_expired(Timestamp::now().unix_seconds());
         seen
     }
 }
@@ -101,7 +97,7 @@ impl ReplayCache for MemoryReplayCache {
             return Err(StateError::Full);
         }
         // Remembered for at least a second, as the Redis cache does (`EX` is at least 1).
-        let deadline = deadline_seconds(expires_at).max(deadline_seconds(Timestamp::now()) + 1);
+        let deadline = expires_at.unix_seconds().max(Timestamp::now().unix_seconds() + 1);
         seen.ids.insert(id);
         seen.deadlines.push(Reverse((deadline, id)));
         Ok(ReplayCheck::Fresh)
