@@ -146,7 +146,11 @@ async fn request_spans_reach_an_otlp_receiver() {
         .find(|(_, s)| s.name == "GET /health")
         .unwrap_or_else(|| panic!("no GET /health span in {spans:?}"));
     assert_eq!(health.0, "authsome-rs");
-    assert_eq!(hex(&health.1.trace_id), trace_id, "the caller's trace continues");
+    assert_eq!(
+        authsome_domain::hex::encode(&health.1.trace_id),
+        trace_id,
+        "the caller's trace continues"
+    );
     assert_eq!(
         attribute(&health.1, "http.response.status_code").as_deref(),
         Some("200")
@@ -167,8 +171,4 @@ async fn request_spans_reach_an_otlp_receiver() {
         spans.iter().all(|(_, s)| !format!("{s:?}").contains("some-agent")),
         "no identifiers in spans"
     );
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -16,6 +16,7 @@ pub mod browser_session;
 pub mod claim;
 pub mod credential_records;
 pub mod did_key;
+pub mod hex;
 pub mod identity;
 pub mod password;
 pub mod pending_claim;

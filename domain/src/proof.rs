@@ -104,13 +104,7 @@ pub enum ProofError {
 
 /// Lowercase hex SHA-256 of `body`, as the `body_sha256` claim carries it.
 pub fn body_sha256(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let mut out = String::with_capacity(64);
-    for byte in digest {
-        use std::fmt::Write as _;
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
+    crate::hex::encode(&Sha256::digest(body))
 }
 
 fn decode_segment(segment: &str, what: &'static str) -> Result<Vec<u8>, ProofError> {

@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use authsome_domain::Timestamp;
 use authsome_domain::python_json::{self, Separators};
+use authsome_domain::{Timestamp, hex};
 use authsome_ports::vault_blob_store::check_name;
 use authsome_ports::{StateError, VaultBlobStore};
 use serde_json::{Map, Value};
@@ -62,24 +62,14 @@ impl DiskBlobStore {
     }
 
     fn collection_dir(&self, collection: &str) -> PathBuf {
-        self.root.join(hex(collection.as_bytes()))
+        self.root.join(hex::encode(collection.as_bytes()))
     }
 
     fn entry_path(&self, collection: &str, key: &str) -> PathBuf {
         let digest = Sha256::digest(key.as_bytes());
-        self.collection_dir(collection).join(format!("{}.json", hex(&digest)))
+        self.collection_dir(collection)
+            .join(format!("{}.json", hex::encode(&digest)))
     }
-}
-
-/// Lowercase hex, into one allocation (file names are derived on every read).
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
 }
 
 fn create_private_dir(path: &Path) -> io::Result<()> {
@@ -308,9 +298,6 @@ mod tests {
     #[test]
     fn file_names_keep_their_layout() {
         // Vaults written by earlier versions must stay readable: same hex, same digest.
-        let every_byte: Vec<u8> = (0..=255).collect();
-        let expected: String = every_byte.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex(&every_byte), expected);
         let store = DiskBlobStore {
             root: PathBuf::from("/vault"),
         };

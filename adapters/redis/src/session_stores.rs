@@ -340,8 +340,7 @@ impl RedisBrowserSessionStore {
     }
 
     fn digest(token: &BrowserSessionToken) -> String {
-        let digest = Sha256::digest(token.expose().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        authsome_domain::hex::encode(&Sha256::digest(token.expose().as_bytes()))
     }
 
     async fn read(&self, hash: &str) -> Result<Option<BrowserSession>, StateError> {

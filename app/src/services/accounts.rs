@@ -276,10 +276,7 @@ pub async fn change_password(
 }
 
 fn token_digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    authsome_domain::hex::encode(&Sha256::digest(token.as_bytes()))
 }
 
 /// Creates (or promotes) `email` as an admin without a password and returns a one-time setup
