@@ -154,19 +154,67 @@ fn unavailable(error: io::Error) -> StateError {
     StateError::unavailable(error)
 }
 
+/// How much of a vault file the first read asks for. Stored documents are a few hundred
+/// bytes to a few KiB; a larger file is read on until its end.
+const FIRST_READ_BYTES: usize = 8 * 1024;
+
 /// The entry stored at `path`, checked to be the one for `key`.
 fn read_entry(path: &Path, key: &str) -> Result<Option<Map<String, Value>>, StateError> {
-    match fs::read(path) {
-        Ok(bytes) => {
-            let (stored_key, value) = parse_document(&bytes, path)?;
-            if stored_key != key {
-                return Err(StateError::Corrupt(format!("{} holds another key", path.display())));
-            }
-            Ok(Some(value))
-        }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(unavailable(error)),
+    let bytes = match read_small_file(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(unavailable(error)),
+    };
+    let document = match bytes {
+        FileRead::Whole(bytes) => parse_document(&bytes, path)?,
+        // A short read of a regular file means its end, so this is the whole document. Should
+        // it ever not be (a read cut short by a signal), the prefix is not a JSON object and
+        // the file is read again to its end: a prefix that parses is the same object.
+        FileRead::ShortRead(bytes) => match parse_document(&bytes, path) {
+            Ok(document) => document,
+            Err(_) => match fs::read(path) {
+                Ok(bytes) => parse_document(&bytes, path)?,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(error) => return Err(unavailable(error)),
+            },
+        },
+    };
+    let (stored_key, value) = document;
+    if stored_key != key {
+        return Err(StateError::Corrupt(format!("{} holds another key", path.display())));
     }
+    Ok(Some(value))
+}
+
+/// What [`read_small_file`] read.
+enum FileRead {
+    /// Read until `read` returned 0.
+    Whole(Vec<u8>),
+    /// One read that returned less than asked for.
+    ShortRead(Vec<u8>),
+}
+
+/// Reads a vault file with as few system calls as the common case allows: open, one read,
+/// close. `fs::read` also asks for the file's size and reads once more to see the end,
+/// two more calls per file and four per credential resolution (about 2 % of the daemon's CPU
+/// under load; docs/benchmarks.md).
+fn read_small_file(path: &Path) -> io::Result<FileRead> {
+    use std::io::Read;
+    let mut file = File::open(path)?;
+    let mut bytes = vec![0; FIRST_READ_BYTES];
+    let first = loop {
+        match file.read(&mut bytes) {
+            Ok(read) => break read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        }
+    };
+    if first < bytes.len() {
+        bytes.truncate(first);
+        return Ok(FileRead::ShortRead(bytes));
+    }
+    file.read_to_end(&mut bytes)?;
+    Ok(FileRead::Whole(bytes))
 }
 
 /// Runs blocking file work off the async worker threads.
@@ -305,5 +353,53 @@ mod tests {
             store.entry_path("c", "k"),
             PathBuf::from("/vault/63/8254c329a92850f6d539dd376f4816ee2764517da5e0235514af433164480d7a.json")
         );
+    }
+
+    fn value_of(size: usize) -> Map<String, Value> {
+        let mut value = Map::new();
+        value.insert("blob".to_owned(), Value::String("x".repeat(size)));
+        value
+    }
+
+    #[tokio::test]
+    async fn entries_of_any_size_read_back_whole() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = DiskBlobStore::open(dir.path().join("vault")).expect("vault directory");
+        // Around the first read's size: smaller, exactly filling it, and several times it.
+        for (index, size) in [10, FIRST_READ_BYTES, FIRST_READ_BYTES + 1, 5 * FIRST_READ_BYTES]
+            .into_iter()
+            .enumerate()
+        {
+            let key = format!("entry-{index}");
+            let value = value_of(size);
+            store.put("c", &key, &value).await.expect("stored");
+            assert_eq!(
+                store.get("c", &key).await.expect("read"),
+                Some(value),
+                "value of {size} bytes"
+            );
+        }
+        // A file exactly the first read's size (JSON allows the trailing blanks).
+        let value = value_of(10);
+        let text = document("c", "exact", &value);
+        let padded = format!("{text}{}", " ".repeat(FIRST_READ_BYTES - text.len()));
+        fs::write(store.entry_path("c", "exact"), padded).expect("written");
+        assert_eq!(store.get("c", "exact").await.expect("read"), Some(value));
+    }
+
+    #[tokio::test]
+    async fn truncated_and_empty_files_are_reported_corrupt() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = DiskBlobStore::open(dir.path().join("vault")).expect("vault directory");
+        store.put("c", "k", &value_of(100)).await.expect("stored");
+        let path = store.entry_path("c", "k");
+        let full = fs::read(&path).expect("file");
+        for cut in [0, 1, full.len() / 2, full.len() - 1] {
+            fs::write(&path, &full[..cut]).expect("truncated");
+            assert!(
+                matches!(store.get("c", "k").await, Err(StateError::Corrupt(_))),
+                "a file cut to {cut} bytes must not read as an entry"
+            );
+        }
     }
 }
