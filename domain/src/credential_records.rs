@@ -145,6 +145,14 @@ impl ConnectionRecord {
     /// Reads a stored record. `Ok(None)` for a record older than schema version 2, which the
     /// reference also ignores.
     pub fn from_json(text: &str) -> Result<Option<Self>, serde_json::Error> {
+        match serde_json::from_str::<PlainConnectionRecord>(text) {
+            Ok(record) => Ok(record.into_record()),
+            Err(_) => Self::from_json_with_extra_keys(text),
+        }
+    }
+
+    /// [`Self::from_json`] for any record, extra keys included.
+    fn from_json_with_extra_keys(text: &str) -> Result<Option<Self>, serde_json::Error> {
         let value: Value = serde_json::from_str(text)?;
         if value.get("schema_version").and_then(Value::as_i64).unwrap_or(1) < SCHEMA_VERSION {
             return Ok(None);
@@ -160,6 +168,85 @@ impl ConnectionRecord {
     /// Whether the record can be used at `now`: connected and not past its expiry.
     pub fn is_usable_at(&self, now: Timestamp) -> bool {
         self.status == ConnectionStatus::Connected && self.expires_at.is_none_or(|expiry| now < expiry)
+    }
+}
+
+/// A [`ConnectionRecord`] without extra keys, read in one pass: the common case, and the one
+/// every credential resolution reads. The general path (a JSON value tree, then the record
+/// with its flattened extra keys, which serde buffers once more) cost about three times as
+/// much. Anything this shape refuses (an extra or repeated key, an older schema's missing
+/// fields, a wrong type) goes the general way, so both give the same answer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainConnectionRecord {
+    #[serde(default)]
+    schema_version: Option<i64>,
+    provider: String,
+    #[serde(default)]
+    identity: Option<String>,
+    #[serde(default)]
+    principal_id: Option<String>,
+    #[serde(default)]
+    vault_id: Option<String>,
+    connection_name: String,
+    auth_type: AuthType,
+    status: ConnectionStatus,
+    #[serde(default)]
+    base_url: Option<String>,
+    #[serde(default)]
+    api_url: Option<String>,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
+    expires_at: Option<Timestamp>,
+    #[serde(default)]
+    obtained_at: Option<Timestamp>,
+    #[serde(default)]
+    api_key: Option<String>,
+    #[serde(default)]
+    credentials: Option<Map<String, Value>>,
+    #[serde(default)]
+    account: Option<AccountInfo>,
+    #[serde(default)]
+    metadata: Map<String, Value>,
+}
+
+impl PlainConnectionRecord {
+    /// The record, or `None` for an older schema (absent or null counts as version 1).
+    fn into_record(self) -> Option<ConnectionRecord> {
+        let schema_version = self.schema_version.unwrap_or(1);
+        if schema_version < SCHEMA_VERSION {
+            return None;
+        }
+        Some(ConnectionRecord {
+            schema_version,
+            provider: self.provider,
+            identity: self.identity,
+            principal_id: self.principal_id,
+            vault_id: self.vault_id,
+            connection_name: self.connection_name,
+            auth_type: self.auth_type,
+            status: self.status,
+            base_url: self.base_url,
+            api_url: self.api_url,
+            scopes: self.scopes,
+            access_token: self.access_token,
+            refresh_token: self.refresh_token,
+            token_type: self.token_type,
+            expires_at: self.expires_at,
+            obtained_at: self.obtained_at,
+            api_key: self.api_key,
+            credentials: self.credentials,
+            account: self.account,
+            metadata: self.metadata,
+            extra: Map::new(),
+        })
     }
 }
 
@@ -440,6 +527,57 @@ mod tests {
                 .expect("json")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_one_pass_read_answers_like_the_general_one() {
+        let full = r#""provider":"openai","identity":"a-1","principal_id":"p","vault_id":"v","connection_name":"default",
+            "auth_type":"api_key","status":"connected","base_url":null,"api_url":"https://api.example","scopes":["a"],
+            "access_token":null,"refresh_token":null,"token_type":null,"expires_at":"2026-11-28T22:56:04Z",
+            "obtained_at":"2026-11-28T22:56:04.437113Z","api_key":"sk-x","credentials":{"k":"v"},
+            "account":{"id":"1","label":null},"metadata":{"m":[1,2]}"#;
+        let minimal = r#""provider":"openai","connection_name":"work","auth_type":"oauth2","status":"expired""#;
+        let texts = [
+            format!(r#"{{"schema_version":2,{full}}}"#),
+            format!(r#"{{"schema_version":3,{minimal}}}"#),
+            format!(r#"{{"schema_version":2,{minimal},"future_field":{{"x":1}}}}"#),
+            // Repeated keys: the general read keeps the last one.
+            format!(r#"{{"schema_version":2,{minimal},"provider":"github"}}"#),
+            // Older, missing or odd schema versions.
+            format!(r#"{{"schema_version":1,{full}}}"#),
+            format!(r#"{{{full}}}"#),
+            format!(r#"{{"schema_version":null,{full}}}"#),
+            format!(r#"{{"schema_version":"2",{full}}}"#),
+            format!(r#"{{"schema_version":2.0,{full}}}"#),
+            r#"{"schema_version":1,"provider":"x"}"#.to_owned(),
+            // Wrong types and missing fields.
+            r#"{"schema_version":2,"provider":"x"}"#.to_owned(),
+            format!(r#"{{"schema_version":2,{minimal},"metadata":null}}"#),
+            format!(r#"{{"schema_version":2,{minimal},"scopes":"a"}}"#),
+            format!(r#"{{"schema_version":2,{minimal},"status":"unknown"}}"#),
+            "[]".to_owned(),
+            "{".to_owned(),
+        ];
+        for text in &texts {
+            let general = ConnectionRecord::from_json_with_extra_keys(text);
+            match (ConnectionRecord::from_json(text), general) {
+                (Ok(one_pass), Ok(general)) => assert_eq!(one_pass, general, "{text}"),
+                (Err(_), Err(_)) => {}
+                (one_pass, general) => panic!("{text}: {:?} against {:?}", one_pass.is_ok(), general.is_ok()),
+            }
+        }
+        let read = ConnectionRecord::from_json(&texts[3]).expect("json").expect("v2");
+        assert_eq!(read.provider, "github");
+        assert!(ConnectionRecord::from_json(&texts[1]).expect("json").is_some());
+        assert!(
+            ConnectionRecord::from_json(&texts[2])
+                .expect("json")
+                .is_some_and(|r| r.extra.contains_key("future_field"))
+        );
+        assert!(ConnectionRecord::from_json(&texts[5]).expect("json").is_none());
+        // What this code writes takes the one-pass read.
+        let written = ConnectionRecord::api_key("openai", "default", "sk-y".to_owned()).to_json();
+        assert!(serde_json::from_str::<PlainConnectionRecord>(&written).is_ok(), "{written}");
     }
 
     #[test]
