@@ -159,62 +159,53 @@ fn unavailable(error: io::Error) -> StateError {
 const FIRST_READ_BYTES: usize = 8 * 1024;
 
 /// The entry stored at `path`, checked to be the one for `key`.
+///
+/// Reads with as few system calls as the common case allows: open, one read into a buffer on
+/// the stack, close. `fs::read` also asks for the file's size, reads once more to see the end
+/// and allocates (an 8 KiB heap buffer made glibc consolidate its free lists): four more calls
+/// and an allocation per credential resolution, about 3 % of the daemon's CPU under load
+/// (docs/benchmarks.md).
 fn read_entry(path: &Path, key: &str) -> Result<Option<Map<String, Value>>, StateError> {
-    let bytes = match read_small_file(path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(unavailable(error)),
+    use std::io::Read;
+    let absent_or_unavailable = |error: io::Error| match error.kind() {
+        io::ErrorKind::NotFound => Ok(None),
+        _ => Err(unavailable(error)),
     };
-    let document = match bytes {
-        FileRead::Whole(bytes) => parse_document(&bytes, path)?,
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) => return absent_or_unavailable(error),
+    };
+    let mut first = [0u8; FIRST_READ_BYTES];
+    let read = loop {
+        match file.read(&mut first) {
+            Ok(read) => break read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return absent_or_unavailable(error),
+        }
+    };
+    let document = if read < first.len() {
         // A short read of a regular file means its end, so this is the whole document. Should
         // it ever not be (a read cut short by a signal), the prefix is not a JSON object and
         // the file is read again to its end: a prefix that parses is the same object.
-        FileRead::ShortRead(bytes) => match parse_document(&bytes, path) {
+        match parse_document(&first[..read], path) {
             Ok(document) => document,
             Err(_) => match fs::read(path) {
                 Ok(bytes) => parse_document(&bytes, path)?,
-                Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-                Err(error) => return Err(unavailable(error)),
+                Err(error) => return absent_or_unavailable(error),
             },
-        },
+        }
+    } else {
+        let mut bytes = first.to_vec();
+        if let Err(error) = file.read_to_end(&mut bytes) {
+            return absent_or_unavailable(error);
+        }
+        parse_document(&bytes, path)?
     };
     let (stored_key, value) = document;
     if stored_key != key {
         return Err(StateError::Corrupt(format!("{} holds another key", path.display())));
     }
     Ok(Some(value))
-}
-
-/// What [`read_small_file`] read.
-enum FileRead {
-    /// Read until `read` returned 0.
-    Whole(Vec<u8>),
-    /// One read that returned less than asked for.
-    ShortRead(Vec<u8>),
-}
-
-/// Reads a vault file with as few system calls as the common case allows: open, one read,
-/// close. `fs::read` also asks for the file's size and reads once more to see the end,
-/// two more calls per file and four per credential resolution (about 2 % of the daemon's CPU
-/// under load; docs/benchmarks.md).
-fn read_small_file(path: &Path) -> io::Result<FileRead> {
-    use std::io::Read;
-    let mut file = File::open(path)?;
-    let mut bytes = vec![0; FIRST_READ_BYTES];
-    let first = loop {
-        match file.read(&mut bytes) {
-            Ok(read) => break read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        }
-    };
-    if first < bytes.len() {
-        bytes.truncate(first);
-        return Ok(FileRead::ShortRead(bytes));
-    }
-    file.read_to_end(&mut bytes)?;
-    Ok(FileRead::Whole(bytes))
 }
 
 /// Runs blocking file work off the async worker threads.
