@@ -577,7 +577,10 @@ mod tests {
         assert!(ConnectionRecord::from_json(&texts[5]).expect("json").is_none());
         // What this code writes takes the one-pass read.
         let written = ConnectionRecord::api_key("openai", "default", "sk-y".to_owned()).to_json();
-        assert!(serde_json::from_str::<PlainConnectionRecord>(&written).is_ok(), "{written}");
+        assert!(
+            serde_json::from_str::<PlainConnectionRecord>(&written).is_ok(),
+            "{written}"
+        );
     }
 
     #[test]
