@@ -122,8 +122,11 @@ fn document(collection: &str, key: &str, value: &Map<String, Value>) -> String {
     python_json::to_string(&document, Separators::Default)
 }
 
+/// A stored document's key and value.
+type StoredDocument = (String, Map<String, Value>);
+
 /// Parses a stored document into (key, value).
-fn parse_document(bytes: &[u8], path: &Path) -> Result<(String, Map<String, Value>), StateError> {
+fn parse_document(bytes: &[u8], path: &Path) -> Result<StoredDocument, StateError> {
     let corrupt = |why: &str| StateError::Corrupt(format!("{}: {why}", path.display()));
     let mut document: Map<String, Value> = serde_json::from_slice(bytes).map_err(|_| corrupt("not a JSON object"))?;
     match (document.remove("key"), document.remove("value")) {
@@ -159,13 +162,25 @@ fn unavailable(error: io::Error) -> StateError {
 const FIRST_READ_BYTES: usize = 8 * 1024;
 
 /// The entry stored at `path`, checked to be the one for `key`.
+fn read_entry(path: &Path, key: &str) -> Result<Option<Map<String, Value>>, StateError> {
+    let Some((stored_key, value)) = read_document(path)? else {
+        return Ok(None);
+    };
+    if stored_key != key {
+        return Err(StateError::Corrupt(format!("{} holds another key", path.display())));
+    }
+    Ok(Some(value))
+}
+
+/// The (key, value) stored at `path`; `None` when there is no such file, `Corrupt` when it
+/// holds no document.
 ///
 /// Reads with as few system calls as the common case allows: open, one read into a buffer on
 /// the stack, close. `fs::read` also asks for the file's size, reads once more to see the end
 /// and allocates (an 8 KiB heap buffer made glibc consolidate its free lists): four more calls
 /// and an allocation per credential resolution, about 3 % of the daemon's CPU under load
 /// (docs/benchmarks.md).
-fn read_entry(path: &Path, key: &str) -> Result<Option<Map<String, Value>>, StateError> {
+fn read_document(path: &Path) -> Result<Option<StoredDocument>, StateError> {
     use std::io::Read;
     let absent_or_unavailable = |error: io::Error| match error.kind() {
         io::ErrorKind::NotFound => Ok(None),
@@ -201,11 +216,7 @@ fn read_entry(path: &Path, key: &str) -> Result<Option<Map<String, Value>>, Stat
         }
         parse_document(&bytes, path)?
     };
-    let (stored_key, value) = document;
-    if stored_key != key {
-        return Err(StateError::Corrupt(format!("{} holds another key", path.display())));
-    }
-    Ok(Some(value))
+    Ok(Some(document))
 }
 
 /// Runs blocking file work off the async worker threads.
@@ -297,17 +308,15 @@ impl VaultBlobStore for DiskBlobStore {
                 {
                     continue;
                 }
-                let bytes = match fs::read(entry.path()) {
-                    Ok(bytes) => bytes,
-                    // Deleted between the directory read and this read.
-                    Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-                    Err(error) => return Err(unavailable(error)),
-                };
-                match parse_document(&bytes, &entry.path()) {
-                    Ok((key, _)) if key.starts_with(&prefix) => keys.push(key),
+                match read_document(&entry.path()) {
+                    Ok(Some((key, _))) if key.starts_with(&prefix) => keys.push(key),
+                    // Not for this prefix, or deleted between the directory read and this read.
                     Ok(_) => {}
                     // One damaged file must not hide the rest of the vault.
-                    Err(error) => tracing::warn!(%error, "skipping an unreadable vault file"),
+                    Err(error @ StateError::Corrupt(_)) => {
+                        tracing::warn!(%error, "skipping an unreadable vault file");
+                    }
+                    Err(error) => return Err(error),
                 }
             }
             keys.sort();
@@ -356,7 +365,7 @@ mod tests {
     async fn entries_of_any_size_read_back_whole() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store = DiskBlobStore::open(dir.path().join("vault")).expect("vault directory");
-        // Around the first read's size: smaller, exactly filling it, and several times it.
+        // Values smaller than the first read, just around its size, and several times it.
         for (index, size) in [10, FIRST_READ_BYTES, FIRST_READ_BYTES + 1, 5 * FIRST_READ_BYTES]
             .into_iter()
             .enumerate()
