@@ -305,3 +305,35 @@ fn cached_issuer_keys_judge_tokens_exactly_as_fresh_ones() {
         );
     }
 }
+
+/// Payloads that are not one JSON object with each claim once are refused as malformed, before
+/// any signature work: a list of claims, and a claim named twice (a reader that kept the last
+/// one could be told one thing by the signer's tooling and another by ours).
+#[test]
+fn payloads_must_be_one_object_naming_each_claim_once() {
+    use ed25519_dalek::Signer as _;
+    let k = key(1);
+    let signed_token = |payload: &str| {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
+        let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
+        let signature = URL_SAFE_NO_PAD.encode(k.sign(signed.as_bytes()).to_bytes());
+        format!("{signed}.{signature}")
+    };
+    let valid = Value::Object(claims(&k)).to_string();
+    assert!(check(&signed_token(&valid)).is_ok());
+    let twice = valid.replacen('{', r#"{"sub":"someone-else","#, 1);
+    assert_eq!(
+        message(&signed_token(&twice)),
+        "Malformed proof JWT: Invalid payload string"
+    );
+    assert_eq!(
+        message(&signed_token(&format!("[{valid}]"))),
+        "Malformed proof JWT: Invalid payload string"
+    );
+    // Escaped strings are read as their text.
+    let escaped = valid.replace("rapid-easily-quickly-2456", r"rapid-easily-quickly-\u0032456");
+    assert_eq!(
+        check(&signed_token(&escaped)).expect("valid").subject,
+        "rapid-easily-quickly-2456"
+    );
+}

@@ -19,6 +19,10 @@ use thiserror::Error;
 use crate::did_key::DidKey;
 use crate::timestamp::Timestamp;
 
+mod token_json;
+
+use token_json::{Field, Header, Payload, read_object};
+
 /// The only audience this server accepts.
 pub const AUDIENCE: &str = "authsome-daemon";
 /// The `Authorization` scheme.
@@ -111,26 +115,22 @@ fn decode_segment(segment: &str, what: &'static str) -> Result<Vec<u8>, ProofErr
     URL_SAFE_NO_PAD.decode(segment).map_err(|_| ProofError::Malformed(what))
 }
 
-fn json_object(bytes: &[u8], what: &'static str) -> Result<Map<String, Value>, ProofError> {
-    match serde_json::from_slice(bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(ProofError::Malformed(what)),
-    }
+fn required_string<'a>(field: &'a Field<'_>, name: &'static str) -> Result<&'a str, ProofError> {
+    field.non_empty_text().ok_or(ProofError::MissingClaim(name))
 }
 
-fn required_string<'a>(claims: &'a Map<String, Value>, name: &'static str) -> Result<&'a str, ProofError> {
-    match claims.get(name) {
-        Some(Value::String(value)) if !value.is_empty() => Ok(value),
-        _ => Err(ProofError::MissingClaim(name)),
-    }
-}
-
-/// A numeric claim as whole seconds (JWT `NumericDate`).
-fn numeric_date(claims: &Map<String, Value>, name: &str) -> Option<Result<i64, ()>> {
-    claims.get(name).map(|value| match value {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f.floor() as i64)).ok_or(()),
-        _ => Err(()),
-    })
+/// Whether `claimed` is the lowercase hex SHA-256 of `body` (compared without building the
+/// hex text).
+fn is_body_hash(claimed: &str, body: &[u8]) -> bool {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(body);
+    claimed.len() == digest.len() * 2
+        && digest
+            .iter()
+            .zip(claimed.as_bytes().chunks_exact(2))
+            .all(|(byte, pair)| {
+                pair[0] == DIGITS[usize::from(byte >> 4)] && pair[1] == DIGITS[usize::from(byte & 0x0f)]
+            })
 }
 
 /// Splits an `Authorization` header value into the PoP token.
@@ -151,19 +151,21 @@ pub fn verify(
     verify_with_keys(token, request, now, policy, None)
 }
 
-/// Decompressed Ed25519 public keys, by their 32 bytes, for [`verify_with_keys`].
+/// Issuers already seen, by their `did:key` text: the parsed DID and its decompressed Ed25519
+/// key, for [`verify_with_keys`].
 ///
 /// Decompressing the issuer's point (a field square root) is about a tenth of a
-/// verification, and an agent signs every request with the same key. The mapping is a pure
-/// function of the bytes, so nothing here can go stale or differ between replicas; only keys
-/// that decompressed are kept. At `capacity` distinct keys the map starts over.
+/// verification and decoding the base58 text a few per cent more, and an agent signs every
+/// request with the same key. Both are pure functions of the text, so nothing here can go
+/// stale or differ between replicas; only issuers that parsed and decompressed are kept. At
+/// `capacity` distinct issuers the map starts over.
 pub struct VerifyingKeys {
-    keys: std::sync::Mutex<std::collections::HashMap<[u8; 32], VerifyingKey>>,
+    keys: std::sync::Mutex<std::collections::HashMap<String, (DidKey, VerifyingKey)>>,
     capacity: usize,
 }
 
 impl VerifyingKeys {
-    /// An empty map holding at most `capacity` keys.
+    /// An empty map holding at most `capacity` issuers.
     pub fn new(capacity: usize) -> Self {
         Self {
             keys: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -171,24 +173,21 @@ impl VerifyingKeys {
         }
     }
 
-    fn get(&self, bytes: &[u8; 32]) -> Result<VerifyingKey, ed25519_dalek::SignatureError> {
+    fn known(&self, issuer: &str) -> Option<(DidKey, VerifyingKey)> {
         // A panic while holding the lock leaves at worst a missing entry.
-        let known = self
-            .keys
+        self.keys
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(bytes)
-            .copied();
-        if let Some(key) = known {
-            return Ok(key);
-        }
-        let key = VerifyingKey::from_bytes(bytes)?;
+            .get(issuer)
+            .cloned()
+    }
+
+    fn remember(&self, issuer: &DidKey, key: VerifyingKey) {
         let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if keys.len() >= self.capacity {
             keys.clear();
         }
-        keys.insert(*bytes, key);
-        Ok(key)
+        keys.insert(issuer.as_str().to_owned(), (issuer.clone(), key));
     }
 }
 
@@ -209,32 +208,41 @@ pub fn verify_with_keys(
     else {
         return Err(ProofError::Malformed("Not enough segments"));
     };
-    let header = json_object(
-        &decode_segment(header_b64, "Invalid header padding")?,
-        "Invalid header string",
-    )?;
-    let claims = json_object(
-        &decode_segment(payload_b64, "Invalid payload padding")?,
-        "Invalid payload string",
-    )?;
+    let header_json = decode_segment(header_b64, "Invalid header padding")?;
+    let header: Header<'_> = read_object(&header_json).ok_or(ProofError::Malformed("Invalid header string"))?;
+    let payload_json = decode_segment(payload_b64, "Invalid payload padding")?;
+    let claims: Payload<'_> = read_object(&payload_json).ok_or(ProofError::Malformed("Invalid payload string"))?;
     let signature_bytes = decode_segment(signature_b64, "Invalid crypto padding")?;
 
-    let issuer_text = required_string(&claims, "iss")?;
-    let issuer = DidKey::parse(issuer_text).map_err(|e| ProofError::Issuer(e.to_string()))?;
+    let issuer_text = required_string(&claims.iss, "iss")?;
+    let known = keys.and_then(|keys| keys.known(issuer_text));
+    let (issuer, known_key) = match known {
+        Some((issuer, key)) => (issuer, Some(key)),
+        None => (
+            DidKey::parse(issuer_text).map_err(|e| ProofError::Issuer(e.to_string()))?,
+            None,
+        ),
+    };
 
     // Signature first, with the key the token names; then the registered-claim checks.
-    match header.get("alg").and_then(Value::as_str) {
+    match header.alg.text() {
         Some("EdDSA" | "Ed25519") => {}
         _ => return Err(ProofError::Invalid("The specified alg value is not allowed")),
     }
-    if header.contains_key("crit") {
+    if !header.crit.is_absent() {
         return Err(ProofError::Invalid("Unsupported critical header"));
     }
-    let key = match keys {
-        Some(keys) => keys.get(issuer.public_key()),
-        None => VerifyingKey::from_bytes(issuer.public_key()),
-    }
-    .map_err(|_| ProofError::Invalid("Signature verification failed"))?;
+    let key = match known_key {
+        Some(key) => key,
+        None => {
+            let key = VerifyingKey::from_bytes(issuer.public_key())
+                .map_err(|_| ProofError::Invalid("Signature verification failed"))?;
+            if let Some(keys) = keys {
+                keys.remember(&issuer, key);
+            }
+            key
+        }
+    };
     let signature =
         Signature::from_slice(&signature_bytes).map_err(|_| ProofError::Invalid("Signature verification failed"))?;
     let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
@@ -243,7 +251,7 @@ pub fn verify_with_keys(
 
     let now = now.unix_seconds();
     let leeway = policy.leeway_seconds;
-    let iat = match numeric_date(&claims, "iat") {
+    let iat = match claims.iat.numeric_date() {
         None => return Err(ProofError::Invalid("Token is missing the \"iat\" claim")),
         Some(Err(())) => return Err(ProofError::Invalid("Issued At claim (iat) must be an integer.")),
         Some(Ok(iat)) => iat,
@@ -251,14 +259,14 @@ pub fn verify_with_keys(
     if iat > now + leeway {
         return Err(ProofError::Invalid("The token is not yet valid (iat)"));
     }
-    if let Some(nbf) = numeric_date(&claims, "nbf") {
+    if let Some(nbf) = claims.nbf.numeric_date() {
         match nbf {
             Err(()) => return Err(ProofError::Invalid("Not Before claim (nbf) must be an integer.")),
             Ok(nbf) if nbf > now + leeway => return Err(ProofError::Invalid("The token is not yet valid (nbf)")),
             Ok(_) => {}
         }
     }
-    let exp = match numeric_date(&claims, "exp") {
+    let exp = match claims.exp.numeric_date() {
         None => None,
         Some(Err(())) => return Err(ProofError::Invalid("Expiration Time claim (exp) must be an integer.")),
         Some(Ok(exp)) => {
@@ -268,30 +276,30 @@ pub fn verify_with_keys(
             Some(exp)
         }
     };
-    match claims.get("aud") {
-        None => return Err(ProofError::Invalid("Token is missing the \"aud\" claim")),
-        Some(Value::String(aud)) if aud == AUDIENCE => {}
-        Some(Value::Array(auds)) if auds.iter().any(|a| a.as_str() == Some(AUDIENCE)) => {}
-        Some(_) => return Err(ProofError::Invalid("Audience doesn't match")),
+    match &claims.aud {
+        Field::Absent => return Err(ProofError::Invalid("Token is missing the \"aud\" claim")),
+        Field::Text(aud) if aud == AUDIENCE => {}
+        Field::List(auds) if auds.iter().any(|a| a.text() == Some(AUDIENCE)) => {}
+        _ => return Err(ProofError::Invalid("Audience doesn't match")),
     }
 
-    let htm = required_string(&claims, "htm")?;
+    let htm = required_string(&claims.htm, "htm")?;
     if !htm.eq_ignore_ascii_case(request.method) {
         return Err(ProofError::Method);
     }
-    if required_string(&claims, "htu")? != request.path_and_query {
+    if required_string(&claims.htu, "htu")? != request.path_and_query {
         return Err(ProofError::Url);
     }
-    if required_string(&claims, "body_sha256")? != body_sha256(request.body) {
+    if !is_body_hash(required_string(&claims.body_sha256, "body_sha256")?, request.body) {
         return Err(ProofError::BodyHash);
     }
-    let subject = required_string(&claims, "sub")?.to_owned();
-    let jwt_id = required_string(&claims, "jti")?;
+    let subject = required_string(&claims.sub, "sub")?.to_owned();
+    let jwt_id = required_string(&claims.jti, "jti")?;
     if jwt_id.len() > MAX_JTI_LEN {
         return Err(ProofError::Malformed("jti is too long"));
     }
-    let expires_at = match (claims.get("exp"), exp) {
-        (Some(Value::Number(n)), Some(exp)) if n.is_i64() || n.is_u64() => exp,
+    let expires_at = match exp {
+        Some(exp) if claims.exp.is_integer() => exp,
         _ => return Err(ProofError::ExpNotInteger),
     };
     if expires_at - iat > policy.max_lifetime_seconds {
