@@ -29,10 +29,14 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// Series by method, then route pattern, then status: nested so that counting a request whose
+/// series exists looks it up by `&str` and allocates nothing.
+type SeriesByLabels = BTreeMap<String, BTreeMap<String, BTreeMap<u16, Series>>>;
+
 /// Request counters and latency histograms.
 #[derive(Default)]
 pub struct HttpMetrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    series: Mutex<SeriesByLabels>,
 }
 
 impl HttpMetrics {
@@ -40,7 +44,17 @@ impl HttpMetrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, latency: Duration) {
         let seconds = latency.as_secs_f64();
         let Ok(mut series) = self.series.lock() else { return };
-        let entry = series.entry((method.to_owned(), route.to_owned(), status)).or_default();
+        if !series.contains_key(method) {
+            series.insert(method.to_owned(), BTreeMap::new());
+        }
+        let Some(by_route) = series.get_mut(method) else { return };
+        if !by_route.contains_key(route) {
+            by_route.insert(route.to_owned(), BTreeMap::new());
+        }
+        let Some(by_status) = by_route.get_mut(route) else {
+            return;
+        };
+        let entry = by_status.entry(status).or_default();
         entry.count += 1;
         entry.sum_seconds += seconds;
         for (bound, bucket) in BUCKETS.iter().zip(entry.buckets.iter_mut()) {
@@ -51,7 +65,18 @@ impl HttpMetrics {
     }
 
     fn snapshot(&self) -> BTreeMap<(String, String, u16), Series> {
-        self.series.lock().map(|s| s.clone()).unwrap_or_default()
+        let Ok(series) = self.series.lock() else {
+            return BTreeMap::new();
+        };
+        let mut flat = BTreeMap::new();
+        for (method, by_route) in series.iter() {
+            for (route, by_status) in by_route {
+                for (status, one) in by_status {
+                    flat.insert((method.clone(), route.clone(), *status), one.clone());
+                }
+            }
+        }
+        flat
     }
 
     /// The counters and histograms in the text exposition format.

@@ -61,7 +61,9 @@ pub fn loggable_path(path: &str) -> String {
 pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
     let id = incoming_request_id(&request).unwrap_or_else(new_request_id);
     let method = request.method().clone();
-    let path = loggable_path(request.uri().path());
+    // A cheap clone (the URI shares hyper's buffer); the loggable path is only built when a
+    // log line is actually written.
+    let uri = request.uri().clone();
     let state = request.data::<crate::state::SharedState>().cloned();
     let started = Instant::now();
     let span = tracing::info_span!(
@@ -85,20 +87,26 @@ pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
     let elapsed = started.elapsed();
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     // The matched route pattern, never the raw path (bounded label values, no identifiers).
-    let route = match response.data::<PathPattern>() {
-        Some(pattern) if !pattern.0.is_empty() => pattern.0.to_string(),
-        _ => "unmatched".to_owned(),
+    let pattern = response.data::<PathPattern>().map(|pattern| pattern.0.clone());
+    let route: &str = match pattern.as_deref() {
+        Some(pattern) if !pattern.is_empty() => pattern,
+        _ => "unmatched",
     };
     if let Some(state) = state {
-        state.metrics.observe(method.as_str(), &route, status, elapsed);
+        state.metrics.observe(method.as_str(), route, status, elapsed);
     }
-    crate::telemetry::name_span(&span, format!("{method} {route}"));
-    span.record("http.route", route.as_str());
-    span.record("http.response.status_code", i64::from(status));
+    // Disabled when neither the log filter nor a trace exporter wants request spans (the
+    // default): then there is nothing to name or record.
+    if !span.is_disabled() {
+        crate::telemetry::name_span(&span, format!("{method} {route}"));
+        span.record("http.route", route);
+        span.record("http.response.status_code", i64::from(status));
+    }
+    // Field values are only evaluated when the line is written.
     if status >= 500 {
-        tracing::warn!(request_id = %id, %method, %route, %path, status, latency_ms, "request");
+        tracing::warn!(request_id = %id, %method, %route, path = %loggable_path(uri.path()), status, latency_ms, "request");
     } else {
-        tracing::info!(request_id = %id, %method, %route, %path, status, latency_ms, "request");
+        tracing::info!(request_id = %id, %method, %route, path = %loggable_path(uri.path()), status, latency_ms, "request");
     }
     Ok(response)
 }
