@@ -178,6 +178,73 @@ async fn without_replay_protection_requests_are_refused_with_503() {
     );
 }
 
+/// Refuses (as unreachable) the token ids that start with `unreachable-`, remembers the rest.
+struct PartlyUnreachableReplayCache(Arc<dyn ReplayCache>);
+
+#[async_trait::async_trait]
+impl ReplayCache for PartlyUnreachableReplayCache {
+    async fn check_and_store(&self, jti: &str, expires_at: Timestamp) -> Result<ReplayCheck, StateError> {
+        if jti.starts_with("unreachable-") {
+            return Err(StateError::unavailable(std::io::Error::other("connection refused")));
+        }
+        self.0.check_and_store(jti, expires_at).await
+    }
+}
+
+/// Resolve reads the caller's vault while it consumes the token id; a replayed token, or one
+/// whose id could not be stored, still gets no credential.
+#[tokio::test]
+async fn a_resolve_proof_returns_the_credential_once() {
+    let daemon = Daemon::build(&[], |state| {
+        let remembering = state.runtime.replay.clone();
+        state.runtime.replay = Arc::new(PartlyUnreachableReplayCache(remembering));
+    })
+    .await;
+    let (agent, _) = daemon.claimed_agent("resolve-once", "resolve-once@example.com").await;
+    const KEY: &str = "sk-proj-resolve-once-0123456789abcdefghij";
+    let session = agent
+        .post(
+            &daemon,
+            "/api/auth/sessions",
+            json!({"provider": "openai", "connection": "default", "flow": "api_key", "force": true}),
+        )
+        .await
+        .expect(200)
+        .json();
+    let id = session["id"].as_str().expect("session id");
+    agent
+        .post(
+            &daemon,
+            &format!("/api/auth/sessions/{id}/resume"),
+            json!({"data": {"api_key": KEY}}),
+        )
+        .await
+        .expect(200);
+
+    let path = "/api/credentials/resolve";
+    let body = br#"{"provider":"openai"}"#.to_vec();
+    let proof = agent.proof("POST", path, &body);
+    let first = agent
+        .call_with_proof(&daemon, Method::POST, path, body.clone(), &proof)
+        .await
+        .expect(200);
+    assert_eq!(first.json()["headers"]["Authorization"], format!("Bearer {KEY}"));
+    let replayed = agent
+        .call_with_proof(&daemon, Method::POST, path, body.clone(), &proof)
+        .await
+        .expect(401);
+    assert_eq!(replayed.json()["detail"], "Proof JWT was already used");
+    assert!(!replayed.text().contains(KEY));
+
+    let now = Timestamp::now().unix_seconds();
+    let unstored = agent.proof_with("POST", path, &body, "unreachable-1", now);
+    let refused = agent
+        .call_with_proof(&daemon, Method::POST, path, body, &unstored)
+        .await
+        .expect(503);
+    assert!(!refused.text().contains(KEY), "{}", refused.text());
+}
+
 // ---- Browser sessions, CSRF, throttling (weakness 6) ----
 
 #[tokio::test]

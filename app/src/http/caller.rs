@@ -72,15 +72,52 @@ fn percent_decode(text: &str) -> Option<String> {
 /// The order keeps the reference's messages but checks the identity (registered, with this
 /// DID) before consuming the token id, so unknown agents cannot fill the replay cache.
 pub async fn authenticate_pop(request: &Request) -> Result<Caller, ApiError> {
-    Ok(authenticate_pop_reading(request, None).await?.0)
+    let (caller, _, token_id) = verify_pop(request, None).await?;
+    token_id.consume().await?;
+    Ok(caller)
 }
 
-/// [`authenticate_pop`], also reading the custom definition of `provider` in the same
-/// database round trip as the caller's ownership (for credential resolution).
-pub async fn authenticate_pop_reading(
+/// The id of a verified token, not yet consumed. Until [`consume`](Self::consume) succeeds
+/// the request may only read: nothing may be returned or changed on its behalf.
+#[must_use = "a verified token's id must be consumed before the request has any effect"]
+pub struct UnconsumedTokenId {
+    state: SharedState,
+    jwt_id: String,
+    forget_after: Timestamp,
+}
+
+impl UnconsumedTokenId {
+    /// Stores the id in the shared replay cache; refuses a token seen before (401) and, when
+    /// the cache cannot answer, the request (503).
+    pub async fn consume(self) -> Result<(), ApiError> {
+        match self
+            .state
+            .runtime
+            .replay
+            .check_and_store(&self.jwt_id, self.forget_after)
+            .await
+        {
+            Ok(ReplayCheck::Fresh) => Ok(()),
+            Ok(ReplayCheck::Replayed) => Err(unauthorized("Proof JWT was already used")),
+            Err(error @ (StateError::Unavailable(_) | StateError::Full)) => {
+                tracing::warn!(error = %crate::error_chain(&error), "replay protection unavailable: refusing the request");
+                Err(ApiError::detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Replay protection is unavailable, so the request was refused; try again shortly",
+                ))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// Verifies the token and resolves the caller (also reading the custom definition of
+/// `provider` in the same database round trip as the caller's ownership, for credential
+/// resolution), leaving the token's id to be consumed.
+async fn verify_pop(
     request: &Request,
     provider: Option<&ProviderName>,
-) -> Result<(Caller, CustomDefinition), ApiError> {
+) -> Result<(Caller, CustomDefinition, UnconsumedTokenId), ApiError> {
     let state = state_of(request)?;
     let Some(header) = request.headers().get("authorization") else {
         return Err(unauthorized("Missing PoP authorization header"));
@@ -132,20 +169,21 @@ pub async fn authenticate_pop_reading(
     // Remember the id until the token can no longer pass the expiry check.
     let forget_after = Timestamp::from_unix_seconds(claims.expires_at + state.settings.pop.leeway_seconds)
         .unwrap_or_else(|| Timestamp::now().plus_seconds(state.settings.pop.max_lifetime_seconds));
-    match state.runtime.replay.check_and_store(&claims.jwt_id, forget_after).await {
-        Ok(ReplayCheck::Fresh) => {}
-        Ok(ReplayCheck::Replayed) => return Err(unauthorized("Proof JWT was already used")),
-        Err(error @ (StateError::Unavailable(_) | StateError::Full)) => {
-            tracing::warn!(error = %crate::error_chain(&error), "replay protection unavailable: refusing the request");
-            return Err(ApiError::detail(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Replay protection is unavailable, so the request was refused; try again shortly",
-            ));
+    let caller = ownership::caller_from_ownership(ownership, claims.issuer);
+    let token_id = UnconsumedTokenId {
+        state,
+        jwt_id: claims.jwt_id,
+        forget_after,
+    };
+    match caller {
+        Ok(caller) => Ok((caller, custom_definition, token_id)),
+        // Refused for the identity's state, which can change within the token's lifetime:
+        // the id is spent first, so the token cannot succeed later.
+        Err(error) => {
+            token_id.consume().await?;
+            Err(ApiError::from(error))
         }
-        Err(other) => return Err(other.into()),
     }
-    let caller = ownership::caller_from_ownership(ownership, claims.issuer).map_err(ApiError::from)?;
-    Ok((caller, custom_definition))
 }
 
 /// The session token in the request's cookie, if any.
@@ -258,6 +296,9 @@ pub struct ResolvingCaller {
     pub provider: Option<ProviderName>,
     /// Its custom definition, read with the ownership (unread when the body names none).
     pub custom_definition: CustomDefinition,
+    /// The token's id, consumed by the handler while it reads the caller's vault (one round
+    /// trip for both when they share Redis).
+    pub token_id: UnconsumedTokenId,
 }
 
 /// The `provider` member of a JSON body, if the body is an object with a string there.
@@ -321,13 +362,14 @@ impl<'a> ApiExtractor<'a> for ResolvingCaller {
             .extensions()
             .get::<RawBody>()
             .and_then(|body| provider_in_body(&body.0));
-        let (caller, custom_definition) = authenticate_pop_reading(request, provider.as_ref())
+        let (caller, custom_definition, token_id) = verify_pop(request, provider.as_ref())
             .await
             .map_err(ApiError::into_poem)?;
         Ok(Self {
             caller,
             provider,
             custom_definition,
+            token_id,
         })
     }
 }

@@ -323,39 +323,57 @@ pub struct Effective<'a> {
     pub source: CredentialSource,
 }
 
-/// The connection a request should use: a named one strictly; `default` or none falls back
-/// to the provider's global connection when the vault has no default of its own.
-pub async fn resolve_effective<'a>(
-    state: &'a AppState,
-    caller: &Caller,
+/// What the caller's own vault holds for a request: the connection's name and its record,
+/// if stored. Only reads, so it may run before the request's token id is consumed.
+pub struct LocalConnection {
+    name: String,
+    record: Option<ConnectionRecord>,
+    /// A connection named explicitly (other than `default`) never falls back.
+    named_strictly: bool,
+}
+
+/// Reads the connection a request names (`default` or none: the provider's default) from
+/// `scope`, without looking further.
+pub async fn read_local_connection(
+    scope: &VaultScope<'_>,
     provider: &str,
     connection: Option<&str>,
-) -> Result<Effective<'a>, ServiceError> {
-    let scope = VaultScope::of(state, caller);
-    if let Some(name) = connection.filter(|c| *c != ConnectionName::DEFAULT) {
-        let record = scope
-            .connection(provider, name)
-            .await?
-            .ok_or_else(|| not_found(provider, name, Some(caller)))?;
-        return Ok(Effective {
-            record,
-            scope,
-            source: CredentialSource::Local,
-        });
-    }
-    let (local_name, record) = match connection {
-        Some(_) => (
-            ConnectionName::DEFAULT.to_owned(),
-            scope.connection(provider, ConnectionName::DEFAULT).await?,
-        ),
+) -> Result<LocalConnection, ServiceError> {
+    let (name, record) = match connection {
+        Some(name) => (name.to_owned(), scope.connection(provider, name).await?),
         None => scope.default_connection(provider).await?,
     };
+    Ok(LocalConnection {
+        name,
+        record,
+        named_strictly: connection.is_some_and(|name| name != ConnectionName::DEFAULT),
+    })
+}
+
+/// The connection a request should use, given what the caller's own vault holds (`local`,
+/// read from `scope`): a named one strictly; `default` or none falls back to the provider's
+/// global connection when the vault has no default of its own.
+async fn effective_from_local<'a>(
+    state: &'a AppState,
+    caller: &Caller,
+    scope: VaultScope<'a>,
+    provider: &str,
+    local: LocalConnection,
+) -> Result<Effective<'a>, ServiceError> {
+    let LocalConnection {
+        name: local_name,
+        record,
+        named_strictly,
+    } = local;
     if let Some(record) = record {
         return Ok(Effective {
             record,
             scope,
             source: CredentialSource::Local,
         });
+    }
+    if named_strictly {
+        return Err(not_found(provider, &local_name, Some(caller)));
     }
     let Ok(provider_name) = ProviderName::parse(provider) else {
         return Err(not_found(provider, &local_name, Some(caller)));
@@ -489,7 +507,23 @@ pub async fn resolve_credentials(
     connection: Option<&str>,
     custom_definition: CustomDefinition,
 ) -> Result<ResolvedCredentials, ServiceError> {
-    let mut effective = resolve_effective(state, caller, provider, connection).await?;
+    let scope = VaultScope::of(state, caller);
+    let local = read_local_connection(&scope, provider, connection).await?;
+    resolve_credentials_from_local(state, caller, scope, provider, local, custom_definition).await
+}
+
+/// [`resolve_credentials`] with the caller's own vault already read into `local` (from
+/// `scope`, by [`read_local_connection`]). This is where effects start (a token refresh, a
+/// stale global pointer dropped): the request's token id must be consumed before it is called.
+pub async fn resolve_credentials_from_local(
+    state: &AppState,
+    caller: &Caller,
+    scope: VaultScope<'_>,
+    provider: &str,
+    local: LocalConnection,
+    custom_definition: CustomDefinition,
+) -> Result<ResolvedCredentials, ServiceError> {
+    let mut effective = effective_from_local(state, caller, scope, provider, local).await?;
     let definition = state.catalog.get_with(provider, custom_definition).await?;
     let headers = request_headers(state, &mut effective, &definition).await?;
     Ok(ResolvedCredentials {

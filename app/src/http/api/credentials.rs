@@ -13,7 +13,7 @@ use crate::http::api::ApiTags;
 use crate::http::caller::{PopCaller, ResolvingCaller};
 use crate::http::errors::{ApiError, ApiResult};
 use crate::services::catalog::CustomDefinition;
-use crate::services::credentials::{self, ExportFormat};
+use crate::services::credentials::{self, ExportFormat, VaultScope};
 use crate::services::proxy_routes::{self, RouteScope};
 use crate::state::SharedState;
 
@@ -95,17 +95,33 @@ impl CredentialsApi {
         caller: ResolvingCaller,
         body: Json<ResolveRequest>,
     ) -> ApiResult<Json<ResolvedCredentialsView>> {
+        let ResolvingCaller {
+            caller,
+            provider,
+            custom_definition,
+            token_id,
+        } = caller;
         // The definition read with the caller is for the provider the body names; the typed
         // body is the same bytes, but check rather than assume.
-        let custom_definition = match &caller.provider {
-            Some(read) if read.as_str() == body.provider => caller.custom_definition,
+        let custom_definition = match &provider {
+            Some(read) if read.as_str() == body.provider => custom_definition,
             _ => CustomDefinition::Unread,
         };
-        let resolved = credentials::resolve_credentials(
+        // The caller's own vault is only read while the token id is consumed: with both in
+        // Redis the two commands share one round trip. Nothing read is used, and nothing is
+        // changed, unless the token was fresh.
+        let scope = VaultScope::of(state.0, &caller);
+        let (consumed, local) = tokio::join!(
+            token_id.consume(),
+            credentials::read_local_connection(&scope, &body.provider, body.connection.as_deref())
+        );
+        consumed?;
+        let resolved = credentials::resolve_credentials_from_local(
             state.0,
-            &caller.caller,
+            &caller,
+            scope,
             &body.provider,
-            body.connection.as_deref(),
+            local?,
             custom_definition,
         )
         .await?;
