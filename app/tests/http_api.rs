@@ -159,29 +159,6 @@ const TESTED_OPERATIONS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-async fn store_openai_key(daemon: &Daemon, agent: &Agent, connection: &str, key: &str) {
-    let session = agent
-        .post(
-            daemon,
-            "/api/auth/sessions",
-            json!({"provider": "openai", "connection": connection, "flow": "api_key", "force": true}),
-        )
-        .await
-        .expect(200)
-        .json();
-    let id = session["id"].as_str().expect("session id");
-    let resumed = agent
-        .post(
-            daemon,
-            &format!("/api/auth/sessions/{id}/resume"),
-            json!({"data": {"api_key": key}}),
-        )
-        .await
-        .expect(200)
-        .json();
-    assert_eq!(resumed["status"], "completed");
-}
-
 #[tokio::test]
 async fn health_reports_the_protocol_and_the_backends() {
     let daemon = Daemon::start().await;
@@ -724,8 +701,10 @@ async fn login_session_views_belong_to_their_owner() {
 async fn connections_are_listed_read_and_detailed() {
     let daemon = Daemon::start().await;
     let (agent, mut owner) = daemon.claimed_agent("conn-agent", "conn@example.com").await;
-    store_openai_key(&daemon, &agent, "default", OPENAI_KEY).await;
-    store_openai_key(&daemon, &agent, "work", "sk-proj-workworkworkworkworkwork0001").await;
+    agent.store_openai_key(&daemon, "default", OPENAI_KEY).await;
+    agent
+        .store_openai_key(&daemon, "work", "sk-proj-workworkworkworkworkwork0001")
+        .await;
 
     let listed = agent.get(&daemon, "/api/connections").await.expect(200).json();
     let groups = listed["connections"].as_array().expect("groups");
@@ -783,7 +762,9 @@ async fn connections_are_listed_read_and_detailed() {
 
     // Weakness 5: an admin looking at another principal's connection does not get its secret.
     let (other_agent, _) = daemon.claimed_agent("second-conn-agent", "second@example.com").await;
-    store_openai_key(&daemon, &other_agent, "default", "sk-proj-secondsecondsecondsecond02").await;
+    other_agent
+        .store_openai_key(&daemon, "default", "sk-proj-secondsecondsecondsecond02")
+        .await;
     let other_principal = other_agent.get(&daemon, "/api/whoami").await.expect(200).json()["principal_id"]
         .as_str()
         .expect("principal")
@@ -835,8 +816,10 @@ async fn connections_are_listed_read_and_detailed() {
 async fn defaults_and_logout_change_the_callers_vault() {
     let daemon = Daemon::start().await;
     let (agent, _) = daemon.claimed_agent("default-agent", "default@example.com").await;
-    store_openai_key(&daemon, &agent, "default", OPENAI_KEY).await;
-    store_openai_key(&daemon, &agent, "work", "sk-proj-workworkworkworkworkwork0001").await;
+    agent.store_openai_key(&daemon, "default", OPENAI_KEY).await;
+    agent
+        .store_openai_key(&daemon, "work", "sk-proj-workworkworkworkworkwork0001")
+        .await;
 
     let set = agent
         .post(&daemon, "/api/connections/openai/work/default", json!({}))
@@ -883,7 +866,7 @@ async fn a_global_connection_serves_every_principal_until_unset() {
     let daemon = Daemon::start().await;
     let (admin, _) = daemon.claimed_agent("global-admin", "gadmin@example.com").await;
     let (user, _) = daemon.claimed_agent("global-user", "guser@example.com").await;
-    store_openai_key(&daemon, &admin, "shared", OPENAI_KEY).await;
+    admin.store_openai_key(&daemon, "shared", OPENAI_KEY).await;
 
     user.post(&daemon, "/api/connections/openai/shared/global", json!({}))
         .await
@@ -945,9 +928,11 @@ async fn revoke_removes_a_provider_from_every_vault() {
     let daemon = Daemon::start().await;
     let (admin, _) = daemon.claimed_agent("revoke-admin", "radmin@example.com").await;
     let (user, _) = daemon.claimed_agent("revoke-user", "ruser@example.com").await;
-    store_openai_key(&daemon, &admin, "default", OPENAI_KEY).await;
-    store_openai_key(&daemon, &user, "default", "sk-proj-useruseruseruseruseruser0001").await;
-    store_openai_key(&daemon, &user, "extra", "sk-proj-extraextraextraextraextra0001").await;
+    admin.store_openai_key(&daemon, "default", OPENAI_KEY).await;
+    user.store_openai_key(&daemon, "default", "sk-proj-useruseruseruseruseruser0001")
+        .await;
+    user.store_openai_key(&daemon, "extra", "sk-proj-extraextraextraextraextra0001")
+        .await;
 
     user.post(&daemon, "/api/connections/openai/revoke", json!({}))
         .await
@@ -974,7 +959,7 @@ async fn revoke_removes_a_provider_from_every_vault() {
 async fn credentials_resolve_to_the_providers_headers() {
     let daemon = Daemon::start().await;
     let (agent, mut owner) = daemon.claimed_agent("resolve-agent", "resolve@example.com").await;
-    store_openai_key(&daemon, &agent, "default", OPENAI_KEY).await;
+    agent.store_openai_key(&daemon, "default", OPENAI_KEY).await;
     let resolved = agent
         .post(
             &daemon,
@@ -1037,8 +1022,10 @@ async fn credentials_resolve_to_the_providers_headers() {
 async fn credentials_export_as_env_shell_and_json() {
     let daemon = Daemon::start().await;
     let (agent, _) = daemon.claimed_agent("export-agent", "export@example.com").await;
-    store_openai_key(&daemon, &agent, "default", OPENAI_KEY).await;
-    store_openai_key(&daemon, &agent, "work", "sk-proj-workworkworkworkworkwork0001").await;
+    agent.store_openai_key(&daemon, "default", OPENAI_KEY).await;
+    agent
+        .store_openai_key(&daemon, "work", "sk-proj-workworkworkworkworkwork0001")
+        .await;
 
     let env = agent
         .post(
@@ -1095,7 +1082,7 @@ async fn proxy_routes_follow_connections_and_the_catalog() {
     let (agent, _) = daemon.claimed_agent("routes-agent", "routes@example.com").await;
     let empty = agent.get(&daemon, "/api/proxy/routes").await.expect(200).json();
     assert_eq!(empty, json!({"routes": []}));
-    store_openai_key(&daemon, &agent, "default", OPENAI_KEY).await;
+    agent.store_openai_key(&daemon, "default", OPENAI_KEY).await;
     let connected = agent
         .get(&daemon, "/api/proxy/routes?scope=connected")
         .await
@@ -1154,7 +1141,7 @@ async fn providers_are_listed_and_read() {
         .await
         .expect(401);
 
-    store_openai_key(&daemon, &agent, "default", OPENAI_KEY).await;
+    agent.store_openai_key(&daemon, "default", OPENAI_KEY).await;
     let detail = owner
         .api(&daemon, Method::GET, "/api/providers/openai/detail", None, None)
         .await

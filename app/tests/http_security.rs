@@ -202,24 +202,7 @@ async fn a_resolve_proof_returns_the_credential_once() {
     .await;
     let (agent, _) = daemon.claimed_agent("resolve-once", "resolve-once@example.com").await;
     const KEY: &str = "sk-proj-resolve-once-0123456789abcdefghij";
-    let session = agent
-        .post(
-            &daemon,
-            "/api/auth/sessions",
-            json!({"provider": "openai", "connection": "default", "flow": "api_key", "force": true}),
-        )
-        .await
-        .expect(200)
-        .json();
-    let id = session["id"].as_str().expect("session id");
-    agent
-        .post(
-            &daemon,
-            &format!("/api/auth/sessions/{id}/resume"),
-            json!({"data": {"api_key": KEY}}),
-        )
-        .await
-        .expect(200);
+    agent.store_openai_key(&daemon, "default", KEY).await;
 
     let path = "/api/credentials/resolve";
     let body = br#"{"provider":"openai"}"#.to_vec();

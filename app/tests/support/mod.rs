@@ -257,6 +257,30 @@ impl Agent {
         self.call(daemon, Method::GET, path, None).await
     }
 
+    /// Stores `key` as the agent's OpenAI `connection` through the API-key login flow.
+    pub async fn store_openai_key(&self, daemon: &Daemon, connection: &str, key: &str) {
+        let session = self
+            .post(
+                daemon,
+                "/api/auth/sessions",
+                serde_json::json!({"provider": "openai", "connection": connection, "flow": "api_key", "force": true}),
+            )
+            .await
+            .expect(200)
+            .json();
+        let id = session["id"].as_str().expect("session id");
+        let resumed = self
+            .post(
+                daemon,
+                &format!("/api/auth/sessions/{id}/resume"),
+                serde_json::json!({"data": {"api_key": key}}),
+            )
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(resumed["status"], "completed");
+    }
+
     pub async fn post(&self, daemon: &Daemon, path: &str, body: Value) -> Reply {
         self.call(daemon, Method::POST, path, Some(body)).await
     }
