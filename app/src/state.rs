@@ -15,7 +15,8 @@ use crate::vault::Vault;
 /// CPU, so an unbounded number of concurrent sign-ins could exhaust memory.
 pub const PASSWORD_HASHING_SLOTS: usize = 2;
 
-/// Distinct agent keys kept decompressed (about 200 bytes each); the map starts over beyond.
+/// Distinct agent keys kept parsed and decompressed (about 400 bytes each with the did:key text,
+/// so at most about 4 MB); the map starts over beyond.
 pub const VERIFYING_KEYS_CAPACITY: usize = 10_000;
 
 /// The daemon's shared state. Every field is a handle onto a shared backend or immutable
@@ -41,8 +42,8 @@ pub struct AppState {
     pub password_slots: Semaphore,
     /// This replica's request metrics.
     pub metrics: crate::http::metrics::HttpMetrics,
-    /// Decompressed public keys of the agents that sign requests (a pure function of the key
-    /// bytes: nothing in it can go stale).
+    /// The agents that sign requests, by `did:key` text: the parsed DID and its decompressed
+    /// public key (a pure function of the text: nothing in it can go stale).
     pub verifying_keys: authsome_domain::proof::VerifyingKeys,
 }
 
