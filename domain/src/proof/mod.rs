@@ -119,20 +119,6 @@ fn required_string<'a>(field: &'a Field<'_>, name: &'static str) -> Result<&'a s
     field.non_empty_text().ok_or(ProofError::MissingClaim(name))
 }
 
-/// Whether `claimed` is the lowercase hex SHA-256 of `body` (compared without building the
-/// hex text).
-fn is_body_hash(claimed: &str, body: &[u8]) -> bool {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(body);
-    claimed.len() == digest.len() * 2
-        && digest
-            .iter()
-            .zip(claimed.as_bytes().chunks_exact(2))
-            .all(|(byte, pair)| {
-                pair[0] == DIGITS[usize::from(byte >> 4)] && pair[1] == DIGITS[usize::from(byte & 0x0f)]
-            })
-}
-
 /// Splits an `Authorization` header value into the PoP token.
 pub fn token_from_header(authorization: &str) -> Result<&str, ProofError> {
     match authorization.split_once(' ') {
@@ -290,7 +276,10 @@ pub fn verify_with_keys(
     if required_string(&claims.htu, "htu")? != request.path_and_query {
         return Err(ProofError::Url);
     }
-    if !is_body_hash(required_string(&claims.body_sha256, "body_sha256")?, request.body) {
+    if !crate::hex::is_encoding_of(
+        required_string(&claims.body_sha256, "body_sha256")?,
+        &Sha256::digest(request.body),
+    ) {
         return Err(ProofError::BodyHash);
     }
     let subject = required_string(&claims.sub, "sub")?.to_owned();
