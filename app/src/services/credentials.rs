@@ -499,23 +499,11 @@ pub struct ResolvedCredentials {
     pub source: CredentialSource,
 }
 
-/// Resolves the headers for (provider, connection) for the caller.
+/// Resolves the headers for (provider, connection) for the caller, with the caller's own
+/// vault already read into `local` (from `scope`, by [`read_local_connection`]). This is where
+/// effects start (a token refresh, a stale global pointer dropped): the request's token id
+/// must be consumed before it is called.
 pub async fn resolve_credentials(
-    state: &AppState,
-    caller: &Caller,
-    provider: &str,
-    connection: Option<&str>,
-    custom_definition: CustomDefinition,
-) -> Result<ResolvedCredentials, ServiceError> {
-    let scope = VaultScope::of(state, caller);
-    let local = read_local_connection(&scope, provider, connection).await?;
-    resolve_credentials_from_local(state, caller, scope, provider, local, custom_definition).await
-}
-
-/// [`resolve_credentials`] with the caller's own vault already read into `local` (from
-/// `scope`, by [`read_local_connection`]). This is where effects start (a token refresh, a
-/// stale global pointer dropped): the request's token id must be consumed before it is called.
-pub async fn resolve_credentials_from_local(
     state: &AppState,
     caller: &Caller,
     scope: VaultScope<'_>,

@@ -116,15 +116,9 @@ impl CredentialsApi {
             credentials::read_local_connection(&scope, &body.provider, body.connection.as_deref())
         );
         consumed?;
-        let resolved = credentials::resolve_credentials_from_local(
-            state.0,
-            &caller,
-            scope,
-            &body.provider,
-            local?,
-            custom_definition,
-        )
-        .await?;
+        let resolved =
+            credentials::resolve_credentials(state.0, &caller, scope, &body.provider, local?, custom_definition)
+                .await?;
         let headers = resolved
             .headers
             .into_iter()
