@@ -2,23 +2,16 @@
 //! claims decoding, did:key decoding, the Ed25519 `verify_strict` check and the claim rules.
 #![allow(missing_docs)]
 
-use authsome_domain::proof::{self, BoundRequest, ProofPolicy};
-use authsome_domain::{DidKey, Timestamp};
+#[path = "fixtures/resolve_token.rs"]
+mod resolve_token;
+
+use authsome_domain::Timestamp;
+use authsome_domain::proof::{self, ProofPolicy};
 use criterion::{Criterion, criterion_group, criterion_main};
-use ed25519_dalek::SigningKey;
 
 fn proof_verify(c: &mut Criterion) {
-    let key = SigningKey::from_bytes(&[7u8; 32]);
-    let did = DidKey::from_public_key(key.verifying_key().to_bytes());
-    let body = br#"{"connection":null,"provider":"openai"}"#;
-    let request = BoundRequest {
-        method: "POST",
-        path_and_query: "/api/credentials/resolve",
-        body,
-    };
     let now = Timestamp::now();
-    let claims = proof::cli_claims(&did, "bench-agent", request, "bench-jti", now.unix_seconds());
-    let token = proof::sign(&key, &claims);
+    let (token, request) = (resolve_token::token(now), resolve_token::request());
     c.bench_function("proof/verify_resolve_token", |b| {
         b.iter(|| proof::verify(&token, request, now, ProofPolicy::default()).expect("valid"))
     });
