@@ -8,6 +8,11 @@ venv=${1:-.venv-reference}
 if [ -x "$venv/bin/authsome" ] && "$venv/bin/authsome" --version 2>/dev/null | grep -q '0.7.2'; then
   exit 0
 fi
+# A dangling symlink (an old checkout tracked one) would make `python3 -m venv` fail with
+# "File exists": replace it with a real directory.
+if [ -L "$venv" ] && [ ! -e "$venv" ]; then
+  rm "$venv"
+fi
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip
 "$venv/bin/pip" install -q --ignore-requires-python \

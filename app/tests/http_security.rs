@@ -55,6 +55,73 @@ async fn a_proof_is_single_use_and_bound_to_its_request() {
     assert!(malformed.json()["detail"].is_string());
 }
 
+/// The outside probe's loose checks: two `Authorization` headers were served using the first,
+/// a lowercase `htm` matched `GET`, and a token expiring before it was issued was accepted.
+#[tokio::test]
+async fn proofs_must_be_alone_exact_about_the_method_and_issued_before_they_expire() {
+    let daemon = Daemon::start().await;
+    let (agent, _) = daemon.claimed_agent("strict-agent", "strict@example.com").await;
+    let (first, second) = (
+        agent.proof("GET", "/api/whoami", b""),
+        agent.proof("GET", "/api/whoami", b""),
+    );
+    let doubled = daemon
+        .send(
+            poem::Request::builder()
+                .method(Method::GET)
+                .uri_str("/api/whoami")
+                .header("authorization", &first)
+                .header("authorization", &second)
+                .finish(),
+        )
+        .await
+        .expect(401);
+    assert_eq!(doubled.json()["detail"], "Expected exactly one Authorization header");
+    // Neither token was spent by the refusal.
+    agent
+        .call_with_proof(&daemon, Method::GET, "/api/whoami", Vec::new(), &first)
+        .await
+        .expect(200);
+
+    let now = Timestamp::now().unix_seconds();
+    let bound = authsome_domain::proof::BoundRequest {
+        method: "GET",
+        path_and_query: "/api/whoami",
+        body: b"",
+    };
+    let mut claims = authsome_domain::proof::cli_claims(&agent.did, &agent.handle, bound, "lowercase-htm", now);
+    claims.insert("htm".to_owned(), json!("get"));
+    let lowercase = agent
+        .call_with_proof(
+            &daemon,
+            Method::GET,
+            "/api/whoami",
+            Vec::new(),
+            &agent.sign_claims(&claims),
+        )
+        .await
+        .expect(401);
+    assert_eq!(lowercase.json()["detail"], "Proof JWT method does not match request");
+
+    let mut claims = authsome_domain::proof::cli_claims(&agent.did, &agent.handle, bound, "backwards", now);
+    claims.insert("exp".to_owned(), json!(now - 5));
+    claims.insert("iat".to_owned(), json!(now));
+    let backwards = agent
+        .call_with_proof(
+            &daemon,
+            Method::GET,
+            "/api/whoami",
+            Vec::new(),
+            &agent.sign_claims(&claims),
+        )
+        .await
+        .expect(401);
+    assert_eq!(
+        backwards.json()["detail"],
+        "Invalid proof JWT: Token expires before it was issued (exp <= iat)"
+    );
+}
+
 #[tokio::test]
 async fn proofs_need_iat_a_bounded_lifetime_and_tolerate_small_clock_skew() {
     let daemon = Daemon::start().await;

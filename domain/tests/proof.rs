@@ -175,6 +175,17 @@ fn time_rules_allow_skew_but_not_long_lived_or_undated_tokens() {
         })),
         "Invalid proof JWT: Token lifetime (exp - iat) exceeds the server's limit"
     );
+    // A token that expires before, or as, it was issued was never valid.
+    for exp in [NOW + 9, NOW + 10] {
+        assert_eq!(
+            message(&with(&k, |c| {
+                c.insert("iat".into(), json!(NOW + 10));
+                c.insert("exp".into(), json!(exp));
+            })),
+            "Invalid proof JWT: Token expires before it was issued (exp <= iat)",
+            "exp {exp}"
+        );
+    }
     assert_eq!(
         message(&with(&k, |c| {
             c.remove("exp");
@@ -215,12 +226,12 @@ fn the_audience_must_be_the_daemon() {
 #[test]
 fn the_token_is_bound_to_method_url_and_body() {
     let k = key(1);
-    assert!(
-        check(&with(&k, |c| {
+    // The reference matched the method case-insensitively; HTTP methods are case-sensitive.
+    assert_eq!(
+        message(&with(&k, |c| {
             c.insert("htm".into(), json!("post"));
-        }))
-        .is_ok(),
-        "method is case-insensitive"
+        })),
+        "Proof JWT method does not match request"
     );
     assert_eq!(
         message(&with(&k, |c| {

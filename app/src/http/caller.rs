@@ -119,8 +119,13 @@ async fn verify_pop(
     provider: Option<&ProviderName>,
 ) -> Result<(Caller, CustomDefinition, UnconsumedTokenId), ApiError> {
     let state = state_of(request)?;
-    let Some(header) = request.headers().get("authorization") else {
-        return Err(unauthorized("Missing PoP authorization header"));
+    // Two Authorization headers are refused rather than one picked: a proxy or a client library
+    // that reads the other one would disagree with us about who is calling.
+    let mut headers = request.headers().get_all("authorization").iter();
+    let header = match (headers.next(), headers.next()) {
+        (None, _) => return Err(unauthorized("Missing PoP authorization header")),
+        (Some(header), None) => header,
+        (Some(_), Some(_)) => return Err(unauthorized("Expected exactly one Authorization header")),
     };
     let header = header
         .to_str()

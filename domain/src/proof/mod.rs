@@ -5,7 +5,8 @@
 //! path and query (`htu`) and body hash (`body_sha256`), a unique id (`jti`) and its
 //! lifetime (`iat`, `exp`). [`verify`] checks everything that needs no storage, in the
 //! reference daemon's order and with its messages, plus the fixes this server makes:
-//! `iat` is required, the lifetime is capped, clocks may be off by [`ProofPolicy::leeway_seconds`],
+//! `iat` is required and must precede `exp`, the lifetime is capped, `htm` must name the method
+//! exactly (case-sensitively), clocks may be off by [`ProofPolicy::leeway_seconds`],
 //! the signature is verified strictly, and both `EdDSA` and `Ed25519` name the algorithm.
 //! Checking the identity and consuming the `jti` are the caller's (they need the stores).
 
@@ -269,8 +270,10 @@ pub fn verify_with_keys(
         _ => return Err(ProofError::Invalid("Audience doesn't match")),
     }
 
+    // HTTP methods are case-sensitive (RFC 9110 9.1) and the CLI signs the uppercase name; the
+    // reference's case-insensitive match let `get` stand for `GET`.
     let htm = required_string(&claims.htm, "htm")?;
-    if !htm.eq_ignore_ascii_case(request.method) {
+    if htm != request.method {
         return Err(ProofError::Method);
     }
     if required_string(&claims.htu, "htu")? != request.path_and_query {
@@ -291,6 +294,11 @@ pub fn verify_with_keys(
         Some(exp) if claims.exp.is_integer() => exp,
         _ => return Err(ProofError::ExpNotInteger),
     };
+    // A token that expires before (or as) it is issued was never valid: its signer's clock or
+    // code is wrong, and accepting it would make the lifetime cap meaningless.
+    if expires_at <= iat {
+        return Err(ProofError::Invalid("Token expires before it was issued (exp <= iat)"));
+    }
     if expires_at - iat > policy.max_lifetime_seconds {
         return Err(ProofError::Invalid(
             "Token lifetime (exp - iat) exceeds the server's limit",
