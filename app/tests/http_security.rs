@@ -220,6 +220,28 @@ async fn an_unclaimed_identity_is_forbidden() {
     assert_eq!(refused.json()["detail"], "Identity 'unclaimed-agent' is not claimed");
 }
 
+/// The status poll is open to anyone who knows (or guesses) a handle: it says whether the
+/// agent is claimed, not by whom.
+#[tokio::test]
+async fn an_identitys_open_status_does_not_name_its_owner() {
+    let daemon = Daemon::start().await;
+    let (agent, _) = daemon.claimed_agent("owned-quietly", "owner@example.com").await;
+    let status = daemon.get("/api/identities/owned-quietly").await.expect(200).json();
+    assert_eq!(status["registration_status"], "claimed");
+    assert!(status.get("principal_id").is_none(), "{status}");
+    let again = daemon
+        .call(
+            Method::POST,
+            "/api/identities/register",
+            Some(json!({"handle": agent.handle, "did": agent.did.as_str()})),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(again["registration_status"], "claimed");
+    assert!(again.get("principal_id").is_none(), "{again}");
+}
+
 struct UnreachableReplayCache;
 
 #[async_trait::async_trait]

@@ -104,6 +104,13 @@ fn sigterm_lets_an_in_flight_request_finish_and_logs_carry_request_ids() {
         "{logged}"
     );
 
+    // Login-session ids open their input page to whoever holds them: never logged.
+    let session = http(
+        port,
+        "GET /api/auth/sessions/sess_probe0secret0id HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(session.starts_with("HTTP/1.1 401"), "{session}");
+
     // A request whose body is still arriving when SIGTERM comes.
     let body = br#"{"handle": "slow-agent", "did": "not-a-did"}"#;
     let mut slow = TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -143,6 +150,8 @@ fn sigterm_lets_an_in_flight_request_finish_and_logs_carry_request_ids() {
     assert!(log.contains("op-check-42") && log.contains("/health"), "{log}");
     assert!(log.contains("/api/identities/register"), "{log}");
     assert!(!log.contains("serve test master secret"));
+    assert!(log.contains("/api/auth/sessions/{session}"), "{log}");
+    assert!(!log.contains("sess_probe0secret0id"), "{log}");
 }
 
 #[test]

@@ -40,8 +40,9 @@ fn new_request_id() -> String {
     format!("{prefix:016x}{:016x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// The path as logged: claim tokens are secrets and are replaced; the query (session ids,
-/// setup tokens) is never logged.
+/// The path as logged: claim tokens and login-session ids are bearer secrets (a session id
+/// opens its input page to whoever holds it) and are replaced; the query (session ids, setup
+/// tokens) is never logged.
 pub fn loggable_path(path: &str) -> String {
     let segments: Vec<&str> = path.split('/').collect();
     let mut out = Vec::with_capacity(segments.len());
@@ -49,6 +50,8 @@ pub fn loggable_path(path: &str) -> String {
     for segment in segments {
         if previous == "claim" && !segment.is_empty() {
             out.push("{token}");
+        } else if (previous == "sessions" && !segment.is_empty()) || segment.starts_with("sess_") {
+            out.push("{session}");
         } else {
             out.push(segment);
         }
@@ -200,6 +203,20 @@ mod tests {
         assert_eq!(loggable_path("/api/claim/abc123/confirm"), "/api/claim/{token}/confirm");
         assert_eq!(loggable_path("/claim"), "/claim");
         assert_eq!(loggable_path("/api/whoami"), "/api/whoami");
+    }
+
+    #[test]
+    fn login_session_ids_never_reach_the_log() {
+        assert_eq!(
+            loggable_path("/api/auth/sessions/sess_abc123/resume"),
+            "/api/auth/sessions/{session}/resume"
+        );
+        assert_eq!(
+            loggable_path("/api/auth/sessions/sess_abc123"),
+            "/api/auth/sessions/{session}"
+        );
+        assert_eq!(loggable_path("/api/auth/sessions"), "/api/auth/sessions");
+        assert_eq!(loggable_path("/auth/sess_abc123/anything"), "/auth/{session}/anything");
     }
 
     #[test]

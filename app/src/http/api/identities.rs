@@ -32,11 +32,10 @@ pub struct RegistrationView {
     pub identity: String,
     /// The DID.
     pub did: String,
-    /// `claim_required`, `claimed`, `pending` or `rejected`.
+    /// `claim_required`, `claimed`, `pending` or `rejected`. (The reference also named the
+    /// claiming principal here, to anyone who asked; no client reads it, and the owner sees it
+    /// in `whoami` and the agent detail.)
     pub registration_status: String,
-    /// The claiming principal, once claimed.
-    #[oai(skip_serializing_if_is_none)]
-    pub principal_id: Option<String>,
     /// Where a person claims the agent. Only in the response of the request that registered
     /// the identity (never to later status polls).
     #[oai(skip_serializing_if_is_none)]
@@ -49,7 +48,6 @@ fn registration_view(status: IdentityStatus, include_status: bool) -> Registrati
         identity: status.registration.handle.as_str().to_owned(),
         did: status.registration.did.as_str().to_owned(),
         registration_status: status.status.as_str().to_owned(),
-        principal_id: status.principal_id.map(|p| p.as_str().to_owned()),
         claim_url: status.claim_url,
     }
 }
