@@ -4,6 +4,10 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use poem::http::Method;
 use serde_json::{Value, json};
 use support::{Agent, Browser, Daemon, encode};
@@ -178,6 +182,104 @@ async fn health_reports_the_protocol_and_the_backends() {
     assert!(
         reply.headers.contains_key("x-request-id"),
         "every response carries its request id"
+    );
+}
+
+/// Stalls forever once `stalled` is set: a backend that accepts and never answers.
+struct Stalling<T> {
+    inner: T,
+    stalled: Arc<AtomicBool>,
+}
+
+impl<T> Stalling<T> {
+    async fn gate(&self) {
+        if self.stalled.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl authsome_ports::DatabaseHealth for Stalling<Arc<dyn authsome_ports::DatabaseHealth>> {
+    async fn ping(&self) -> Result<(), authsome_ports::RegistryError> {
+        self.gate().await;
+        self.inner.ping().await
+    }
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+}
+
+type Entry = serde_json::Map<String, Value>;
+
+#[async_trait::async_trait]
+impl authsome_ports::VaultBlobStore for Stalling<authsome_memory::MemoryBlobStore> {
+    async fn get(&self, collection: &str, key: &str) -> Result<Option<Entry>, authsome_ports::StateError> {
+        self.gate().await;
+        self.inner.get(collection, key).await
+    }
+    async fn put(&self, collection: &str, key: &str, value: &Entry) -> Result<(), authsome_ports::StateError> {
+        self.gate().await;
+        self.inner.put(collection, key, value).await
+    }
+    async fn put_if_absent(
+        &self,
+        collection: &str,
+        key: &str,
+        value: &Entry,
+    ) -> Result<bool, authsome_ports::StateError> {
+        self.gate().await;
+        self.inner.put_if_absent(collection, key, value).await
+    }
+    async fn delete(&self, collection: &str, key: &str) -> Result<bool, authsome_ports::StateError> {
+        self.gate().await;
+        self.inner.delete(collection, key).await
+    }
+    async fn list_keys(&self, collection: &str, prefix: &str) -> Result<Vec<String>, authsome_ports::StateError> {
+        self.gate().await;
+        self.inner.list_keys(collection, prefix).await
+    }
+    async fn ping(&self) -> Result<(), authsome_ports::StateError> {
+        self.gate().await;
+        self.inner.ping().await
+    }
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+}
+
+/// The outside probe saw `/ready` take 5 s to say Postgres was down, longer than the 3 s
+/// `authsome healthcheck --ready` waits. Each probe is bounded and they run together: with the
+/// database and the vault both hanging, the answer is a 503 naming both, in about one bound.
+#[tokio::test]
+async fn readiness_reports_hanging_backends_within_its_bound() {
+    let stalled = Arc::new(AtomicBool::new(false));
+    let vault_store = Arc::new(Stalling {
+        inner: authsome_memory::MemoryBlobStore::new(),
+        stalled: stalled.clone(),
+    });
+    let daemon = Daemon::build_on(&[], vault_store, |state| {
+        state.registries.health = Arc::new(Stalling {
+            inner: state.registries.health.clone(),
+            stalled: stalled.clone(),
+        });
+    })
+    .await;
+    daemon.get("/ready").await.expect(200);
+    stalled.store(true, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let probe = tokio::time::timeout(Duration::from_secs(10), daemon.get("/ready"))
+        .await
+        .expect("/ready answers although its backends hang")
+        .expect(503)
+        .json();
+    let elapsed = started.elapsed();
+    assert_eq!(probe["checks"]["store"], "failed");
+    assert_eq!(probe["checks"]["vault"], "failed");
+    let bound = authsome_app::services::readiness::PROBE_TIMEOUT;
+    assert!(
+        elapsed >= bound && elapsed < bound + Duration::from_millis(700),
+        "answered in {elapsed:?}; each probe is bounded by {bound:?} and they run at once"
     );
 }
 

@@ -1,6 +1,8 @@
 //! Probing the backends this replica depends on: the database, Redis (when configured) and the
 //! vault store. Used by the readiness routes and the metrics.
 
+use std::time::Duration;
+
 use secrecy::ExposeSecret;
 
 use crate::state::AppState;
@@ -20,9 +22,78 @@ impl Readiness {
     }
 }
 
-/// Probes every backend. With `vault_roundtrip`, the vault check writes, reads and deletes a
-/// probe value (readiness); without, it makes one read round trip (metrics scrapes).
+/// How long one backend may take to answer its probe. Orchestrators and `authsome healthcheck
+/// --ready` give up after about 3 s; a backend that hangs (a Postgres pool waiting out its 5 s
+/// acquire timeout, a Redis that accepts and never answers) is reported as down within this
+/// bound instead of making the whole probe time out. The probes run concurrently, so the
+/// report takes at most this long whichever backends hang.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+async fn bounded(name: &str, probe: impl Future<Output = Result<(), &'static str>>) -> Result<(), &'static str> {
+    match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            tracing::warn!(
+                backend = name,
+                timeout_ms = PROBE_TIMEOUT.as_millis() as u64,
+                "readiness: no answer in time"
+            );
+            Err("did not answer in time")
+        }
+    }
+}
+
+async fn probe_database(state: &AppState) -> Result<(), &'static str> {
+    state.registries.health.ping().await.map_err(|error| {
+        tracing::warn!(error = %crate::error_chain(&error), "readiness: the database did not answer");
+        "readiness check failed"
+    })
+}
+
+async fn probe_redis(redis: &redis::aio::ConnectionManager) -> Result<(), &'static str> {
+    let ping: Result<String, _> = redis::cmd("PING").query_async(&mut redis.clone()).await;
+    ping.map(|_| ()).map_err(|error| {
+        tracing::warn!(%error, "readiness: Redis did not answer");
+        "did not answer PING"
+    })
+}
+
+async fn probe_vault(state: &AppState, vault_roundtrip: bool) -> Result<(), &'static str> {
+    if !vault_roundtrip {
+        return state.vault.ping().await.map_err(|_| "did not answer");
+    }
+    let key = format!("__ready_test__:{}", authsome_domain::random_token::hex(32));
+    let roundtrip = async {
+        state.vault.put("vault:__ready__", &key, "ok").await?;
+        let read = state.vault.get("vault:__ready__", &key).await?;
+        state.vault.delete("vault:__ready__", &key).await?;
+        Ok::<bool, crate::vault::VaultError>(read.is_some_and(|v| v.expose_secret() == "ok"))
+    };
+    match roundtrip.await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("readiness roundtrip failed"),
+        Err(error) => {
+            tracing::warn!(error = %crate::error_chain(&error), "readiness: the vault store failed");
+            Err("readiness roundtrip failed")
+        }
+    }
+}
+
+/// Probes every backend, concurrently, each bounded by [`PROBE_TIMEOUT`]. With
+/// `vault_roundtrip`, the vault check writes, reads and deletes a probe value (readiness);
+/// without, it makes one read round trip (metrics scrapes).
 pub async fn probe(state: &AppState, vault_roundtrip: bool) -> Readiness {
+    let redis = async {
+        match &state.redis {
+            Some(redis) => Some(bounded("redis", probe_redis(redis)).await),
+            None => None,
+        }
+    };
+    let (store, redis, vault) = tokio::join!(
+        bounded("store", probe_database(state)),
+        redis,
+        bounded("vault", probe_vault(state, vault_roundtrip)),
+    );
     let mut readiness = Readiness {
         checks: Vec::with_capacity(3),
         issues: Vec::new(),
@@ -33,37 +104,10 @@ pub async fn probe(state: &AppState, vault_roundtrip: bool) -> Readiness {
             readiness.issues.push(format!("{name}: {reason}"));
         }
     };
-    let store = state.registries.health.ping().await;
-    if let Err(error) = &store {
-        tracing::warn!(error = %crate::error_chain(error), "readiness: the database did not answer");
+    record("store", store);
+    if let Some(redis) = redis {
+        record("redis", redis);
     }
-    record("store", store.map_err(|_| "readiness check failed"));
-    if let Some(redis) = &state.redis {
-        let ping: Result<String, _> = redis::cmd("PING").query_async(&mut redis.clone()).await;
-        if let Err(error) = &ping {
-            tracing::warn!(%error, "readiness: Redis did not answer");
-        }
-        record("redis", ping.map(|_| ()).map_err(|_| "did not answer PING"));
-    }
-    let vault = if vault_roundtrip {
-        let key = format!("__ready_test__:{}", authsome_domain::random_token::hex(32));
-        let roundtrip = async {
-            state.vault.put("vault:__ready__", &key, "ok").await?;
-            let read = state.vault.get("vault:__ready__", &key).await?;
-            state.vault.delete("vault:__ready__", &key).await?;
-            Ok::<bool, crate::vault::VaultError>(read.is_some_and(|v| v.expose_secret() == "ok"))
-        };
-        match roundtrip.await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err("readiness roundtrip failed"),
-            Err(error) => {
-                tracing::warn!(error = %crate::error_chain(&error), "readiness: the vault store failed");
-                Err("readiness roundtrip failed")
-            }
-        }
-    } else {
-        state.vault.ping().await.map_err(|_| "did not answer")
-    };
     record("vault", vault);
     readiness
 }

@@ -79,21 +79,24 @@ impl Daemon {
 
     /// With extra settings and a last change to the state (a failing backend, say).
     pub async fn build(vars: &[(&str, &str)], customize: impl FnOnce(&mut AppState)) -> Self {
+        Self::build_on(vars, Arc::new(authsome_memory::MemoryBlobStore::new()), customize).await
+    }
+
+    /// [`build`](Self::build) with the vault on `blob_store`.
+    pub async fn build_on(
+        vars: &[(&str, &str)],
+        blob_store: Arc<dyn authsome_ports::VaultBlobStore>,
+        customize: impl FnOnce(&mut AppState),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = authsome_sqlite::open(&authsome_sqlite::SqliteSettings::new(dir.path().join("authsome.db")))
             .await
             .expect("sqlite");
         let registries = authsome_sqlite::registries(store);
         let master = MasterSecret::from_text("http tests master secret").expect("secret");
-        let vault = Vault::open(
-            Arc::new(authsome_memory::MemoryBlobStore::new()),
-            &master,
-            None,
-            EnvelopeVersion::V2,
-            FAST_KDF,
-        )
-        .await
-        .expect("vault");
+        let vault = Vault::open(blob_store, &master, None, EnvelopeVersion::V2, FAST_KDF)
+            .await
+            .expect("vault");
         let mut pairs: Vec<(&str, &str)> = vec![("AUTHSOME_PORT", "7998")];
         pairs.extend_from_slice(vars);
         let settings =
