@@ -10,6 +10,7 @@ pub mod commands;
 pub mod composition;
 pub mod http;
 pub mod master_secret;
+pub mod repeated_warning;
 pub mod services;
 pub mod settings;
 pub mod state;

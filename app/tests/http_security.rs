@@ -6,9 +6,10 @@
 mod support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use authsome_domain::Timestamp;
-use authsome_ports::{ReplayCache, ReplayCheck, StateError};
+use authsome_ports::{IdQuota, ReplayCache, ReplayCheck, StateError};
 use poem::http::Method;
 use serde_json::json;
 use support::{Agent, Browser, Daemon, encode, hidden_field, local_path};
@@ -242,11 +243,38 @@ async fn an_identitys_open_status_does_not_name_its_owner() {
     assert!(again.get("principal_id").is_none(), "{again}");
 }
 
+/// Past its quota of token ids an identity is told to slow down (429 with `Retry-After`),
+/// and other identities are not.
+#[tokio::test]
+async fn an_identity_past_its_quota_gets_429_and_others_do_not() {
+    let daemon = Daemon::start_with(&[("AUTHSOME_POP_IDS_PER_IDENTITY", "10")]).await;
+    let (busy, _) = daemon.claimed_agent("busy-agent", "busy@example.com").await;
+    let (calm, _) = daemon.claimed_agent("calm-agent", "calm@example.com").await;
+    for _ in 0..10 {
+        busy.get(&daemon, "/api/whoami").await.expect(200);
+    }
+    let refused = busy.get(&daemon, "/api/whoami").await.expect(429);
+    assert_eq!(
+        refused.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("30")
+    );
+    assert_eq!(
+        refused.json()["detail"],
+        "Identity 'busy-agent' has sent more than 10 signed requests in 180 s; retry later"
+    );
+    calm.get(&daemon, "/api/whoami").await.expect(200);
+}
+
 struct UnreachableReplayCache;
 
 #[async_trait::async_trait]
 impl ReplayCache for UnreachableReplayCache {
-    async fn check_and_store(&self, _jti: &str, _expires_at: Timestamp) -> Result<ReplayCheck, StateError> {
+    async fn check_and_store(
+        &self,
+        _jti: &str,
+        _expires_at: Timestamp,
+        _quota: IdQuota<'_>,
+    ) -> Result<ReplayCheck, StateError> {
         Err(StateError::unavailable(std::io::Error::other("connection refused")))
     }
 }
@@ -272,11 +300,16 @@ struct PartlyUnreachableReplayCache(Arc<dyn ReplayCache>);
 
 #[async_trait::async_trait]
 impl ReplayCache for PartlyUnreachableReplayCache {
-    async fn check_and_store(&self, jti: &str, expires_at: Timestamp) -> Result<ReplayCheck, StateError> {
+    async fn check_and_store(
+        &self,
+        jti: &str,
+        expires_at: Timestamp,
+        quota: IdQuota<'_>,
+    ) -> Result<ReplayCheck, StateError> {
         if jti.starts_with("unreachable-") {
             return Err(StateError::unavailable(std::io::Error::other("connection refused")));
         }
-        self.0.check_and_store(jti, expires_at).await
+        self.0.check_and_store(jti, expires_at, quota).await
     }
 }
 
@@ -851,4 +884,227 @@ async fn metrics_count_requests_by_route_pattern_without_identifiers() {
 
     let off = Daemon::start_with(&[("AUTHSOME_METRICS", "false")]).await;
     off.get("/metrics").await.expect(404);
+}
+
+// ---- The audit log (outside probe, finding 3) ----
+
+/// The audit log, failing every append while `failing` is set (a full disk, a lost database).
+struct FailingAuditLog {
+    inner: Arc<dyn authsome_ports::AuditEventLog>,
+    failing: Arc<AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl authsome_ports::AuditEventLog for FailingAuditLog {
+    async fn append(&self, events: &[authsome_domain::AuditEvent]) -> Result<(), authsome_ports::RegistryError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(authsome_ports::RegistryError::Unavailable(Box::new(
+                std::io::Error::other("database or disk is full"),
+            )));
+        }
+        self.inner.append(events).await
+    }
+    async fn query(
+        &self,
+        query: &authsome_domain::AuditQuery,
+    ) -> Result<authsome_domain::AuditPage, authsome_ports::RegistryError> {
+        self.inner.query(query).await
+    }
+}
+
+fn refused_for_the_audit_log(reply: &support::Reply) {
+    assert_eq!(reply.status.as_u16(), 503, "{}", reply.text());
+    assert!(
+        reply
+            .text()
+            .contains("The audit log cannot be written, so nothing was changed"),
+        "{}",
+        reply.text()
+    );
+    assert!(!reply.text().contains("disk is full"), "the cause stays in the log");
+}
+
+/// With the audit log unwritable, a credential is neither stored nor removed, and a claim is
+/// not accepted (the link stays usable); once it is writable again, each goes through.
+#[tokio::test]
+async fn a_change_that_cannot_be_audited_is_not_made() {
+    const KEY: &str = "sk-proj-audited-0123456789abcdefghijklmn";
+    let failing = Arc::new(AtomicBool::new(false));
+    let switch = failing.clone();
+    let daemon = Daemon::build(&[], move |state| {
+        state.registries.audit = Arc::new(FailingAuditLog {
+            inner: state.registries.audit.clone(),
+            failing: switch,
+        });
+    })
+    .await;
+    let (agent, mut owner) = daemon.claimed_agent("audited-agent", "audited@example.com").await;
+    let resolve = json!({"provider": "openai"});
+
+    // Storing a key.
+    let session = agent
+        .post(
+            &daemon,
+            "/api/auth/sessions",
+            json!({"provider": "openai", "connection": "default", "flow": "api_key", "force": true}),
+        )
+        .await
+        .expect(200)
+        .json();
+    let resume = format!("/api/auth/sessions/{}/resume", session["id"].as_str().expect("id"));
+    failing.store(true, Ordering::SeqCst);
+    let refused = agent.post(&daemon, &resume, json!({"data": {"api_key": KEY}})).await;
+    refused_for_the_audit_log(&refused);
+    failing.store(false, Ordering::SeqCst);
+    let missing = agent.post(&daemon, "/api/credentials/resolve", resolve.clone()).await;
+    assert_ne!(
+        missing.status.as_u16(),
+        200,
+        "the key was not stored: {}",
+        missing.text()
+    );
+    agent.store_openai_key(&daemon, "default", KEY).await;
+
+    // Removing it.
+    failing.store(true, Ordering::SeqCst);
+    let refused = agent
+        .post(&daemon, "/api/connections/openai/default/logout", json!({}))
+        .await;
+    refused_for_the_audit_log(&refused);
+    failing.store(false, Ordering::SeqCst);
+    let still_there = agent
+        .post(&daemon, "/api/credentials/resolve", resolve.clone())
+        .await
+        .expect(200);
+    assert_eq!(still_there.json()["headers"]["Authorization"], format!("Bearer {KEY}"));
+    agent
+        .post(&daemon, "/api/connections/openai/default/logout", json!({}))
+        .await
+        .expect(200);
+    let events = agent
+        .get(&daemon, "/api/audit/events?limit=20")
+        .await
+        .expect(200)
+        .json();
+    let names: Vec<&str> = events["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert!(names.contains(&"provider.logout"), "logouts are recorded: {names:?}");
+
+    // Claiming an agent.
+    let newcomer = Agent::new("audited-newcomer");
+    let claim_url = newcomer.register(&daemon).await;
+    failing.store(true, Ordering::SeqCst);
+    let refused = owner.confirm_claim(&daemon, &claim_url).await;
+    assert_eq!(refused.status.as_u16(), 503, "{}", refused.text());
+    failing.store(false, Ordering::SeqCst);
+    newcomer.get(&daemon, "/api/whoami").await.expect(403);
+    owner.confirm_claim(&daemon, &claim_url).await.expect(303);
+    newcomer.get(&daemon, "/api/whoami").await.expect(200);
+}
+
+/// The vault store, failing writes while `failing` is set.
+struct FailingWrites {
+    inner: authsome_memory::MemoryBlobStore,
+    failing: Arc<AtomicBool>,
+}
+
+type Entry = serde_json::Map<String, serde_json::Value>;
+
+impl FailingWrites {
+    fn check(&self) -> Result<(), StateError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StateError::unavailable(std::io::Error::other(
+                "no space left on device",
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl authsome_ports::VaultBlobStore for FailingWrites {
+    async fn get(&self, collection: &str, key: &str) -> Result<Option<Entry>, StateError> {
+        self.inner.get(collection, key).await
+    }
+    async fn put(&self, collection: &str, key: &str, value: &Entry) -> Result<(), StateError> {
+        self.check()?;
+        self.inner.put(collection, key, value).await
+    }
+    async fn put_if_absent(&self, collection: &str, key: &str, value: &Entry) -> Result<bool, StateError> {
+        self.check()?;
+        self.inner.put_if_absent(collection, key, value).await
+    }
+    async fn delete(&self, collection: &str, key: &str) -> Result<bool, StateError> {
+        self.check()?;
+        self.inner.delete(collection, key).await
+    }
+    async fn list_keys(&self, collection: &str, prefix: &str) -> Result<Vec<String>, StateError> {
+        self.inner.list_keys(collection, prefix).await
+    }
+    async fn ping(&self) -> Result<(), StateError> {
+        self.inner.ping().await
+    }
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+}
+
+/// An event is recorded before its change; when the change then fails, a second event with
+/// status `failure` says so.
+#[tokio::test]
+async fn a_recorded_change_that_fails_is_recorded_as_failed() {
+    let failing = Arc::new(AtomicBool::new(false));
+    let store = Arc::new(FailingWrites {
+        inner: authsome_memory::MemoryBlobStore::new(),
+        failing: failing.clone(),
+    });
+    let daemon = Daemon::build_on(&[], store, |_| {}).await;
+    let (agent, _) = daemon.claimed_agent("unlucky-agent", "unlucky@example.com").await;
+    let session = agent
+        .post(
+            &daemon,
+            "/api/auth/sessions",
+            json!({"provider": "openai", "connection": "default", "flow": "api_key", "force": true}),
+        )
+        .await
+        .expect(200)
+        .json();
+    let resume = format!("/api/auth/sessions/{}/resume", session["id"].as_str().expect("id"));
+    failing.store(true, Ordering::SeqCst);
+    let failed = agent
+        .post(
+            &daemon,
+            &resume,
+            json!({"data": {"api_key": "sk-proj-unlucky-0123456789abcdefghijkl"}}),
+        )
+        .await;
+    assert_eq!(failed.status.as_u16(), 503, "{}", failed.text());
+    failing.store(false, Ordering::SeqCst);
+    let events = agent.get(&daemon, "/api/audit/events?limit=5").await.expect(200).json();
+    let logins: Vec<(&str, &str)> = events["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["event"] == "provider.login")
+        .map(|e| (e["status"].as_str().unwrap_or(""), e["event_id"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(logins.len(), 2, "{events}");
+    let failure = events["entries"]
+        .as_array()
+        .and_then(|entries| {
+            entries
+                .iter()
+                .find(|e| e["event"] == "provider.login" && e["status"] == "failure")
+        })
+        .expect("a failure event");
+    let success_id = logins
+        .iter()
+        .find(|(status, _)| *status == "success")
+        .map(|(_, id)| *id);
+    assert_eq!(failure["recorded_event_id"].as_str(), success_id, "{failure}");
+    assert!(failure["error"].as_str().is_some(), "{failure}");
 }

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth_session;
 pub mod browser_session;
 pub mod claim;
+pub mod client_address;
 pub mod credential_records;
 pub mod did_key;
 pub mod hex;
@@ -37,6 +38,7 @@ pub use audit::{AuditCursor, AuditEvent, AuditEventId, AuditPage, AuditQuery, Au
 pub use auth_session::{AuthSession, AuthSessionId, AuthSessionState, SessionSecrets};
 pub use browser_session::{BrowserSession, BrowserSessionToken};
 pub use claim::{ClaimStatus, IdentityClaim};
+pub use client_address::ClientAddress;
 pub use did_key::DidKey;
 pub use identity::{IdentityHandle, IdentityRegistration};
 pub use pending_claim::PendingClaim;

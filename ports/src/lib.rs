@@ -49,7 +49,7 @@ pub use provider_definition_repository::ProviderDefinitionRepository;
 pub use rate_limiter::RateLimiter;
 pub use registries::{DatabaseHealth, Registries, RelationalStore};
 pub use registry_error::{BoxError, Conflict, Missing, RegistryError};
-pub use replay_cache::{ReplayCache, ReplayCheck};
+pub use replay_cache::{IdQuota, ReplayCache, ReplayCheck};
 pub use runtime_state::RuntimeState;
 pub use server_config_repository::ServerConfigRepository;
 pub use state_error::StateError;

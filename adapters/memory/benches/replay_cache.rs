@@ -6,8 +6,15 @@
 
 use authsome_domain::Timestamp;
 use authsome_memory::MemoryReplayCache;
-use authsome_ports::ReplayCache;
+use authsome_ports::{IdQuota, ReplayCache};
 use criterion::{Criterion, criterion_group, criterion_main};
+
+/// One holder with a quota that never binds: the bench measures the check itself.
+const AGENT: IdQuota<'static> = IdQuota {
+    holder: "bench-agent",
+    ids: u64::MAX,
+    window_seconds: 180,
+};
 
 fn replay_cache(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
@@ -16,7 +23,7 @@ fn replay_cache(c: &mut Criterion) {
     let later = Timestamp::now().plus_seconds(600);
     for i in 0..100_000 {
         runtime
-            .block_on(cache.check_and_store(&format!("warm-{i}"), later))
+            .block_on(cache.check_and_store(&format!("warm-{i}"), later, AGENT))
             .expect("room");
     }
     let mut n = 0u64;
@@ -24,7 +31,7 @@ fn replay_cache(c: &mut Criterion) {
         b.iter(|| {
             n += 1;
             runtime
-                .block_on(cache.check_and_store(&format!("jti-{n}"), Timestamp::now()))
+                .block_on(cache.check_and_store(&format!("jti-{n}"), Timestamp::now(), AGENT))
                 .expect("fresh")
         })
     });

@@ -83,8 +83,13 @@ mod session_stores {
 async fn a_full_replay_cache_fails_closed() {
     let cache = MemoryReplayCache::new(2);
     let later = authsome_domain::Timestamp::now().plus_seconds(60);
-    cache.check_and_store("a", later).await.expect("room");
-    cache.check_and_store("b", later).await.expect("room");
-    let result = cache.check_and_store("c", later).await;
+    let quota = |holder| authsome_ports::IdQuota {
+        holder,
+        ids: 10,
+        window_seconds: 180,
+    };
+    cache.check_and_store("a", later, quota("x")).await.expect("room");
+    cache.check_and_store("b", later, quota("y")).await.expect("room");
+    let result = cache.check_and_store("c", later, quota("z")).await;
     assert!(matches!(result, Err(authsome_ports::StateError::Full)), "{result:?}");
 }

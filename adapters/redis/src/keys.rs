@@ -65,6 +65,12 @@ impl RedisKeys {
         format!("{}authsome:pop:jti:{jti}", self.prefix)
     }
 
+    /// How many token ids `holder` (an identity handle) has had recorded in its current
+    /// window. Ours, not the reference's.
+    pub fn token_id_quota(&self, holder: &str) -> String {
+        format!("{}authsome:pop:quota:v1:{holder}", self.prefix)
+    }
+
     /// A login session.
     pub fn auth_session(&self, id: &str) -> String {
         format!("{}authsome:auth-session:session:{id}", self.prefix)

@@ -1,42 +1,78 @@
-//! The replay cache on Redis: `SET authsome:pop:jti:<jti> 1 NX EX <ttl>`, as the reference.
+//! The replay cache on Redis: the reference's `authsome:pop:jti:<jti>` keys (so that a token
+//! used on a 0.7.2 replica sharing the Redis is refused here too), set under a per-holder quota
+//! by one script, so that a check stays one round trip.
 
 use async_trait::async_trait;
 use authsome_domain::Timestamp;
-use authsome_ports::{ReplayCache, ReplayCheck, StateError};
+use authsome_ports::{IdQuota, ReplayCache, ReplayCheck, StateError};
 use redis::aio::ConnectionManager;
 
 use crate::{RedisKeys, unavailable};
+
+/// Records a token id unless it is known (0) or its holder has used up its window's quota (2);
+/// otherwise stores it, counts it against the holder's window (started by its first id) and
+/// answers 1. Atomic, so concurrent checks on any replica agree.
+///
+/// KEYS[1] the id's key, KEYS[2] the holder's count; ARGV[1] seconds to remember the id,
+/// ARGV[2] the quota, ARGV[3] the window in seconds.
+const CHECK_AND_STORE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+local held = tonumber(redis.call('GET', KEYS[2]) or '0')
+if held >= tonumber(ARGV[2]) then
+  return 2
+end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+if redis.call('INCR', KEYS[2]) == 1 then
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+return 1
+";
 
 /// Token ids shared by every replica on the same Redis.
 pub struct RedisReplayCache {
     connection: ConnectionManager,
     keys: RedisKeys,
+    // Built once: `Script::new` hashes the source, and the check runs on every request.
+    check_and_store: redis::Script,
 }
 
 impl RedisReplayCache {
     /// A replay cache on `connection`.
     pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
-        Self { connection, keys }
+        Self {
+            connection,
+            keys,
+            check_and_store: redis::Script::new(CHECK_AND_STORE),
+        }
     }
 }
 
 #[async_trait]
 impl ReplayCache for RedisReplayCache {
-    async fn check_and_store(&self, jti: &str, expires_at: Timestamp) -> Result<ReplayCheck, StateError> {
+    async fn check_and_store(
+        &self,
+        jti: &str,
+        expires_at: Timestamp,
+        quota: IdQuota<'_>,
+    ) -> Result<ReplayCheck, StateError> {
         let ttl = (expires_at.unix_seconds() - Timestamp::now().unix_seconds()).max(1);
-        let stored: Option<String> = redis::cmd("SET")
-            .arg(self.keys.jti(jti))
-            .arg("1")
-            .arg("NX")
-            .arg("EX")
+        let outcome: u8 = self
+            .check_and_store
+            .key(self.keys.jti(jti))
+            .key(self.keys.token_id_quota(quota.holder))
             .arg(ttl)
-            .query_async(&mut self.connection.clone())
+            .arg(quota.ids)
+            .arg(quota.window_seconds.max(1))
+            .invoke_async(&mut self.connection.clone())
             .await
             .map_err(unavailable)?;
-        Ok(if stored.is_some() {
-            ReplayCheck::Fresh
-        } else {
-            ReplayCheck::Replayed
-        })
+        match outcome {
+            1 => Ok(ReplayCheck::Fresh),
+            0 => Ok(ReplayCheck::Replayed),
+            2 => Ok(ReplayCheck::OverQuota),
+            other => Err(StateError::Corrupt(format!("the replay check script answered {other}"))),
+        }
     }
 }

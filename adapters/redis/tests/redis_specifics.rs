@@ -297,14 +297,22 @@ async fn when_redis_stops_every_operation_fails_as_unavailable_never_as_fresh() 
     let state = authsome_redis::runtime_state(connection.clone(), keys.clone(), cipher);
     let blobs = RedisBlobStore::new(connection, keys);
     let later = Timestamp::now().plus_seconds(60);
-    assert!(state.replay.check_and_store("before", later).await.is_ok());
+    let quota = authsome_ports::IdQuota {
+        holder: "agent",
+        ids: 100,
+        window_seconds: 180,
+    };
+    assert!(state.replay.check_and_store("before", later, quota).await.is_ok());
 
     server.child.kill().expect("stop redis");
     server.child.wait().expect("stopped");
 
     let started = std::time::Instant::now();
     for attempt in 0..3 {
-        let outcome = state.replay.check_and_store(&format!("after-{attempt}"), later).await;
+        let outcome = state
+            .replay
+            .check_and_store(&format!("after-{attempt}"), later, quota)
+            .await;
         assert!(
             matches!(outcome, Err(StateError::Unavailable(_))),
             "attempt {attempt}: {outcome:?}"

@@ -3,7 +3,9 @@
 
 use authsome_domain::proof::{self, BoundRequest};
 use authsome_domain::{BrowserSessionToken, IdentityHandle, ProviderName, Timestamp};
-use authsome_ports::{ReplayCheck, StateError};
+use std::time::Duration;
+
+use authsome_ports::{IdQuota, ReplayCheck, StateError};
 use poem::http::{Method, StatusCode};
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
@@ -11,8 +13,10 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use secrecy::ExposeSecret;
 
 use crate::http::errors::ApiError;
+use crate::repeated_warning::RepeatedWarning;
 use crate::services::catalog::CustomDefinition;
 use crate::services::ownership::{self, Authentication, Caller};
+use crate::settings::REFUSED_IDENTITY_IDS;
 use crate::state::SharedState;
 
 /// The browser session cookie.
@@ -84,23 +88,65 @@ pub struct UnconsumedTokenId {
     state: SharedState,
     jwt_id: String,
     forget_after: Timestamp,
+    /// The identity that signed it, whose quota of recorded ids it counts against.
+    holder: IdentityHandle,
+    /// That quota: the setting for identities that may act, a small fixed one for the rest.
+    quota_ids: u64,
 }
 
+/// Seconds a client refused for its identity's quota is told to wait: a fraction of the
+/// quota's window (the window may end sooner or later; retrying early only costs a 429).
+const OVER_QUOTA_RETRY_AFTER_SECONDS: u64 = 30;
+
+static REPLAY_UNAVAILABLE: RepeatedWarning = RepeatedWarning::every(Duration::from_secs(10));
+static OVER_QUOTA: RepeatedWarning = RepeatedWarning::every(Duration::from_secs(10));
+
 impl UnconsumedTokenId {
-    /// Stores the id in the shared replay cache; refuses a token seen before (401) and, when
-    /// the cache cannot answer, the request (503).
+    /// Stores the id in the shared replay cache, against its identity's quota; refuses a token
+    /// seen before (401), a token whose identity has used up its quota (429, nothing stored:
+    /// the request had no effect and may be sent again) and, when the cache cannot answer,
+    /// the request (503).
     pub async fn consume(self) -> Result<(), ApiError> {
+        let quota = IdQuota {
+            holder: self.holder.as_str(),
+            ids: self.quota_ids,
+            window_seconds: self.state.settings.pop.longest_id_retention_seconds(),
+        };
         match self
             .state
             .runtime
             .replay
-            .check_and_store(&self.jwt_id, self.forget_after)
+            .check_and_store(&self.jwt_id, self.forget_after, quota)
             .await
         {
             Ok(ReplayCheck::Fresh) => Ok(()),
             Ok(ReplayCheck::Replayed) => Err(unauthorized("Proof JWT was already used")),
+            Ok(ReplayCheck::OverQuota) => {
+                if let Some(left_out) = OVER_QUOTA.due() {
+                    tracing::warn!(
+                        identity = %self.holder,
+                        quota = quota.ids,
+                        window_seconds = quota.window_seconds,
+                        similar_left_out = left_out,
+                        "an identity signed more requests than its quota of token ids: refusing them (429)"
+                    );
+                }
+                Err(ApiError::too_many_requests(
+                    format!(
+                        "Identity '{}' has sent more than {} signed requests in {} s; retry later",
+                        self.holder, quota.ids, quota.window_seconds
+                    ),
+                    OVER_QUOTA_RETRY_AFTER_SECONDS,
+                ))
+            }
             Err(error @ (StateError::Unavailable(_) | StateError::Full)) => {
-                tracing::warn!(error = %crate::error_chain(&error), "replay protection unavailable: refusing the request");
+                if let Some(left_out) = REPLAY_UNAVAILABLE.due() {
+                    tracing::warn!(
+                        error = %crate::error_chain(&error),
+                        similar_left_out = left_out,
+                        "replay protection unavailable: refusing the request"
+                    );
+                }
                 Err(ApiError::detail(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Replay protection is unavailable, so the request was refused; try again shortly",
@@ -175,10 +221,16 @@ async fn verify_pop(
     let forget_after = Timestamp::from_unix_seconds(claims.expires_at + state.settings.pop.leeway_seconds)
         .unwrap_or_else(|| Timestamp::now().plus_seconds(state.settings.pop.max_lifetime_seconds));
     let caller = ownership::caller_from_ownership(ownership, claims.issuer);
+    let quota_ids = match &caller {
+        Ok(_) => state.settings.pop_ids_per_identity,
+        Err(_) => REFUSED_IDENTITY_IDS,
+    };
     let token_id = UnconsumedTokenId {
         state,
         jwt_id: claims.jwt_id,
         forget_after,
+        holder: handle,
+        quota_ids,
     };
     match caller {
         Ok(caller) => Ok((caller, custom_definition, token_id)),

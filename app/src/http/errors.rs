@@ -24,6 +24,10 @@ pub enum ApiError {
     /// validation report `{"detail": [{"type", "loc", "msg"}]}`.
     #[oai(status_range = "4XX")]
     Client(StatusCode, Json<Value>),
+    /// Too many requests from one identity or client address: `{"detail": "..."}`; nothing
+    /// was done, so the same request may be sent again after `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<Value>, #[oai(header = "Retry-After")] u64),
     /// The server failed or a backend is unavailable: `{"detail": "..."}`.
     #[oai(status_range = "5XX")]
     Server(StatusCode, Json<Value>),
@@ -38,6 +42,11 @@ impl ApiError {
         } else {
             Self::Client(status, body)
         }
+    }
+
+    /// 429 `{"detail": message}`, to be retried after `retry_after_seconds`.
+    pub fn too_many_requests(message: impl Into<String>, retry_after_seconds: u64) -> Self {
+        Self::TooManyRequests(Json(json!({"detail": message.into()})), retry_after_seconds)
     }
 
     /// 422 with one FastAPI-style validation entry.
@@ -67,13 +76,14 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Client(status, _) | Self::Server(status, _) => *status,
+            Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
     /// The JSON body.
     pub fn body(&self) -> &Value {
         match self {
-            Self::Client(_, Json(body)) | Self::Server(_, Json(body)) => body,
+            Self::Client(_, Json(body)) | Self::Server(_, Json(body)) | Self::TooManyRequests(Json(body), _) => body,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod metrics;
 pub mod pages;
 mod pipeline;
+pub mod server;
 
 use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Route};

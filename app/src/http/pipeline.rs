@@ -5,7 +5,7 @@
 
 use std::any::Any;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use poem::PathPattern;
 use poem::http::{HeaderValue, StatusCode, header};
@@ -16,6 +16,7 @@ use crate::http::caller::RawBody;
 use crate::http::errors::ApiError;
 use crate::http::pages;
 use crate::settings::MAX_BODY_BYTES;
+use crate::state::SharedState;
 
 /// The request id header (accepted from a proxy when well-formed, always returned).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -67,7 +68,7 @@ pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
     // A cheap clone (the URI shares hyper's buffer); the loggable path is only built when a
     // log line is actually written.
     let uri = request.uri().clone();
-    let state = request.data::<crate::state::SharedState>().cloned();
+    let state = request.data::<SharedState>().cloned();
     let started = Instant::now();
     let span = tracing::info_span!(
         "request",
@@ -108,6 +109,10 @@ pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
     // Field values are only evaluated when the line is written.
     if status >= 500 {
         tracing::warn!(request_id = %id, %method, %route, path = %loggable_path(uri.path()), status, latency_ms, "request");
+    } else if status == 429 {
+        // Refused as one of too many: a flood would otherwise write a line per request. The
+        // refusing code writes a summary (who, and how many since the last one) instead.
+        tracing::debug!(request_id = %id, %method, %route, path = %loggable_path(uri.path()), status, latency_ms, "request");
     } else {
         tracing::info!(request_id = %id, %method, %route, path = %loggable_path(uri.path()), status, latency_ms, "request");
     }
@@ -129,8 +134,12 @@ fn too_large() -> Response {
     .into_response()
 }
 
-/// Reads the body once, up to [`MAX_BODY_BYTES`], keeps the exact bytes for proof checks and
-/// hands the same bytes on to the route.
+/// How long a body may take to arrive when the settings are not at hand (tests of the
+/// pipeline alone); the server's is `AUTHSOME_HTTP_BODY_TIMEOUT_SECONDS`.
+const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reads the body once, up to [`MAX_BODY_BYTES`] and within the body timeout, keeps the exact
+/// bytes for proof checks and hands the same bytes on to the route.
 pub async fn capture_body<E: Endpoint>(inner: Arc<E>, mut request: Request) -> poem::Result<Response> {
     let declared = request
         .headers()
@@ -140,8 +149,25 @@ pub async fn capture_body<E: Endpoint>(inner: Arc<E>, mut request: Request) -> p
     if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
         return Ok(too_large());
     }
+    // A body trickled in (or never finished) would hold its connection and handler forever.
+    let body_timeout = request.data::<SharedState>().map_or(DEFAULT_BODY_TIMEOUT, |state| {
+        Duration::from_secs(state.settings.connections.body_timeout_seconds)
+    });
     let body = request.take_body();
-    let bytes = match body.into_bytes_limit(MAX_BODY_BYTES).await {
+    let Ok(read) = tokio::time::timeout(body_timeout, body.into_bytes_limit(MAX_BODY_BYTES)).await else {
+        let mut response = ApiError::detail(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("The request body did not arrive within {} s", body_timeout.as_secs()),
+        )
+        .into_response();
+        // The rest of the body may still be on its way: this connection cannot carry another
+        // request.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Ok(response);
+    };
+    let bytes = match read {
         Ok(bytes) => bytes,
         Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
         Err(error) => {

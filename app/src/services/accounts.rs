@@ -94,7 +94,7 @@ async fn verify(state: &AppState, hash: &PasswordHash, password: &SecretString) 
     Ok(with_password_slot(state, move || authsome_domain::password::verify(&hash, &password)).await?)
 }
 
-async fn start_session(state: &AppState, principal: &Principal) -> Result<SignedIn, AccountError> {
+async fn start_session(state: &AppState, principal: &Principal) -> Result<SignedIn, ServiceError> {
     let session = BrowserSession::new(
         principal.id.clone(),
         principal.email.clone(),
@@ -174,7 +174,7 @@ pub async fn register(
         consume_setup_token(state, token).await?;
     }
     state.registries.bindings.ensure_default_vault(&principal.id).await?;
-    start_session(state, &principal).await
+    Ok(start_session(state, &principal).await?)
 }
 
 fn throttle_keys(email: &str, address: Option<&str>) -> (String, Option<String>) {
@@ -220,8 +220,7 @@ pub async fn login(
             let mut event = authsome_domain::AuditEvent::new("account.login");
             event.principal_id = Some(principal.id.clone());
             event.status = Some("success".to_owned());
-            audit::record(state, event).await;
-            start_session(state, &principal).await
+            Ok(audit::recorded(state, event, start_session(state, &principal)).await?)
         }
         _ => {
             limiter.hit(&email_key, FAILURE_WINDOW_SECONDS).await?;
@@ -258,21 +257,24 @@ pub async fn change_password(
     }
     check_password_rules(state, &new_password)?;
     let new_hash = hash(state, &new_password).await?;
-    let principal = state
-        .registries
-        .principals
-        .set_password(principal_id, &new_hash)
-        .await?;
-    state
-        .runtime
-        .browser_sessions
-        .delete_for_principal(principal_id)
-        .await?;
     let mut event = authsome_domain::AuditEvent::new("account.password_changed");
     event.principal_id = Some(principal_id.clone());
     event.status = Some("success".to_owned());
-    audit::record(state, event).await;
-    start_session(state, &principal).await
+    let principal = audit::recorded(state, event, async {
+        let principal = state
+            .registries
+            .principals
+            .set_password(principal_id, &new_hash)
+            .await?;
+        state
+            .runtime
+            .browser_sessions
+            .delete_for_principal(principal_id)
+            .await?;
+        Ok::<_, ServiceError>(principal)
+    })
+    .await?;
+    Ok(start_session(state, &principal).await?)
 }
 
 fn token_digest(token: &str) -> String {

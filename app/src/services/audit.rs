@@ -1,11 +1,32 @@
-//! Recording audit events. Writes are awaited (so that a listing right after an action shows
-//! it), but a failed write is logged and never fails the action it records.
+//! Recording audit events.
+//!
+//! **A change that cannot be recorded is not made.** Every action that changes what the vault
+//! holds or who may use it (a credential stored or removed, a provider registered, changed,
+//! configured or revoked, a global connection set or unset, a claim accepted, a sign-in or a
+//! password change) goes through [`recorded`]: its event is appended before the change is
+//! carried out, and when the audit log cannot take it the change is refused (503) and nothing
+//! happens, as Vault refuses requests that no audit device can log. If the change then fails,
+//! the same event is appended again with status `failure`, so the log never claims a change
+//! that did not happen without saying so.
+//!
+//! Events about refusals (a failed sign-in, a rejected key) and the registration of a new,
+//! still powerless identity are recorded with [`record`]: the refusal stands whether or not it
+//! is logged, and a registration answered with an error could never hand out its claim link.
+//! A failure to record those is logged (at most once a minute, with a count).
+
+use std::future::Future;
+use std::time::Duration;
 
 use authsome_domain::{AuditEvent, AuditSource};
+use poem::http::StatusCode;
 use serde_json::{Map, Value};
 
+use crate::repeated_warning::RepeatedWarning;
+use crate::services::ServiceError;
 use crate::services::ownership::Caller;
 use crate::state::AppState;
+
+static UNRECORDED: RepeatedWarning = RepeatedWarning::every(Duration::from_secs(60));
 
 /// A new internal event acted by `caller` (identity and principal filled in).
 pub fn event_by(name: &str, caller: &Caller) -> AuditEvent {
@@ -46,12 +67,66 @@ impl AuditEventExt for AuditEvent {
     }
 }
 
-/// Appends `event`; a failure is logged, not returned.
+/// Appends `event` about a refusal or a failure; a failure to append is logged, not returned.
 pub async fn record(state: &AppState, event: AuditEvent) {
-    let name = event.event.clone();
-    if let Err(error) = state.registries.audit.append(std::slice::from_ref(&event)).await {
-        tracing::error!(event = %name, error = %crate::error_chain(&error), "could not record an audit event");
+    if let Err(error) = state.registries.audit.append(std::slice::from_ref(&event)).await
+        && let Some(left_out) = UNRECORDED.due()
+    {
+        tracing::error!(
+            event = %event.event,
+            error = %crate::error_chain(&error),
+            similar_left_out = left_out,
+            "could not record an audit event"
+        );
     }
+}
+
+/// The refusal when the audit log cannot record a change.
+fn audit_unavailable() -> ServiceError {
+    ServiceError::detail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The audit log cannot be written, so nothing was changed; try again shortly",
+    )
+}
+
+/// Carries out `change` (a future, so nothing of it runs before this says so) under its audit
+/// `event`: the event is appended first, and when it cannot be, the change is not made and the
+/// answer is a 503; when the change then fails, the event is appended again with status
+/// `failure` and the error.
+pub async fn recorded<T, E>(
+    state: &AppState,
+    event: AuditEvent,
+    change: impl Future<Output = Result<T, E>>,
+) -> Result<T, E>
+where
+    E: From<ServiceError> + std::fmt::Display,
+{
+    if let Err(error) = state.registries.audit.append(std::slice::from_ref(&event)).await {
+        tracing::error!(
+            event = %event.event,
+            error = %crate::error_chain(&error),
+            "the audit log cannot record a change: refusing it"
+        );
+        return Err(audit_unavailable().into());
+    }
+    let outcome = change.await;
+    if let Err(error) = &outcome {
+        let mut failed = AuditEvent::new(event.event.clone());
+        failed.identity = event.identity.clone();
+        failed.principal_id = event.principal_id.clone();
+        failed.provider = event.provider.clone();
+        failed.connection = event.connection.clone();
+        failed.status = Some("failure".to_owned());
+        failed.metadata = event.metadata.clone();
+        failed
+            .metadata
+            .insert("error".to_owned(), Value::from(error.to_string()));
+        failed
+            .metadata
+            .insert("recorded_event_id".to_owned(), Value::from(event.event_id.as_str()));
+        record(state, failed).await;
+    }
+    outcome
 }
 
 /// An external (client-posted) event: core fields from the body, the caller as actor.

@@ -212,16 +212,18 @@ async fn store_api_key(state: &AppState, session: &AuthSession, key: Option<Secr
         .get("base_url")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    scope.save_connection(&mut record).await?;
-    scope.note_connection_saved(provider, connection).await?;
     let mut event = authsome_domain::AuditEvent::new("provider.login")
         .provider(provider)
         .connection(connection)
         .status("success");
     event.identity = session.identity.clone();
     event.principal_id = session.principal_id.clone();
-    audit::record(state, event).await;
-    Ok(())
+    audit::recorded(state, event, async {
+        scope.save_connection(&mut record).await?;
+        scope.note_connection_saved(provider, connection).await?;
+        Ok(())
+    })
+    .await
 }
 
 fn validate_key(definition: &ProviderDefinition, key: Option<SecretString>) -> Result<SecretString, ServiceError> {

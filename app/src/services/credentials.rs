@@ -613,17 +613,15 @@ pub async fn set_global_connection(
         connection_name: ConnectionName::parse(&record.connection_name).map_err(invalid)?,
         created_by_identity: caller.identity.clone(),
     };
-    let pointer = state.registries.global_connections.upsert(&target).await?;
-    audit::record(
-        state,
-        audit::event_by("provider.global_connection_set", caller)
-            .provider(provider)
-            .connection(&record.connection_name)
-            .status("success")
-            .with("owner_vault_id", caller.vault_id.as_str()),
-    )
-    .await;
-    Ok(pointer)
+    let event = audit::event_by("provider.global_connection_set", caller)
+        .provider(provider)
+        .connection(&record.connection_name)
+        .status("success")
+        .with("owner_vault_id", caller.vault_id.as_str());
+    audit::recorded(state, event, async {
+        Ok(state.registries.global_connections.upsert(&target).await?)
+    })
+    .await
 }
 
 /// Removes the provider's global fallback; returns whether one was removed.
@@ -633,33 +631,32 @@ pub async fn unset_global_connection(state: &AppState, caller: &Caller, provider
         return Ok(false);
     };
     let existing = state.registries.global_connections.get(&provider_name).await?;
-    let deleted = match &existing {
-        None => false,
-        Some(pointer) => {
-            state
-                .registries
-                .global_connections
-                .delete_if_target(
-                    &provider_name,
-                    &pointer.target.owner_vault_id,
-                    &pointer.target.connection_name,
-                    Some(pointer.updated_at),
-                )
-                .await?
-        }
-    };
-    let mut event = audit::event_by("provider.global_connection_unset", caller)
+    let event = audit::event_by("provider.global_connection_unset", caller)
         .provider(provider)
-        .status("success")
-        .with("deleted", deleted);
-    if let Some(pointer) = existing.filter(|_| deleted) {
-        event = event
-            .connection(pointer.target.connection_name.as_str())
-            .with("owner_principal_id", pointer.target.owner_principal_id.as_str())
-            .with("owner_vault_id", pointer.target.owner_vault_id.as_str());
-    }
-    audit::record(state, event).await;
-    Ok(deleted)
+        .status("success");
+    let Some(pointer) = existing else {
+        // Nothing to change: the request is still on record, as the reference records it.
+        audit::record(state, event.with("deleted", false)).await;
+        return Ok(false);
+    };
+    let event = event
+        .with("deleted", true)
+        .connection(pointer.target.connection_name.as_str())
+        .with("owner_principal_id", pointer.target.owner_principal_id.as_str())
+        .with("owner_vault_id", pointer.target.owner_vault_id.as_str());
+    audit::recorded(state, event, async {
+        Ok(state
+            .registries
+            .global_connections
+            .delete_if_target(
+                &provider_name,
+                &pointer.target.owner_vault_id,
+                &pointer.target.connection_name,
+                Some(pointer.updated_at),
+            )
+            .await?)
+    })
+    .await
 }
 
 /// Logs out of one connection in `scope`: removes it, updates the metadata, and drops a
@@ -680,38 +677,50 @@ pub async fn logout(
         Some(name) => state.registries.global_connections.get(name).await?,
         None => None,
     };
-    scope.delete_connection(provider, connection).await?;
-    if let Some(mut metadata) = scope.metadata(provider).await? {
-        metadata.connection_names.retain(|n| n != connection);
-        if metadata.last_used_connection.as_deref() == Some(connection) {
-            metadata.last_used_connection = metadata.connection_names.first().cloned();
+    // The reference records no event for a logout; removing a credential is a change like
+    // storing one, so it is recorded (and refused when it cannot be).
+    let event = audit::event_by("provider.logout", actor)
+        .provider(provider)
+        .connection(connection)
+        .status("success")
+        .with("vault_id", scope.vault_id().as_str());
+    audit::recorded(state, event, async {
+        scope.delete_connection(provider, connection).await?;
+        if let Some(mut metadata) = scope.metadata(provider).await? {
+            metadata.connection_names.retain(|n| n != connection);
+            if metadata.last_used_connection.as_deref() == Some(connection) {
+                metadata.last_used_connection = metadata.connection_names.first().cloned();
+            }
+            scope.save_metadata(&mut metadata).await?;
         }
-        scope.save_metadata(&mut metadata).await?;
-    }
+        Ok::<_, ServiceError>(())
+    })
+    .await?;
     if let (Some(pointer), Some(name)) = (pointer, provider_name)
         && pointer.target.owner_vault_id == *scope.vault_id()
         && pointer.target.connection_name.as_str() == connection
-        && state
-            .registries
-            .global_connections
-            .delete_if_target(
-                &name,
-                scope.vault_id(),
-                &pointer.target.connection_name,
-                Some(pointer.updated_at),
-            )
-            .await?
     {
-        audit::record(
-            state,
-            audit::event_by("provider.global_connection_unset", actor)
-                .provider(provider)
-                .connection(connection)
-                .status("success")
-                .with("owner_vault_id", scope.vault_id().as_str())
-                .with("reason", "target_deleted"),
-        )
-        .await;
+        let event = audit::event_by("provider.global_connection_unset", actor)
+            .provider(provider)
+            .connection(connection)
+            .status("success")
+            .with("owner_vault_id", scope.vault_id().as_str())
+            .with("reason", "target_deleted");
+        audit::recorded(state, event, async {
+            Ok::<_, ServiceError>(
+                state
+                    .registries
+                    .global_connections
+                    .delete_if_target(
+                        &name,
+                        scope.vault_id(),
+                        &pointer.target.connection_name,
+                        Some(pointer.updated_at),
+                    )
+                    .await?,
+            )
+        })
+        .await?;
     }
     Ok(())
 }
@@ -722,7 +731,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, provider: &str) -> Result
     caller.require_admin()?;
     state.catalog.get(provider).await?;
     let vaults = state.registries.vaults.list().await?;
-    let mut connection_count = 0usize;
+    let mut connections = Vec::with_capacity(vaults.len());
     for vault in &vaults {
         let scope = VaultScope::new(
             state,
@@ -737,23 +746,26 @@ pub async fn revoke(state: &AppState, caller: &Caller, provider: &str) -> Result
             .filter(|(p, _)| p == provider)
             .map(|(_, c)| c)
             .collect();
-        for name in &names {
-            logout(state, &scope, caller, provider, name).await?;
-        }
-        connection_count += names.len();
-        scope.delete_metadata(provider).await?;
+        connections.push((scope, names));
     }
-    delete_client_record(state, provider).await?;
-    audit::record(
-        state,
-        audit::event_by("provider.revoked", caller)
-            .provider(provider)
-            .status("success")
-            .with("vault_count", vaults.len())
-            .with("connection_count", connection_count),
-    )
-    .await;
-    Ok(())
+    let event = audit::event_by("provider.revoked", caller)
+        .provider(provider)
+        .status("success")
+        .with("vault_count", vaults.len())
+        .with(
+            "connection_count",
+            connections.iter().map(|(_, names)| names.len()).sum::<usize>(),
+        );
+    audit::recorded(state, event, async {
+        for (scope, names) in &connections {
+            for name in names {
+                logout(state, scope, caller, provider, name).await?;
+            }
+            scope.delete_metadata(provider).await?;
+        }
+        delete_client_record(state, provider).await
+    })
+    .await
 }
 
 /// `<NAME>` of export variables: upper case, runs of other characters as `_`, trimmed.

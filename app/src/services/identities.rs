@@ -4,10 +4,15 @@
 //! an admin's request, for recovery). The reference minted a fresh link for anyone who asked
 //! about an unclaimed handle, which let a stranger claim someone else's agent.
 
-use authsome_domain::{ClaimStatus, DidKey, IdentityHandle, IdentityRegistration, PrincipalId};
+use std::time::Duration;
+
+use authsome_domain::{
+    ClaimStatus, ClientAddress, DidKey, IdentityHandle, IdentityRegistration, PendingClaim, PrincipalId,
+};
 use authsome_ports::{Conflict, RegistryError};
 use poem::http::StatusCode;
 
+use crate::repeated_warning::RepeatedWarning;
 use crate::services::ServiceError;
 use crate::services::audit::{self, AuditEventExt};
 use crate::state::AppState;
@@ -85,16 +90,67 @@ pub async fn issue_claim_url(state: &AppState, handle: &IdentityHandle) -> Resul
     Ok(state.url(&format!("/claim?token={}", claim.token)))
 }
 
-/// `POST /api/identities/register`.
-pub async fn register(state: &AppState, handle: &str, did: &str) -> Result<IdentityStatus, ServiceError> {
+/// Registrations are counted per client over this window.
+pub const REGISTRATION_WINDOW_SECONDS: i64 = 3600;
+
+static REGISTRATIONS_THROTTLED: RepeatedWarning = RepeatedWarning::every(Duration::from_secs(60));
+
+/// Why a registration was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    /// The client has registered too many identities in the last hour.
+    #[error("Too many identities registered from this address; try again in an hour")]
+    TooMany,
+    /// Anything else.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// Counts a registration attempt from `client` (every attempt, so that concurrent bursts
+/// cannot slip past the count); refuses it past the hourly limit. Anyone can register an
+/// identity, and each one is a database row and a small replay-cache quota, so the number a
+/// client can make is what bounds them.
+async fn admit_registration(state: &AppState, client: Option<ClientAddress>) -> Result<(), RegistrationError> {
+    let Some(client) = client else {
+        return Ok(());
+    };
+    let key = format!("identity-registrations:address:{client}");
+    let attempts = state
+        .runtime
+        .rate_limiter
+        .hit(&key, REGISTRATION_WINDOW_SECONDS)
+        .await
+        .map_err(ServiceError::from)?;
+    if attempts > state.settings.registrations_per_hour {
+        if let Some(left_out) = REGISTRATIONS_THROTTLED.due() {
+            tracing::warn!(
+                %client,
+                limit = state.settings.registrations_per_hour,
+                similar_left_out = left_out,
+                "a client registered more identities than allowed per hour: refusing (429)"
+            );
+        }
+        return Err(RegistrationError::TooMany);
+    }
+    Ok(())
+}
+
+/// `POST /api/identities/register` from `client` (when known).
+pub async fn register(
+    state: &AppState,
+    handle: &str,
+    did: &str,
+    client: Option<ClientAddress>,
+) -> Result<IdentityStatus, RegistrationError> {
     let handle = IdentityHandle::parse(handle).map_err(|e| bad_request(e.to_string()))?;
     let did = DidKey::parse(did).map_err(|e| bad_request(e.to_string()))?;
+    admit_registration(state, client).await?;
     let registered = match state.registries.identities.register(&handle, &did).await {
         Ok(registered) => registered,
         Err(RegistryError::Conflict(conflict @ (Conflict::HandleTaken(_) | Conflict::DidTaken(_)))) => {
-            return Err(ServiceError::Detail(StatusCode::CONFLICT, conflict.to_string()));
+            return Err(ServiceError::Detail(StatusCode::CONFLICT, conflict.to_string()).into());
         }
-        Err(other) => return Err(other.into()),
+        Err(other) => return Err(ServiceError::from(other).into()),
     };
     let mut status = status_of(state, registered.registration).await?;
     if registered.created && status.status == RegistrationStatus::ClaimRequired {
@@ -116,4 +172,76 @@ pub async fn status(state: &AppState, handle: &str) -> Result<Option<IdentitySta
         None => Ok(None),
         Some(registration) => Ok(Some(status_of(state, registration).await?)),
     }
+}
+
+/// The live claim link for `token`; `None` when unknown, used or expired.
+pub async fn pending_claim(state: &AppState, token: &str) -> Result<Option<PendingClaim>, ServiceError> {
+    if !PendingClaim::is_token_shaped(token) {
+        return Ok(None);
+    }
+    Ok(state.runtime.pending_claims.get(token).await?)
+}
+
+/// Why a claim link was not used.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    /// The link was used already, has expired or never existed.
+    #[error("the claim link was used, has expired or is not valid")]
+    LinkExpired,
+    /// Another account has claimed the identity.
+    #[error("the identity is claimed by another account")]
+    ClaimedByAnother,
+    /// Anything else.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// Claims the agent behind claim link `token` for `principal_id`. The link is consumed only
+/// once the claim can succeed, so a refused claim leaves it usable; the principal's default
+/// vault is created when missing; the claim is in the audit log before it is accepted.
+pub async fn confirm_claim(state: &AppState, token: &str, principal_id: &PrincipalId) -> Result<(), ClaimError> {
+    let Some(pending) = pending_claim(state, token).await? else {
+        return Err(ClaimError::LinkExpired);
+    };
+    let current = state
+        .registries
+        .claims
+        .get(&pending.identity)
+        .await
+        .map_err(ServiceError::from)?;
+    if current.is_some_and(|claim| claim.principal_id != *principal_id) {
+        return Err(ClaimError::ClaimedByAnother);
+    }
+    let mut event = authsome_domain::AuditEvent::new("identity.claimed").status("success");
+    event.identity = Some(pending.identity.clone());
+    event.principal_id = Some(principal_id.clone());
+    audit::recorded(state, event, async {
+        if state
+            .runtime
+            .pending_claims
+            .consume(token)
+            .await
+            .map_err(ServiceError::from)?
+            .is_none()
+        {
+            return Err(ClaimError::LinkExpired);
+        }
+        state
+            .registries
+            .bindings
+            .ensure_default_vault(principal_id)
+            .await
+            .map_err(ServiceError::from)?;
+        match state
+            .registries
+            .claims
+            .claim_accepted(&pending.identity, principal_id)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(RegistryError::Conflict(Conflict::AlreadyClaimed(_))) => Err(ClaimError::ClaimedByAnother),
+            Err(error) => Err(ServiceError::from(error).into()),
+        }
+    })
+    .await
 }

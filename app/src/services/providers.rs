@@ -37,17 +37,16 @@ pub async fn register(
     force: bool,
 ) -> Result<(), ServiceError> {
     caller.require_admin()?;
-    state.catalog.save_custom(definition, force).await?;
-    audit::record(
-        state,
-        audit::event_by("provider.registered", caller)
-            .provider(&definition.name)
-            .status("success")
-            .with("auth_type", definition.auth_type.as_str())
-            .with("force", force),
-    )
-    .await;
-    Ok(())
+    let event = audit::event_by("provider.registered", caller)
+        .provider(&definition.name)
+        .status("success")
+        .with("auth_type", definition.auth_type.as_str())
+        .with("force", force);
+    audit::recorded(state, event, async {
+        state.catalog.save_custom(definition, force).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Replaces a custom definition (admins); the body's name must be the route's.
@@ -68,16 +67,15 @@ pub async fn update(
         )
         .into());
     }
-    state.catalog.update_custom(definition).await?;
-    audit::record(
-        state,
-        audit::event_by("provider.updated", caller)
-            .provider(provider)
-            .status("success")
-            .with("auth_type", definition.auth_type.as_str()),
-    )
-    .await;
-    Ok(())
+    let event = audit::event_by("provider.updated", caller)
+        .provider(provider)
+        .status("success")
+        .with("auth_type", definition.auth_type.as_str());
+    audit::recorded(state, event, async {
+        state.catalog.update_custom(definition).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Revokes the provider everywhere and removes its custom definition (admins). A bundled
@@ -86,16 +84,17 @@ pub async fn update(
 pub async fn delete(state: &AppState, caller: &Caller, provider: &str) -> Result<(), ServiceError> {
     caller.require_admin()?;
     credentials::revoke(state, caller, provider).await?;
-    if state.catalog.delete_custom(provider).await? {
-        audit::record(
-            state,
-            audit::event_by("provider.deleted", caller)
-                .provider(provider)
-                .status("success"),
-        )
-        .await;
+    if !state.catalog.is_custom(provider).await? {
+        return Ok(());
     }
-    Ok(())
+    let event = audit::event_by("provider.deleted", caller)
+        .provider(provider)
+        .status("success");
+    audit::recorded(state, event, async {
+        state.catalog.delete_custom(provider).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// The inputs an admin may set for a provider's OAuth client.
@@ -214,23 +213,19 @@ pub async fn update_configuration(
     if existing.is_some() {
         credentials::revoke(state, caller, provider).await?;
     }
-    credentials::save_client_record(state, &updated).await?;
-    audit::record(
-        state,
-        audit::event_by("provider.client_configured", caller)
-            .provider(provider)
-            .status("success")
-            .with(
-                "client_id_changed",
-                existing.as_ref().is_some_and(|e| e.client_id != updated.client_id),
-            )
-            .with(
-                "client_secret_changed",
-                existing
-                    .as_ref()
-                    .is_some_and(|e| e.client_secret != updated.client_secret),
-            ),
-    )
-    .await;
+    let event = audit::event_by("provider.client_configured", caller)
+        .provider(provider)
+        .status("success")
+        .with(
+            "client_id_changed",
+            existing.as_ref().is_some_and(|e| e.client_id != updated.client_id),
+        )
+        .with(
+            "client_secret_changed",
+            existing
+                .as_ref()
+                .is_some_and(|e| e.client_secret != updated.client_secret),
+        );
+    audit::recorded(state, event, credentials::save_client_record(state, &updated)).await?;
     Ok(true)
 }

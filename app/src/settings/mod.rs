@@ -16,7 +16,7 @@ mod environment;
 mod server;
 
 pub use environment::{EnvironmentVariables, KNOWN_VARIABLES};
-pub use server::{MAX_BODY_BYTES, ServerSettings};
+pub use server::{ConnectionLimits, MAX_BODY_BYTES, REFUSED_IDENTITY_IDS, ServerSettings};
 
 /// A setting that cannot be used. The message names the variable and never holds a secret.
 #[derive(Debug, Error, PartialEq, Eq)]

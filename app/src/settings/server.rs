@@ -43,6 +43,44 @@ pub struct ServerSettings {
     /// `AUTHSOME_LOGIN_MAX_FAILURES`: failed sign-ins per email per 15 minutes before further
     /// attempts are refused (default 10).
     pub login_max_failures: u64,
+    /// `AUTHSOME_POP_IDS_PER_IDENTITY`: how many token ids one claimed identity may have
+    /// recorded in the replay cache per window of [`ProofPolicy::longest_id_retention_seconds`]
+    /// (default 100 000: about 550 requests per second sustained, in bursts of up to the whole
+    /// quota); past it, its requests get 429. Identities that may not act (unclaimed, pending,
+    /// rejected) have [`REFUSED_IDENTITY_IDS`].
+    pub pop_ids_per_identity: u64,
+    /// `AUTHSOME_REGISTRATIONS_PER_HOUR`: identity registrations one client address (an IPv4
+    /// address or an IPv6 /64) may make per hour (default 100); past it, 429.
+    pub registrations_per_hour: u64,
+    /// How connections are bounded.
+    pub connections: ConnectionLimits,
+}
+
+/// How many token ids an identity that may not act (unclaimed, pending or rejected claim) may
+/// have recorded per window. Each of its requests is refused (403) but its token id is still
+/// spent, so that the token cannot succeed once the identity is claimed; this bounds what such
+/// an identity, which anyone can register, can make the replay cache hold.
+pub const REFUSED_IDENTITY_IDS: u64 = 30;
+
+/// Bounds on client connections, so that idle, slow or abandoned connections cannot hold the
+/// server's sockets and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// `AUTHSOME_HTTP_HEADER_TIMEOUT_SECONDS` (default 10): a connection must deliver each
+    /// request's complete head within this long of opening, or of the end of its previous
+    /// response (so it is also the keep-alive idle limit); otherwise it is closed.
+    pub header_timeout_seconds: u64,
+    /// `AUTHSOME_HTTP_BODY_TIMEOUT_SECONDS` (default 30): a request body must arrive whole
+    /// within this long of its head (408 otherwise).
+    pub body_timeout_seconds: u64,
+    /// `AUTHSOME_HTTP_IDLE_TIMEOUT_SECONDS` (default 60): a connection on which nothing is read
+    /// or written for this long while no request is being handled (a response its client does
+    /// not read) is closed.
+    pub idle_timeout_seconds: u64,
+    /// `AUTHSOME_MAX_CONNECTIONS` (default 10 000, and never more than the open-file limit
+    /// leaves room for): connections served at once; further ones wait in the listen backlog
+    /// until one closes.
+    pub max_connections: usize,
 }
 
 impl ServerSettings {
@@ -98,6 +136,15 @@ impl ServerSettings {
                 .unwrap_or(30),
             login_max_failures: u64::try_from(integer(vars, "AUTHSOME_LOGIN_MAX_FAILURES", 10, 1, 10_000)?)
                 .unwrap_or(10),
+            pop_ids_per_identity: count(vars, "AUTHSOME_POP_IDS_PER_IDENTITY", 100_000, 10, 1_000_000_000)?,
+            registrations_per_hour: count(vars, "AUTHSOME_REGISTRATIONS_PER_HOUR", 100, 1, 1_000_000)?,
+            connections: ConnectionLimits {
+                header_timeout_seconds: count(vars, "AUTHSOME_HTTP_HEADER_TIMEOUT_SECONDS", 10, 1, 3600)?,
+                body_timeout_seconds: count(vars, "AUTHSOME_HTTP_BODY_TIMEOUT_SECONDS", 30, 1, 3600)?,
+                idle_timeout_seconds: count(vars, "AUTHSOME_HTTP_IDLE_TIMEOUT_SECONDS", 60, 1, 3600)?,
+                max_connections: usize::try_from(count(vars, "AUTHSOME_MAX_CONNECTIONS", 10_000, 1, 1_000_000)?)
+                    .unwrap_or(10_000),
+            },
         })
     }
 
@@ -105,6 +152,19 @@ impl ServerSettings {
     pub fn secure_cookies(&self) -> bool {
         self.base_url.starts_with("https://")
     }
+}
+
+/// A positive [`integer`].
+fn count(
+    vars: &EnvironmentVariables,
+    variable: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, SettingsError> {
+    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let value = integer(vars, variable, clamp(default), clamp(min), clamp(max))?;
+    Ok(u64::try_from(value).unwrap_or(default))
 }
 
 fn integer(

@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod http1;
+pub mod process;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -123,6 +126,26 @@ impl Daemon {
             endpoint,
             _dir: dir,
         }
+    }
+
+    /// Serves this daemon on a real loopback socket, through the production server loop and
+    /// its connection limits (from the settings), until the test ends; returns its address.
+    pub async fn serve_tcp(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let endpoint = http::endpoint(self.state.clone()).boxed();
+        let limits = self.state.settings.connections;
+        tokio::spawn(async move {
+            http::server::serve(
+                listener,
+                endpoint,
+                limits,
+                std::future::pending(),
+                std::time::Duration::from_secs(1),
+            )
+            .await
+        });
+        address
     }
 
     pub async fn send(&self, request: Request) -> Reply {

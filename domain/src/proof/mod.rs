@@ -42,6 +42,15 @@ pub struct ProofPolicy {
     pub leeway_seconds: i64,
 }
 
+impl ProofPolicy {
+    /// How long a token id must be remembered at most: a token issued up to the leeway in the
+    /// future, living the longest lifetime, passes the expiry check until the leeway after its
+    /// `exp`.
+    pub fn longest_id_retention_seconds(&self) -> i64 {
+        self.max_lifetime_seconds + 2 * self.leeway_seconds
+    }
+}
+
 impl Default for ProofPolicy {
     fn default() -> Self {
         Self {

@@ -7,7 +7,7 @@ use authsome_domain::Timestamp;
 
 use crate::contract::concurrency::race_all;
 use crate::contract::eventually;
-use crate::{ReplayCache, ReplayCheck};
+use crate::{IdQuota, ReplayCache, ReplayCheck};
 
 /// A fresh, isolated replay cache; dropping it cleans the backend up.
 pub trait ReplayCacheFixture {
@@ -21,28 +21,51 @@ fn unique_jti() -> String {
     authsome_domain::random_token::hex(32)
 }
 
+/// A quota large enough never to matter, for the cases about replays.
+fn roomy(holder: &str) -> IdQuota<'_> {
+    IdQuota {
+        holder,
+        ids: 1_000_000,
+        window_seconds: 180,
+    }
+}
+
+/// A holder name no other case uses.
+fn unique_holder() -> String {
+    format!("holder-{}", authsome_domain::random_token::hex(8))
+}
+
 /// A token id is fresh once, then replayed; other ids are unaffected.
 pub async fn replay_first_use_is_fresh_then_replayed(f: &dyn ReplayCacheFixture) {
     let cache = f.cache();
     let (jti, other) = (unique_jti(), unique_jti());
     let expires = Timestamp::now().plus_seconds(60);
     assert_eq!(
-        cache.check_and_store(&jti, expires).await.expect("first"),
+        cache
+            .check_and_store(&jti, expires, roomy("agent"))
+            .await
+            .expect("first"),
         ReplayCheck::Fresh
     );
     assert_eq!(
-        cache.check_and_store(&jti, expires).await.expect("second"),
+        cache
+            .check_and_store(&jti, expires, roomy("agent"))
+            .await
+            .expect("second"),
         ReplayCheck::Replayed
     );
     assert_eq!(
         cache
-            .check_and_store(&jti, expires.plus_seconds(600))
+            .check_and_store(&jti, expires.plus_seconds(600), roomy("agent"))
             .await
             .expect("third"),
         ReplayCheck::Replayed
     );
     assert_eq!(
-        cache.check_and_store(&other, expires).await.expect("other"),
+        cache
+            .check_and_store(&other, expires, roomy("agent"))
+            .await
+            .expect("other"),
         ReplayCheck::Fresh
     );
 }
@@ -52,11 +75,17 @@ pub async fn replay_is_shared_between_clients(f: &dyn ReplayCacheFixture) {
     let jti = unique_jti();
     let expires = Timestamp::now().plus_seconds(60);
     assert_eq!(
-        f.cache().check_and_store(&jti, expires).await.expect("a"),
+        f.cache()
+            .check_and_store(&jti, expires, roomy("agent"))
+            .await
+            .expect("a"),
         ReplayCheck::Fresh
     );
     assert_eq!(
-        f.second_client().check_and_store(&jti, expires).await.expect("b"),
+        f.second_client()
+            .check_and_store(&jti, expires, roomy("agent"))
+            .await
+            .expect("b"),
         ReplayCheck::Replayed
     );
 }
@@ -68,7 +97,7 @@ pub async fn replay_concurrent_use_has_one_winner(f: &dyn ReplayCacheFixture) {
     let expires = Timestamp::now().plus_seconds(60);
     let results = race_all(200, |i| {
         let (cache, jti) = (clients[i % 2].clone(), jti.clone());
-        async move { cache.check_and_store(&jti, expires).await }
+        async move { cache.check_and_store(&jti, expires, roomy("agent")).await }
     })
     .await;
     let fresh = results.iter().filter(|r| matches!(r, Ok(ReplayCheck::Fresh))).count();
@@ -85,18 +114,180 @@ pub async fn replay_entries_expire(f: &dyn ReplayCacheFixture) {
     let jti = unique_jti();
     let expires = Timestamp::now().plus_seconds(1);
     assert_eq!(
-        cache.check_and_store(&jti, expires).await.expect("first"),
+        cache
+            .check_and_store(&jti, expires, roomy("agent"))
+            .await
+            .expect("first"),
         ReplayCheck::Fresh
     );
     assert_eq!(
-        cache.check_and_store(&jti, expires).await.expect("again"),
+        cache
+            .check_and_store(&jti, expires, roomy("agent"))
+            .await
+            .expect("again"),
         ReplayCheck::Replayed
     );
     eventually(Duration::from_secs(10), || {
         let (cache, jti) = (cache.clone(), jti.clone());
         async move {
             cache
-                .check_and_store(&jti, Timestamp::now().plus_seconds(60))
+                .check_and_store(&jti, Timestamp::now().plus_seconds(60), roomy("agent"))
+                .await
+                .expect("check")
+                == ReplayCheck::Fresh
+        }
+    })
+    .await;
+}
+
+/// A holder that has had its quota of ids recorded gets `OverQuota` for the next one; that
+/// id is not recorded (another holder can still present it as fresh) and other holders are
+/// served as before.
+pub async fn replay_quota_stops_one_holder_and_records_nothing(f: &dyn ReplayCacheFixture) {
+    let cache = f.cache();
+    let (flooder, bystander) = (unique_holder(), unique_holder());
+    let quota = IdQuota {
+        holder: &flooder,
+        ids: 5,
+        window_seconds: 180,
+    };
+    let expires = Timestamp::now().plus_seconds(60);
+    for n in 0..5 {
+        assert_eq!(
+            cache
+                .check_and_store(&unique_jti(), expires, quota)
+                .await
+                .expect("within quota"),
+            ReplayCheck::Fresh,
+            "id {n}"
+        );
+    }
+    let refused = unique_jti();
+    assert_eq!(
+        cache
+            .check_and_store(&refused, expires, quota)
+            .await
+            .expect("over quota"),
+        ReplayCheck::OverQuota
+    );
+    assert_eq!(
+        f.second_client()
+            .check_and_store(&unique_jti(), expires, quota)
+            .await
+            .expect("on another replica too"),
+        ReplayCheck::OverQuota
+    );
+    let bystander_quota = IdQuota {
+        holder: &bystander,
+        ..quota
+    };
+    assert_eq!(
+        cache
+            .check_and_store(&refused, expires, bystander_quota)
+            .await
+            .expect("the refused id was not recorded"),
+        ReplayCheck::Fresh
+    );
+    for _ in 0..4 {
+        assert_eq!(
+            cache
+                .check_and_store(&unique_jti(), expires, bystander_quota)
+                .await
+                .expect("another holder"),
+            ReplayCheck::Fresh
+        );
+    }
+}
+
+/// A replayed id is reported as replayed even when its holder is over its quota.
+pub async fn replay_quota_does_not_hide_a_replay(f: &dyn ReplayCacheFixture) {
+    let cache = f.cache();
+    let holder = unique_holder();
+    let quota = IdQuota {
+        holder: &holder,
+        ids: 2,
+        window_seconds: 180,
+    };
+    let expires = Timestamp::now().plus_seconds(60);
+    let first = unique_jti();
+    assert_eq!(
+        cache.check_and_store(&first, expires, quota).await.expect("first"),
+        ReplayCheck::Fresh
+    );
+    assert_eq!(
+        cache
+            .check_and_store(&unique_jti(), expires, quota)
+            .await
+            .expect("second"),
+        ReplayCheck::Fresh
+    );
+    assert_eq!(
+        cache.check_and_store(&first, expires, quota).await.expect("replay"),
+        ReplayCheck::Replayed
+    );
+}
+
+/// Two hundred new ids of one holder at once, on two clients, against a quota of 50: exactly
+/// 50 are recorded.
+pub async fn replay_quota_holds_under_concurrency(f: &dyn ReplayCacheFixture) {
+    let clients = [f.cache(), f.second_client()];
+    let holder = unique_holder();
+    let expires = Timestamp::now().plus_seconds(60);
+    let results = race_all(200, |i| {
+        let (cache, holder) = (clients[i % 2].clone(), holder.clone());
+        async move {
+            let quota = IdQuota {
+                holder: &holder,
+                ids: 50,
+                window_seconds: 180,
+            };
+            cache.check_and_store(&unique_jti(), expires, quota).await
+        }
+    })
+    .await;
+    let fresh = results.iter().filter(|r| matches!(r, Ok(ReplayCheck::Fresh))).count();
+    let over = results
+        .iter()
+        .filter(|r| matches!(r, Ok(ReplayCheck::OverQuota)))
+        .count();
+    assert_eq!((fresh, over), (50, 150), "{results:?}");
+}
+
+/// Once its window has passed and its ids have expired, a holder records again.
+pub async fn replay_quota_makes_room_again_after_its_window(f: &dyn ReplayCacheFixture) {
+    let cache = f.cache();
+    let holder = unique_holder();
+    let quota = IdQuota {
+        holder: &holder,
+        ids: 3,
+        window_seconds: 1,
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            cache
+                .check_and_store(&unique_jti(), Timestamp::now().plus_seconds(1), quota)
+                .await
+                .expect("within quota"),
+            ReplayCheck::Fresh
+        );
+    }
+    assert_eq!(
+        cache
+            .check_and_store(&unique_jti(), Timestamp::now().plus_seconds(1), quota)
+            .await
+            .expect("over"),
+        ReplayCheck::OverQuota
+    );
+    eventually(Duration::from_secs(10), || {
+        let (cache, holder) = (cache.clone(), holder.clone());
+        async move {
+            let quota = IdQuota {
+                holder: &holder,
+                ids: 3,
+                window_seconds: 1,
+            };
+            cache
+                .check_and_store(&unique_jti(), Timestamp::now().plus_seconds(1), quota)
                 .await
                 .expect("check")
                 == ReplayCheck::Fresh
@@ -114,6 +305,10 @@ macro_rules! replay_cache_contract_tests {
             replay_is_shared_between_clients,
             replay_concurrent_use_has_one_winner,
             replay_entries_expire,
+            replay_quota_stops_one_holder_and_records_nothing,
+            replay_quota_does_not_hide_a_replay,
+            replay_quota_holds_under_concurrency,
+            replay_quota_makes_room_again_after_its_window,
         );
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {

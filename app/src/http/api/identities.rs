@@ -1,6 +1,6 @@
 //! `/api/identities/*`: agent registration, claim status, and the caller's agents.
 
-use authsome_domain::{ClaimStatus, DidKey, IdentityHandle};
+use authsome_domain::{ClaimStatus, ClientAddress, DidKey, IdentityHandle};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -10,7 +10,7 @@ use poem_openapi::{Object, OpenApi};
 use crate::http::api::ApiTags;
 use crate::http::caller::AnyCaller;
 use crate::http::errors::{ApiError, ApiResult};
-use crate::services::identities::{self, IdentityStatus};
+use crate::services::identities::{self, IdentityStatus, RegistrationError};
 use crate::state::SharedState;
 
 /// `POST /api/identities/register` body.
@@ -165,10 +165,21 @@ impl IdentitiesApi {
     async fn register(
         &self,
         state: Data<&SharedState>,
+        request: &poem::Request,
         body: Json<RegisterIdentity>,
     ) -> ApiResult<Json<RegistrationView>> {
-        let status = identities::register(state.0, &body.handle, &body.did).await?;
-        Ok(Json(registration_view(status, true)))
+        let client = request
+            .remote_addr()
+            .as_socket_addr()
+            .map(|address| ClientAddress::of(address.ip()));
+        match identities::register(state.0, &body.handle, &body.did, client).await {
+            Ok(status) => Ok(Json(registration_view(status, true))),
+            Err(RegistrationError::TooMany) => Err(ApiError::too_many_requests(
+                RegistrationError::TooMany.to_string(),
+                identities::REGISTRATION_WINDOW_SECONDS.unsigned_abs(),
+            )),
+            Err(RegistrationError::Service(error)) => Err(error.into()),
+        }
     }
 
     /// The agent's handle registered for a DID.

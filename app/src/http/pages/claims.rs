@@ -2,7 +2,6 @@
 //! and confirms, and the agent's identity joins their account.
 
 use authsome_domain::{ClaimStatus, PendingClaim};
-use authsome_ports::{Conflict, RegistryError};
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{IntoResponse, Request, Response};
 
@@ -12,15 +11,12 @@ use super::{
     session_token_valid, signed_in, state_of,
 };
 use crate::http::errors::ApiError;
-use crate::services::audit;
+use crate::services::identities::{self, ClaimError};
 use crate::state::AppState;
 
 /// The live pending claim for `token`; `None` when unknown, used or expired.
 pub async fn pending_claim(state: &AppState, token: &str) -> Result<Option<PendingClaim>, ApiError> {
-    if !PendingClaim::is_token_shaped(token) {
-        return Ok(None);
-    }
-    Ok(state.runtime.pending_claims.get(token).await?)
+    Ok(identities::pending_claim(state, token).await?)
 }
 
 fn claim_path(token: &str) -> String {
@@ -134,11 +130,12 @@ pub async fn confirm(request: &Request, token: &str) -> Response {
             encode_query(&[("token", token), ("error", "expired")])
         ))
     };
-    let pending = match pending_claim(&state, token).await {
-        Ok(Some(pending)) => pending,
+    // An unusable link says so before asking anyone to sign in.
+    match pending_claim(&state, token).await {
+        Ok(Some(_)) => {}
         Ok(None) => return expired(),
         Err(error) => return failure_page(error),
-    };
+    }
     let person = match signed_in(request).await {
         Ok(Some(person)) => person,
         Ok(None) => return see_other(&login_location(&claim_path(token))),
@@ -154,34 +151,10 @@ pub async fn confirm(request: &Request, token: &str) -> Response {
             encode_query(&[("token", token), ("error", "claimed")])
         ))
     };
-    let principal_id = &person.caller.principal_id;
-    match state.registries.claims.get(&pending.identity).await {
-        Ok(Some(claim)) if claim.principal_id != *principal_id => return claimed_elsewhere(),
-        Ok(_) => {}
-        Err(error) => return failure_page(error.into()),
+    match identities::confirm_claim(&state, token, &person.caller.principal_id).await {
+        Ok(()) => see_other("/"),
+        Err(ClaimError::LinkExpired) => expired(),
+        Err(ClaimError::ClaimedByAnother) => claimed_elsewhere(),
+        Err(ClaimError::Service(error)) => failure_page(error.into()),
     }
-    match state.runtime.pending_claims.consume(token).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return expired(),
-        Err(error) => return failure_page(error.into()),
-    }
-    if let Err(error) = state.registries.bindings.ensure_default_vault(principal_id).await {
-        return failure_page(error.into());
-    }
-    match state
-        .registries
-        .claims
-        .claim_accepted(&pending.identity, principal_id)
-        .await
-    {
-        Ok(_) => {}
-        Err(RegistryError::Conflict(Conflict::AlreadyClaimed(_))) => return claimed_elsewhere(),
-        Err(error) => return failure_page(error.into()),
-    }
-    let mut event = authsome_domain::AuditEvent::new("identity.claimed");
-    event.identity = Some(pending.identity.clone());
-    event.principal_id = Some(principal_id.clone());
-    event.status = Some("success".to_owned());
-    audit::record(&state, event).await;
-    see_other("/")
 }
