@@ -1108,3 +1108,126 @@ async fn a_recorded_change_that_fails_is_recorded_as_failed() {
     assert_eq!(failure["recorded_event_id"].as_str(), success_id, "{failure}");
     assert!(failure["error"].as_str().is_some(), "{failure}");
 }
+
+// ---- Names that pass for others (outside probe, finding 6) ----
+
+/// New connection names are limited to a safe alphabet: a Cyrillic `е`, a zero-width space or
+/// a right-to-left override is refused with the offending characters shown as escapes.
+#[tokio::test]
+async fn look_alike_and_invisible_connection_names_are_refused() {
+    let daemon = Daemon::start().await;
+    let (agent, _) = daemon.claimed_agent("naming-agent", "naming@example.com").await;
+    let start =
+        |connection: &str| json!({"provider": "openai", "connection": connection, "flow": "api_key", "force": true});
+    for (name, shown) in [
+        ("d\u{0435}fault", "d\\u{0435}fault"),
+        ("work\u{200B}", "work\\u{200B}"),
+        ("\u{202E}tluafed", "\\u{202E}tluafed"),
+    ] {
+        let refused = agent.post(&daemon, "/api/auth/sessions", start(name)).await.expect(400);
+        let detail = refused.json()["detail"].as_str().unwrap_or_default().to_owned();
+        assert!(detail.contains(shown), "{name:?}: {detail}");
+        assert!(!detail.contains(name), "the raw name is not echoed: {detail}");
+    }
+    for fine in ["default", "Work Account", "bot-2", "ops@team+x"] {
+        agent.post(&daemon, "/api/auth/sessions", start(fine)).await.expect(200);
+    }
+}
+
+/// A name an older version stored with such characters is still usable, and pages show it
+/// with its untrusted characters escaped.
+#[tokio::test]
+async fn stored_look_alike_names_are_shown_escaped() {
+    let daemon = Daemon::start().await;
+    let (agent, mut owner) = daemon.claimed_agent("legacy-agent", "legacy@example.com").await;
+    let whoami = agent.get(&daemon, "/api/whoami").await.expect(200).json();
+    let vault_id = authsome_domain::VaultId::parse(whoami["vault_id"].as_str().expect("vault")).expect("vault id");
+    let scope = authsome_app::services::credentials::VaultScope::new(
+        &daemon.state,
+        &vault_id,
+        Some("legacy-agent"),
+        whoami["principal_id"].as_str(),
+    );
+    let mut record = authsome_domain::credential_records::ConnectionRecord::api_key(
+        "openai",
+        "d\u{0435}fault\u{202E}",
+        "sk-proj-legacy-0123456789abcdefghijklmnop".to_owned(),
+    );
+    scope
+        .save_connection(&mut record)
+        .await
+        .expect("stored by an older version");
+    scope
+        .note_connection_saved("openai", "d\u{0435}fault\u{202E}")
+        .await
+        .expect("metadata");
+    let home = owner.get(&daemon, "/").await.expect(200).text();
+    assert!(home.contains("d\\u{0435}fault\\u{202E}"), "{home}");
+    assert!(!home.contains('\u{0435}') && !home.contains('\u{202E}'), "nothing raw");
+    // Logging into it again keeps its name.
+    agent
+        .post(
+            &daemon,
+            "/api/auth/sessions",
+            json!({"provider": "openai", "connection": "d\u{0435}fault\u{202E}", "flow": "api_key", "force": true}),
+        )
+        .await
+        .expect(200);
+}
+
+/// A custom provider whose name differs from an existing one only in letter case would look
+/// like it in every listing; it is refused. The same name stays allowed (it overrides the
+/// bundled definition, as in the reference).
+#[tokio::test]
+async fn a_custom_provider_cannot_differ_from_another_only_in_case() {
+    let daemon = Daemon::start().await;
+    let (admin, _) = daemon.claimed_agent("case-admin", "case@example.com").await;
+    let definition = |name: &str| {
+        json!({"definition": {
+            "name": name,
+            "display_name": "Look-alike",
+            "auth_type": "api_key",
+            "flow": "api_key",
+            "api_key": {"header_name": "Authorization", "header_prefix": "Bearer ", "env_var": "LOOKALIKE_KEY"},
+            "api_url": "https://api.lookalike.example"
+        }})
+    };
+    let refused = admin
+        .post(&daemon, "/api/providers", definition("OpenAI"))
+        .await
+        .expect(400)
+        .json();
+    assert_eq!(refused["error"], "ProviderAlreadyRegisteredError");
+    assert!(
+        refused["message"].as_str().is_some_and(|m| m.contains("'openai'")),
+        "{refused}"
+    );
+    admin
+        .post(&daemon, "/api/providers", definition("internal-api"))
+        .await
+        .expect(200);
+    admin
+        .post(&daemon, "/api/providers", definition("Internal-API"))
+        .await
+        .expect(400);
+}
+
+/// Sign-up refuses an email with invisible characters (it would read as someone else's).
+#[tokio::test]
+async fn an_email_with_invisible_characters_is_refused() {
+    let daemon = Daemon::start().await;
+    let mut browser = Browser::default();
+    browser
+        .sign_up(&daemon, "admin@example.com", PASSWORD, "/")
+        .await
+        .expect(303);
+    let mut other = Browser::default();
+    let refused = other.sign_up(&daemon, "admin\u{200B}@example.com", PASSWORD, "/").await;
+    assert!(
+        refused.location().contains("error="),
+        "refused with a message: {} {}",
+        refused.status,
+        refused.location()
+    );
+    assert!(other.cookie("authsome_ui_session").is_none(), "no account, no session");
+}

@@ -33,6 +33,7 @@ pub mod timestamp;
 pub mod validation;
 pub mod vault;
 pub mod vault_crypto;
+pub mod visible_text;
 
 pub use audit::{AuditCursor, AuditEvent, AuditEventId, AuditPage, AuditQuery, AuditSource};
 pub use auth_session::{AuthSession, AuthSessionId, AuthSessionState, SessionSecrets};

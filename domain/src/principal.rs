@@ -32,7 +32,12 @@ impl Email {
         if local.is_empty() || domain.is_empty() || normalised.len() > MAX_EMAIL_LEN {
             return Err(ValidationError::Email);
         }
-        if normalised.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        // Invisible and direction-changing characters would make an address that reads as
+        // another's (`admin\u{200B}@example.com`).
+        if normalised
+            .chars()
+            .any(|c| c.is_whitespace() || crate::visible_text::is_invisible(c))
+        {
             return Err(ValidationError::Email);
         }
         Ok(Self(normalised))
@@ -189,7 +194,15 @@ mod tests {
     fn email_is_trimmed_and_lowercased() {
         let email = Email::parse("  Ada@Example.COM ").expect("valid");
         assert_eq!(email.as_str(), "ada@example.com");
-        for bad in ["", "ada", "@example.com", "ada@", "a da@example.com"] {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "a da@example.com",
+            "ada\u{200B}@example.com",
+            "\u{202E}moc.elpmaxe@ada",
+        ] {
             assert_eq!(
                 Email::parse(bad).expect_err(bad).to_string(),
                 "A valid email address is required"

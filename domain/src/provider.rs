@@ -10,6 +10,7 @@ use crate::principal::PrincipalId;
 use crate::timestamp::Timestamp;
 use crate::validation::{ValidationError, excerpt};
 use crate::vault::VaultId;
+use crate::visible_text;
 
 /// The longest provider or connection name accepted.
 pub const MAX_NAME_LEN: usize = 128;
@@ -59,6 +60,21 @@ impl ConnectionName {
             Ok(Self(text.to_owned()))
         } else {
             Err(ValidationError::ConnectionName(excerpt(text)))
+        }
+    }
+
+    /// Validates the name of a connection being created: stricter than [`parse`](Self::parse),
+    /// which also has to read names stored by older versions. New names are ASCII letters,
+    /// digits, spaces and `. _ - @ +` ([`visible_text::is_safe_identifier`]), so that no name
+    /// can pass for another (`dеfault` with a Cyrillic `е`) or hide characters.
+    pub fn parse_new(text: &str) -> Result<Self, ValidationError> {
+        if visible_text::is_safe_identifier(text, MAX_NAME_LEN) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(ValidationError::NewConnectionName(visible_text::visible(
+                &excerpt(text),
+                visible_text::Reading::Identifier,
+            )))
         }
     }
 

@@ -48,6 +48,12 @@ pub enum ValidationError {
     /// A connection name that is empty, too long, or contains characters that break key layouts.
     #[error("Invalid connection name: {0}")]
     ConnectionName(String),
+    /// A new connection name outside the safe alphabet (shown with its untrusted characters
+    /// escaped).
+    #[error(
+        "Invalid connection name: '{0}': use ASCII letters, digits, spaces and . _ - @ +, starting with a letter or digit"
+    )]
+    NewConnectionName(String),
     /// A password hash that is not a PHC string.
     #[error("Invalid password hash format")]
     PasswordHash,

@@ -59,11 +59,35 @@ fn normalised_scopes(scopes: Option<&Vec<String>>) -> std::collections::BTreeSet
         .collect()
 }
 
+/// The connection a login writes: a new one must be named in the safe alphabet
+/// ([`ConnectionName::parse_new`]); one the caller already has (perhaps named by an older
+/// version) may be logged into again under its name.
+async fn login_connection_name(
+    state: &AppState,
+    caller: &Caller,
+    provider: &ProviderName,
+    requested: &str,
+) -> Result<ConnectionName, ServiceError> {
+    let new_name = ConnectionName::parse_new(requested);
+    if new_name.is_ok() {
+        return new_name.map_err(|e| bad_request(e.to_string()));
+    }
+    if let Ok(stored) = ConnectionName::parse(requested)
+        && VaultScope::of(state, caller)
+            .connection(provider.as_str(), stored.as_str())
+            .await?
+            .is_some()
+    {
+        return Ok(stored);
+    }
+    new_name.map_err(|e| bad_request(e.to_string()))
+}
+
 /// Starts a login for the caller (a PoP identity or a browser principal).
 pub async fn start(state: &AppState, caller: &Caller, request: StartLogin) -> Result<AuthSession, ServiceError> {
     let provider = ProviderName::parse(&request.provider).map_err(|e| bad_request(e.to_string()))?;
-    let connection = ConnectionName::parse(&request.connection).map_err(|e| bad_request(e.to_string()))?;
     let definition = state.catalog.get(provider.as_str()).await?;
+    let connection = login_connection_name(state, caller, &provider, &request.connection).await?;
     let flow = match request.flow.as_deref() {
         None => definition.flow,
         Some(text) => FlowType::parse(text).ok_or_else(|| AuthsomeError::unsupported_flow(text, provider.as_str()))?,

@@ -142,6 +142,23 @@ impl ProviderCatalog {
         })
     }
 
+    /// An existing provider (bundled or custom) whose name differs from `name` only in letter
+    /// case (`OpenAI` beside `openai`): two such names would look like one provider.
+    pub async fn case_twin(&self, name: &str) -> Result<Option<String>, RegistryError> {
+        let twin = |other: &str| other != name && other.eq_ignore_ascii_case(name);
+        if let Some(bundled) = self.bundled.keys().find(|other| twin(other)) {
+            return Ok(Some(bundled.clone()));
+        }
+        Ok(self
+            .custom
+            .list()
+            .await?
+            .iter()
+            .filter_map(Self::parse_custom)
+            .map(|definition| definition.name.clone())
+            .find(|other| twin(other)))
+    }
+
     /// Whether a custom definition named `name` exists.
     pub async fn is_custom(&self, name: &str) -> Result<bool, RegistryError> {
         match ProviderName::parse(name) {

@@ -37,6 +37,18 @@ pub async fn register(
     force: bool,
 ) -> Result<(), ServiceError> {
     caller.require_admin()?;
+    if let Some(twin) = state.catalog.case_twin(&definition.name).await? {
+        return Err(AuthsomeError::new(
+            "ProviderAlreadyRegisteredError",
+            format!(
+                "Provider '{}' differs from the existing provider '{twin}' only in letter case; choose another name",
+                definition.name
+            ),
+            Some(&definition.name),
+            None,
+        )
+        .into());
+    }
     let event = audit::event_by("provider.registered", caller)
         .provider(&definition.name)
         .status("success")

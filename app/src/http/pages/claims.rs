@@ -5,7 +5,7 @@ use authsome_domain::{ClaimStatus, PendingClaim};
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{IntoResponse, Request, Response};
 
-use super::html::{escape, hidden, page};
+use super::html::{escape, escape_name, hidden, page};
 use super::{
     CSRF_FIELD, encode_query, failure_page, form_fields, login_location, missing_state, query_param, see_other,
     session_token_valid, signed_in, state_of,
@@ -58,7 +58,7 @@ pub async fn claim_page(request: &Request) -> Response {
             "<h1>Claim agent <code>{}</code></h1><p>An agent asked to be linked to your authsome account. \
              Sign in, or create an account, to continue.</p>\
              <p><a href=\"{}\">Sign in</a> · <a href=\"{}\">Create an account</a></p>",
-            escape(handle),
+            escape_name(handle),
             escape(&login_location(&here)),
             escape(&format!(
                 "/login?{}",
@@ -81,11 +81,11 @@ pub async fn claim_page(request: &Request) -> Response {
         Some(claim) if claim.principal_id != person.caller.principal_id => format!(
             "<h1>Agent <code>{}</code> is already claimed</h1><p class=\"error\">It belongs to another account. \
              If it is yours, ask an administrator.</p><p><a href=\"/\">Home</a></p>",
-            escape(handle)
+            escape_name(handle)
         ),
         Some(claim) if claim.status == ClaimStatus::Accepted => format!(
             "<h1>Agent <code>{}</code> is yours</h1><p class=\"notice\">It is already linked to {}.</p><p><a href=\"/\">Home</a></p>",
-            escape(handle),
+            escape_name(handle),
             escape(&email)
         ),
         _ => {
@@ -99,7 +99,7 @@ pub async fn claim_page(request: &Request) -> Response {
                  It will then use the credentials stored in your vault.</p>\
                  <form method=\"post\" action=\"/api/claim/{}/confirm\">{}<button type=\"submit\">Claim agent</button></form>\
                  <p class=\"muted\">Only confirm if you just ran <code>authsome onboard</code> for this agent.</p>",
-                escape(handle),
+                escape_name(handle),
                 escape(&email),
                 escape(&form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()),
                 hidden(CSRF_FIELD, &person.csrf_token),

@@ -4,7 +4,7 @@
 use poem::http::StatusCode;
 use poem::{Request, Response};
 
-use super::html::{escape, hidden, page};
+use super::html::{escape, escape_name, hidden, page};
 use super::{CSRF_FIELD, failure_page, login_location, missing_state, query_param, see_other, signed_in, state_of};
 use crate::services::credentials::{self, VaultScope};
 
@@ -55,7 +55,7 @@ pub async fn home(request: &Request) -> Response {
         for claim in &agents {
             body.push_str(&format!(
                 "<tr><td><code>{}</code></td><td>{}</td></tr>",
-                escape(claim.identity_handle.as_str()),
+                escape_name(claim.identity_handle.as_str()),
                 escape(&claim.created_at.to_json_form())
             ));
         }
@@ -71,8 +71,8 @@ pub async fn home(request: &Request) -> Response {
                 let default = if connection.is_default { " (default)" } else { "" };
                 body.push_str(&format!(
                     "<tr><td>{}</td><td><code>{}</code>{default}</td><td>{}</td><td>{}</td></tr>",
-                    escape(&group.name),
-                    escape(&connection.connection_name),
+                    escape_name(&group.name),
+                    escape_name(&connection.connection_name),
                     escape(connection.record.auth_type.as_str()),
                     escape(connection.record.status.as_str()),
                 ));

@@ -2,11 +2,25 @@
 //! assets, so the pages work offline and under a strict Content-Security-Policy), and the
 //! headers every page carries.
 
+use authsome_domain::visible_text::{Reading, visible};
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{IntoResponse, Response};
 
-/// `text` with HTML's special characters escaped, safe inside elements and quoted attributes.
+/// `text` with HTML's special characters escaped, safe inside elements and quoted attributes,
+/// and its invisible and direction-changing characters shown as `\u{…}` escapes (so that a
+/// U+202E cannot reverse the rest of the page, nor a U+200B hide in a name).
 pub fn escape(text: &str) -> String {
+    markup_escaped(&visible(text, Reading::Text))
+}
+
+/// A name (connection, provider, handle) for display: as [`escape`], and every character
+/// outside printable ASCII shown as an escape, so that no name can pass for another
+/// (`dеfault` with a Cyrillic `е` reads `d\u{0435}fault`).
+pub fn escape_name(text: &str) -> String {
+    markup_escaped(&visible(text, Reading::Identifier))
+}
+
+fn markup_escaped(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -93,5 +107,14 @@ mod tests {
             hidden("next", "/\"><script>"),
             "<input type=\"hidden\" name=\"next\" value=\"/&quot;&gt;&lt;script&gt;\">"
         );
+    }
+
+    #[test]
+    fn names_cannot_spoof_and_text_cannot_turn_the_page_around() {
+        assert_eq!(escape_name("d\u{0435}fault"), "d\\u{0435}fault");
+        assert_eq!(escape_name("work\u{200B}"), "work\\u{200B}");
+        assert_eq!(escape_name("<b>"), "&lt;b&gt;");
+        assert_eq!(escape("\u{202E}lmth.exe"), "\\u{202E}lmth.exe");
+        assert_eq!(escape("jos\u{00E9}@example.com"), "jos\u{00E9}@example.com");
     }
 }

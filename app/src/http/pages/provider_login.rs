@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use super::html::{escape, hidden, page};
+use super::html::{escape, escape_name, hidden, page};
 use super::{
     CSRF_FIELD, SignedIn, encode_query, failure_page, form_fields, login_location, missing_state, query_param,
     see_other, session_token_valid, signed_in, state_of, wants_json,
@@ -112,9 +112,9 @@ async fn render_input(
          (connection <code>{}</code>). The key is stored encrypted in your vault.</p>{docs}\
          <form method=\"post\" action=\"{}\">{}{}<button type=\"submit\">Save</button></form>",
         escape(&definition.display_name),
-        escape(&agent),
+        escape_name(&agent),
         escape(&definition.display_name),
-        escape(session.connection_name.as_str()),
+        escape_name(session.connection_name.as_str()),
         escape(&input_path(session.id.as_str())),
         hidden(CSRF_FIELD, &person.csrf_token),
         field_inputs(session),
@@ -245,8 +245,8 @@ pub async fn success_page(request: &Request) -> Response {
         Some(session) if session.state == AuthSessionState::Completed => format!(
             "<h1>Connected</h1><p class=\"notice\">{} is connected (connection <code>{}</code>). You can close this window; \
              the agent continues on its own.</p><p><a href=\"/\">Home</a></p>",
-            escape(session.provider.as_str()),
-            escape(session.connection_name.as_str())
+            escape_name(session.provider.as_str()),
+            escape_name(session.connection_name.as_str())
         ),
         _ => "<h1>Done</h1><p>You can close this window.</p><p><a href=\"/\">Home</a></p>".to_owned(),
     };
