@@ -18,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use authsome_memory::MemoryReplayCache;
+use authsome_redis::test_prefix::TestPrefix;
 use serde_json::json;
 use support::http1::{Http1, quantile};
 use support::{Agent, Daemon};
@@ -81,8 +82,55 @@ fn log_tally() -> &'static LogTally {
     })
 }
 
-/// A daemon with the small replay cache, serving on a real socket.
-async fn daemon() -> (Daemon, Arc<MemoryReplayCache>, SocketAddr) {
+/// Where the token ids are held, and how many there are.
+enum Held {
+    Memory(Arc<MemoryReplayCache>),
+    /// A Redis key prefix of its own; ids are the keys under `pattern`.
+    Redis {
+        connection: redis::aio::ConnectionManager,
+        pattern: String,
+        _prefix: TestPrefix,
+    },
+}
+
+impl Held {
+    async fn count(&self) -> usize {
+        match self {
+            Self::Memory(cache) => cache.len(),
+            Self::Redis {
+                connection, pattern, ..
+            } => {
+                let (mut connection, mut cursor, mut count) = (connection.clone(), 0u64, 0usize);
+                loop {
+                    let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                        .cursor_arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut connection)
+                        .await
+                        .expect("scan");
+                    count += keys.len();
+                    if next == 0 {
+                        return count;
+                    }
+                    cursor = next;
+                }
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Memory(_) => format!("in memory, capacity {CACHE_CAPACITY}"),
+            Self::Redis { .. } => "on Redis".to_owned(),
+        }
+    }
+}
+
+/// A daemon with the small in-memory replay cache, serving on a real socket.
+async fn daemon() -> (Daemon, Held, SocketAddr) {
     let cache = Arc::new(MemoryReplayCache::new(CACHE_CAPACITY));
     let shared = cache.clone();
     let daemon = Daemon::build(&[("AUTHSOME_POP_IDS_PER_IDENTITY", QUOTA)], move |state| {
@@ -90,7 +138,26 @@ async fn daemon() -> (Daemon, Arc<MemoryReplayCache>, SocketAddr) {
     })
     .await;
     let address = daemon.serve_tcp().await;
-    (daemon, cache, address)
+    (daemon, Held::Memory(cache), address)
+}
+
+/// A daemon whose replay cache is on the test Redis, under a prefix of its own.
+async fn daemon_on_redis() -> (Daemon, Held, SocketAddr) {
+    let prefix = TestPrefix::new();
+    let connection = prefix.connect().await;
+    let cache = Arc::new(authsome_redis::RedisReplayCache::new(connection.clone(), prefix.keys()));
+    let daemon = Daemon::build(&[("AUTHSOME_POP_IDS_PER_IDENTITY", QUOTA)], move |state| {
+        state.runtime.replay = cache;
+    })
+    .await;
+    let address = daemon.serve_tcp().await;
+    let pattern = format!("{}*", prefix.keys().jti(""));
+    let held = Held::Redis {
+        connection,
+        pattern,
+        _prefix: prefix,
+    };
+    (daemon, held, address)
 }
 
 /// A claimed agent with an OpenAI key, which the flood must not disturb.
@@ -98,6 +165,19 @@ async fn victim(daemon: &Daemon) -> Agent {
     let (agent, _) = daemon.claimed_agent("bystander-agent", "bystander@example.com").await;
     agent.store_openai_key(daemon, "default", VICTIM_KEY).await;
     agent
+}
+
+/// Registers `agent` on `connection` (no authentication, as the CLI does).
+async fn register_over(connection: &mut Http1, agent: &Agent) -> support::http1::Answer {
+    let body = json!({"handle": agent.handle, "did": agent.did.as_str()}).to_string();
+    connection
+        .send(
+            "POST",
+            "/api/identities/register",
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await
 }
 
 /// One credential resolve by `agent` on `connection`: its status and latency.
@@ -187,7 +267,7 @@ fn report_latencies(label: &str, mut quiet: Vec<Duration>, mut loaded: Vec<Durat
 async fn flood_beside_the_victim(
     label: &str,
     daemon: &Daemon,
-    cache: &MemoryReplayCache,
+    held: &Held,
     address: SocketAddr,
     flooder: Agent,
 ) -> Flood {
@@ -212,13 +292,14 @@ async fn flood_beside_the_victim(
     let logs_after = tally.snapshot();
     let refused: Vec<_> = statuses.iter().filter(|s| **s != 200).collect();
     println!(
-        "{label}: {} flood requests in {:.1} s ({:.0}/s), outcomes {:?}; replay cache holds {} ids \
-         (capacity {CACHE_CAPACITY}); {} log lines ({} warnings, {} bytes) during the flood",
+        "{label}: {} flood requests in {:.1} s ({:.0}/s), outcomes {:?}; the replay cache ({}) holds {} \
+         ids; {} log lines ({} warnings, {} bytes) during the flood",
         flood.requests,
         flood.elapsed.as_secs_f64(),
         flood.requests as f64 / flood.elapsed.as_secs_f64(),
         flood.by_status,
-        cache.len(),
+        held.describe(),
+        held.count().await,
         logs_after.0 - logs_before.0,
         logs_after.1 - logs_before.1,
         logs_after.2 - logs_before.2,
@@ -239,10 +320,20 @@ async fn flood_beside_the_victim(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_from_an_unclaimed_identity_leaves_other_agents_served() {
-    let (daemon, cache, address) = daemon().await;
+    let (daemon, held, address) = daemon().await;
+    unclaimed_flood("unclaimed flooder", &daemon, &held, address).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_redis_an_unclaimed_identitys_flood_leaves_a_bounded_number_of_keys() {
+    let (daemon, held, address) = daemon_on_redis().await;
+    unclaimed_flood("unclaimed flooder, Redis", &daemon, &held, address).await;
+}
+
+async fn unclaimed_flood(label: &str, daemon: &Daemon, held: &Held, address: SocketAddr) {
     let flooder = Agent::new("unclaimed-flooder");
-    flooder.register(&daemon).await;
-    let flood = flood_beside_the_victim("unclaimed flooder", &daemon, &cache, address, flooder).await;
+    flooder.register(daemon).await;
+    let flood = flood_beside_the_victim(label, daemon, held, address, flooder).await;
     let refused_for_state = flood.by_status.get(&403).copied().unwrap_or(0);
     assert_eq!(
         refused_for_state as u64,
@@ -257,18 +348,18 @@ async fn a_flood_from_an_unclaimed_identity_leaves_other_agents_served() {
     );
     let bound =
         authsome_app::settings::REFUSED_IDENTITY_IDS as usize + VICTIM_REQUESTS + VICTIM_REQUESTS_DURING_FLOOD + 20;
+    let count = held.count().await;
     assert!(
-        cache.len() <= bound,
-        "the cache holds {} ids: the flooder's 30 and the other agent's",
-        cache.len()
+        count <= bound,
+        "the cache holds {count} ids: the flooder's 30 and the other agent's"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_from_a_claimed_identity_leaves_other_agents_served() {
-    let (daemon, cache, address) = daemon().await;
+    let (daemon, held, address) = daemon().await;
     let (flooder, _) = daemon.claimed_agent("claimed-flooder", "flooder@example.com").await;
-    let flood = flood_beside_the_victim("claimed flooder", &daemon, &cache, address, flooder).await;
+    let flood = flood_beside_the_victim("claimed flooder", &daemon, &held, address, flooder).await;
     let quota: usize = QUOTA.parse().expect("quota");
     // The flooder's own setup (claim and whoami) made no signed requests, so it gets exactly
     // its quota.
@@ -280,16 +371,16 @@ async fn a_flood_from_a_claimed_identity_leaves_other_agents_served() {
     );
     assert_eq!(flood.by_status.get(&429).copied().unwrap_or(0), flood.requests - quota);
     let bound = quota + VICTIM_REQUESTS + VICTIM_REQUESTS_DURING_FLOOD + 20;
+    let count = held.count().await;
     assert!(
-        cache.len() <= bound,
-        "the cache holds {} ids: the flooder's quota and the other agent's",
-        cache.len()
+        count <= bound,
+        "the cache holds {count} ids: the flooder's quota and the other agent's"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registrations_from_one_address_are_throttled_without_touching_others() {
-    let (daemon, cache, address) = daemon().await;
+    let (daemon, held, address) = daemon().await;
     let limit: usize = 100;
     let attacker_address = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
     let mut connection = Http1::connect_from(address, Some(attacker_address)).await;
@@ -297,15 +388,7 @@ async fn registrations_from_one_address_are_throttled_without_touching_others() 
     let started = Instant::now();
     for n in 0..3 * limit {
         let agent = Agent::new(&format!("mass-registered-{n}"));
-        let body = json!({"handle": agent.handle, "did": agent.did.as_str()}).to_string();
-        let answer = connection
-            .send(
-                "POST",
-                "/api/identities/register",
-                &[("content-type", "application/json")],
-                body.as_bytes(),
-            )
-            .await;
+        let answer = register_over(&mut connection, &agent).await;
         match answer.status {
             200 => {
                 registered += 1;
@@ -332,24 +415,61 @@ async fn registrations_from_one_address_are_throttled_without_touching_others() 
             assert!(matches!(answer.status, 403 | 429), "{}", answer.status);
         }
     }
-    let held = cache.len();
-    println!("{limit} unclaimed identities, 40 signed requests each: the replay cache holds {held} ids");
-    assert!(held as u64 <= limit as u64 * authsome_app::settings::REFUSED_IDENTITY_IDS);
+    let count = held.count().await;
+    println!("{limit} unclaimed identities, 40 signed requests each: the replay cache holds {count} ids");
+    assert!(count as u64 <= limit as u64 * authsome_app::settings::REFUSED_IDENTITY_IDS);
 
     // Another address registers, and another agent is served.
     let newcomer = Agent::new("newcomer-agent");
-    let mut other = Http1::connect(address).await;
-    let body = json!({"handle": newcomer.handle, "did": newcomer.did.as_str()}).to_string();
-    let answer = other
-        .send(
-            "POST",
-            "/api/identities/register",
-            &[("content-type", "application/json")],
-            body.as_bytes(),
-        )
-        .await;
+    let answer = register_over(&mut Http1::connect(address).await, &newcomer).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let victim = victim(&daemon).await;
     let (statuses, _) = resolves(address, &victim, 20).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}
+
+/// Behind a trusted reverse proxy, registrations are counted per forwarded client; a peer
+/// that is not a trusted proxy cannot pick its own address with the header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_behind_a_trusted_proxy_are_counted_per_forwarded_client() {
+    let daemon = Daemon::start_with(&[
+        ("AUTHSOME_TRUSTED_PROXIES", "127.0.0.1"),
+        ("AUTHSOME_REGISTRATIONS_PER_HOUR", "3"),
+    ])
+    .await;
+    let address = daemon.serve_tcp().await;
+    let register = |n: usize| {
+        let agent = Agent::new(&format!("proxied-{n}"));
+        json!({"handle": agent.handle, "did": agent.did.as_str()}).to_string()
+    };
+    let mut proxy = Http1::connect(address).await;
+    let mut statuses = Vec::new();
+    for (n, client) in ["198.51.100.1"; 4].iter().chain(&["198.51.100.2"]).enumerate() {
+        let answer = proxy
+            .send(
+                "POST",
+                "/api/identities/register",
+                &[("content-type", "application/json"), ("x-forwarded-for", client)],
+                register(n).as_bytes(),
+            )
+            .await;
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 200], "per forwarded client");
+
+    let mut stranger = Http1::connect_from(address, Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3)))).await;
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        let forged = format!("203.0.113.{n}");
+        let answer = stranger
+            .send(
+                "POST",
+                "/api/identities/register",
+                &[("content-type", "application/json"), ("x-forwarded-for", &forged)],
+                register(10 + n).as_bytes(),
+            )
+            .await;
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429], "an untrusted peer is counted as itself");
 }

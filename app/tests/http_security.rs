@@ -942,16 +942,7 @@ async fn a_change_that_cannot_be_audited_is_not_made() {
     let resolve = json!({"provider": "openai"});
 
     // Storing a key.
-    let session = agent
-        .post(
-            &daemon,
-            "/api/auth/sessions",
-            json!({"provider": "openai", "connection": "default", "flow": "api_key", "force": true}),
-        )
-        .await
-        .expect(200)
-        .json();
-    let resume = format!("/api/auth/sessions/{}/resume", session["id"].as_str().expect("id"));
+    let resume = agent.start_openai_login(&daemon, "default").await;
     failing.store(true, Ordering::SeqCst);
     let refused = agent.post(&daemon, &resume, json!({"data": {"api_key": KEY}})).await;
     refused_for_the_audit_log(&refused);
@@ -1064,16 +1055,7 @@ async fn a_recorded_change_that_fails_is_recorded_as_failed() {
     });
     let daemon = Daemon::build_on(&[], store, |_| {}).await;
     let (agent, _) = daemon.claimed_agent("unlucky-agent", "unlucky@example.com").await;
-    let session = agent
-        .post(
-            &daemon,
-            "/api/auth/sessions",
-            json!({"provider": "openai", "connection": "default", "flow": "api_key", "force": true}),
-        )
-        .await
-        .expect(200)
-        .json();
-    let resume = format!("/api/auth/sessions/{}/resume", session["id"].as_str().expect("id"));
+    let resume = agent.start_openai_login(&daemon, "default").await;
     failing.store(true, Ordering::SeqCst);
     let failed = agent
         .post(

@@ -39,7 +39,7 @@ pub use audit::{AuditCursor, AuditEvent, AuditEventId, AuditPage, AuditQuery, Au
 pub use auth_session::{AuthSession, AuthSessionId, AuthSessionState, SessionSecrets};
 pub use browser_session::{BrowserSession, BrowserSessionToken};
 pub use claim::{ClaimStatus, IdentityClaim};
-pub use client_address::ClientAddress;
+pub use client_address::{ClientAddress, TrustedProxies};
 pub use did_key::DidKey;
 pub use identity::{IdentityHandle, IdentityRegistration};
 pub use pending_claim::PendingClaim;

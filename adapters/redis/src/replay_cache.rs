@@ -9,23 +9,30 @@ use redis::aio::ConnectionManager;
 
 use crate::{RedisKeys, unavailable};
 
-/// Records a token id unless it is known (0) or its holder has used up its window's quota (2);
-/// otherwise stores it, counts it against the holder's window (started by its first id) and
-/// answers 1. Atomic, so concurrent checks on any replica agree.
+/// Records a token id unless it is known (0); counts it against its holder's window (started
+/// by the holder's first id); when that goes past the quota, takes the id back out and answers
+/// 2; otherwise 1. Atomic, so concurrent checks on any replica agree, and at most the quota of
+/// a holder's ids stay recorded per window. A replay is answered before anything is counted,
+/// so replaying someone's old token cannot use up their quota.
 ///
 /// KEYS[1] the id's key, KEYS[2] the holder's count; ARGV[1] seconds to remember the id,
 /// ARGV[2] the quota, ARGV[3] the window in seconds.
+///
+/// Two commands on the common path (`SET NX`, `INCR`): measured with redis-benchmark (16
+/// clients, 16-deep pipelines, on the 2-core test VM) at 118 000-130 000 checks/s, against
+/// 146 000-231 000 for the bare `SET NX` and 40 000-103 000 for a script that reads the count
+/// before setting.
 const CHECK_AND_STORE: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return 0
 end
-local held = tonumber(redis.call('GET', KEYS[2]) or '0')
-if held >= tonumber(ARGV[2]) then
-  return 2
-end
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
-if redis.call('INCR', KEYS[2]) == 1 then
+local held = redis.call('INCR', KEYS[2])
+if held == 1 then
   redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+if held > tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  return 2
 end
 return 1
 ";

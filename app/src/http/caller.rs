@@ -1,10 +1,10 @@
 //! Authenticating requests: proof-of-possession tokens and browser sessions, as poem-openapi
 //! extractors that also document the security schemes in the OpenAPI document.
 
-use authsome_domain::proof::{self, BoundRequest};
-use authsome_domain::{BrowserSessionToken, IdentityHandle, ProviderName, Timestamp};
 use std::time::Duration;
 
+use authsome_domain::proof::{self, BoundRequest};
+use authsome_domain::{BrowserSessionToken, IdentityHandle, ProviderName, Timestamp};
 use authsome_ports::{IdQuota, ReplayCheck, StateError};
 use poem::http::{Method, StatusCode};
 use poem::{Request, RequestBody};

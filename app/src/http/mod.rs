@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod caller;
+pub mod client_address;
 pub mod errors;
 pub mod metrics;
 pub mod pages;

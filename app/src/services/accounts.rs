@@ -2,7 +2,8 @@
 //! for accounts an operator creates (`authsome init --admin-email`).
 
 use authsome_domain::{
-    BrowserSession, BrowserSessionToken, Email, NewPrincipal, PasswordHash, Principal, Role, RolePolicy, Timestamp,
+    BrowserSession, BrowserSessionToken, ClientAddress, Email, NewPrincipal, PasswordHash, Principal, Role, RolePolicy,
+    Timestamp,
 };
 use authsome_ports::{Conflict, RegistryError};
 use secrecy::{ExposeSecret, SecretString};
@@ -177,7 +178,7 @@ pub async fn register(
     Ok(start_session(state, &principal).await?)
 }
 
-fn throttle_keys(email: &str, address: Option<&str>) -> (String, Option<String>) {
+fn throttle_keys(email: &str, address: Option<ClientAddress>) -> (String, Option<String>) {
     (
         format!("login-failures:email:{}", email.trim().to_lowercase()),
         address.map(|a| format!("login-failures:address:{a}")),
@@ -190,7 +191,7 @@ pub async fn login(
     state: &AppState,
     email: &str,
     password: SecretString,
-    address: Option<&str>,
+    address: Option<ClientAddress>,
 ) -> Result<SignedIn, AccountError> {
     let (email_key, address_key) = throttle_keys(email, address);
     let limiter = &state.runtime.rate_limiter;

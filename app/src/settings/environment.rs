@@ -33,6 +33,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "AUTHSOME_HTTP_BODY_TIMEOUT_SECONDS",
     "AUTHSOME_HTTP_IDLE_TIMEOUT_SECONDS",
     "AUTHSOME_MAX_CONNECTIONS",
+    "AUTHSOME_TRUSTED_PROXIES",
     "AUTHSOME_ADMIN_EMAIL",
     // Read by the reference server but without effect here (analytics are not sent).
     "AUTHSOME_POSTHOG_API_KEY",

@@ -1,5 +1,6 @@
 //! Settings of the HTTP daemon (`authsome serve`).
 
+use authsome_domain::TrustedProxies;
 use authsome_domain::proof::ProofPolicy;
 
 use super::{DeploymentEnv, EnvironmentVariables, SettingsError};
@@ -54,6 +55,10 @@ pub struct ServerSettings {
     pub registrations_per_hour: u64,
     /// How connections are bounded.
     pub connections: ConnectionLimits,
+    /// `AUTHSOME_TRUSTED_PROXIES`: reverse proxies (addresses and CIDR networks, comma
+    /// separated) whose `X-Forwarded-For` names the client for per-client limits (default
+    /// none: the peer address is the client).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// How many token ids an identity that may not act (unclaimed, pending or rejected claim) may
@@ -144,6 +149,15 @@ impl ServerSettings {
                 idle_timeout_seconds: count(vars, "AUTHSOME_HTTP_IDLE_TIMEOUT_SECONDS", 60, 1, 3600)?,
                 max_connections: usize::try_from(count(vars, "AUTHSOME_MAX_CONNECTIONS", 10_000, 1, 1_000_000)?)
                     .unwrap_or(10_000),
+            },
+            trusted_proxies: match vars.get("AUTHSOME_TRUSTED_PROXIES") {
+                None => TrustedProxies::default(),
+                Some(text) => TrustedProxies::parse(text).map_err(|entry| {
+                    SettingsError::new(
+                        "AUTHSOME_TRUSTED_PROXIES",
+                        format!("must be comma-separated addresses or CIDR networks ({entry:?} is neither)"),
+                    )
+                })?,
             },
         })
     }

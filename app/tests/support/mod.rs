@@ -283,8 +283,9 @@ impl Agent {
         self.call(daemon, Method::GET, path, None).await
     }
 
-    /// Stores `key` as the agent's OpenAI `connection` through the API-key login flow.
-    pub async fn store_openai_key(&self, daemon: &Daemon, connection: &str, key: &str) {
+    /// Starts an API-key login to OpenAI for `connection`; returns the path its key is posted
+    /// to (`/api/auth/sessions/{id}/resume`).
+    pub async fn start_openai_login(&self, daemon: &Daemon, connection: &str) -> String {
         let session = self
             .post(
                 daemon,
@@ -294,13 +295,17 @@ impl Agent {
             .await
             .expect(200)
             .json();
-        let id = session["id"].as_str().expect("session id");
+        format!(
+            "/api/auth/sessions/{}/resume",
+            session["id"].as_str().expect("session id")
+        )
+    }
+
+    /// Stores `key` as the agent's OpenAI `connection` through the API-key login flow.
+    pub async fn store_openai_key(&self, daemon: &Daemon, connection: &str, key: &str) {
+        let resume = self.start_openai_login(daemon, connection).await;
         let resumed = self
-            .post(
-                daemon,
-                &format!("/api/auth/sessions/{id}/resume"),
-                serde_json::json!({"data": {"api_key": key}}),
-            )
+            .post(daemon, &resume, serde_json::json!({"data": {"api_key": key}}))
             .await
             .expect(200)
             .json();

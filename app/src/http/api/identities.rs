@@ -1,6 +1,6 @@
 //! `/api/identities/*`: agent registration, claim status, and the caller's agents.
 
-use authsome_domain::{ClaimStatus, ClientAddress, DidKey, IdentityHandle};
+use authsome_domain::{ClaimStatus, DidKey, IdentityHandle};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -9,6 +9,7 @@ use poem_openapi::{Object, OpenApi};
 
 use crate::http::api::ApiTags;
 use crate::http::caller::AnyCaller;
+use crate::http::client_address::client_address;
 use crate::http::errors::{ApiError, ApiResult};
 use crate::services::identities::{self, IdentityStatus, RegistrationError};
 use crate::state::SharedState;
@@ -168,10 +169,7 @@ impl IdentitiesApi {
         request: &poem::Request,
         body: Json<RegisterIdentity>,
     ) -> ApiResult<Json<RegistrationView>> {
-        let client = request
-            .remote_addr()
-            .as_socket_addr()
-            .map(|address| ClientAddress::of(address.ip()));
+        let client = client_address(request, &state.0.settings);
         match identities::register(state.0, &body.handle, &body.did, client).await {
             Ok(status) => Ok(Json(registration_view(status, true))),
             Err(RegistrationError::TooMany) => Err(ApiError::too_many_requests(

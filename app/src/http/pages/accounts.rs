@@ -11,6 +11,7 @@ use super::{
     with_cookie,
 };
 use crate::http::caller::session_cookie as session_cookie_token;
+use crate::http::client_address::client_address;
 use crate::http::errors::ApiError;
 use crate::services::accounts::{self, AccountError, AccountRefusal};
 
@@ -86,10 +87,6 @@ pub async fn login_page(request: &Request) -> Response {
     }
 }
 
-fn client_address(request: &Request) -> Option<String> {
-    request.remote_addr().as_socket_addr().map(|addr| addr.ip().to_string())
-}
-
 fn account_failure(error: AccountError, refused: impl FnOnce(AccountRefusal) -> Response) -> Response {
     match error {
         AccountError::Refused(refusal) => refused(refusal),
@@ -114,7 +111,8 @@ pub async fn login(request: &Request) -> Response {
     }
     let email = fields.get("email").cloned().unwrap_or_default();
     let password = SecretString::from(fields.get("password").cloned().unwrap_or_default());
-    match accounts::login(&state, &email, password, client_address(request).as_deref()).await {
+    let client = client_address(request, &state.settings);
+    match accounts::login(&state, &email, password, client).await {
         Ok(signed) => with_cookie(see_other(&next), &session_cookie(&state, signed.token.expose())),
         Err(error) => account_failure(error, |refusal| {
             see_other(&login_error_location(&next, &refusal.0, "login", None))
