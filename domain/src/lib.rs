@@ -19,6 +19,7 @@ pub mod credential_records;
 pub mod did_key;
 pub mod hex;
 pub mod identity;
+pub mod oauth;
 pub mod password;
 pub mod pending_claim;
 mod prefixed_id;
