@@ -1,7 +1,7 @@
 //! The login (auth) session store port.
 
 use async_trait::async_trait;
-use authsome_domain::{AuthSession, AuthSessionId};
+use authsome_domain::{AuthSession, AuthSessionId, Timestamp};
 
 use crate::StateError;
 
@@ -17,9 +17,24 @@ pub trait AuthSessionStore: Send + Sync {
     /// its secrets intact.
     async fn get(&self, id: &AuthSessionId) -> Result<Option<AuthSession>, StateError>;
 
-    /// Removes the session and its OAuth-state index entry; MUST return whether it existed.
+    /// Removes the session, its OAuth-state index entry and any scheduled poll; MUST return
+    /// whether it existed.
     async fn delete(&self, id: &AuthSessionId) -> Result<bool, StateError>;
 
-    /// The live session whose `oauth_state` is `state`; `Ok(None)` when none.
-    async fn find_by_oauth_state(&self, state: &str) -> Result<Option<AuthSession>, StateError>;
+    /// Takes the OAuth `state` out of the index and returns the live session it named, whose
+    /// `oauth_state` is still `state`. A state is good once: later calls with it, and all but
+    /// one of concurrent calls on any replica, MUST return `Ok(None)`. So a replayed or forged
+    /// callback finds nothing.
+    async fn take_by_oauth_state(&self, state: &str) -> Result<Option<AuthSession>, StateError>;
+
+    /// Schedules the session's next poll (device-code logins) at `due`, replacing an earlier
+    /// schedule.
+    async fn schedule_poll(&self, id: &AuthSessionId, due: Timestamp) -> Result<(), StateError>;
+
+    /// Up to `limit` sessions whose poll is due at `now`, earliest first, on every replica's
+    /// schedule (a poll does not depend on the replica that scheduled it staying up).
+    async fn due_polls(&self, now: Timestamp, limit: usize) -> Result<Vec<AuthSessionId>, StateError>;
+
+    /// Removes the session's scheduled poll; nothing when there is none.
+    async fn unschedule_poll(&self, id: &AuthSessionId) -> Result<(), StateError>;
 }

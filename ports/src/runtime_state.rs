@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::{AuthSessionStore, BrowserSessionStore, PendingClaimStore, RateLimiter, ReplayCache};
+use crate::{AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, RateLimiter, ReplayCache};
 
 /// The state that makes requests safe across replicas: seen token ids, login sessions,
-/// claim tokens and browser sessions. Cheap to clone.
+/// claim tokens, browser sessions, rate limits and leases. Cheap to clone.
 #[derive(Clone)]
 pub struct RuntimeState {
     /// Proof-of-possession token ids already used.
@@ -18,4 +18,6 @@ pub struct RuntimeState {
     pub browser_sessions: Arc<dyn BrowserSessionStore>,
     /// Attempt counters (sign-in throttling).
     pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Exclusive holds on a piece of work (a device-code poll, a token refresh).
+    pub leases: Arc<dyn LeaseStore>,
 }

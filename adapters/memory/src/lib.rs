@@ -1,6 +1,7 @@
 //! # authsome-memory
 //!
-//! Every runtime-state port (replay cache, login sessions, claim tokens, browser sessions)
+//! Every runtime-state port (replay cache, login sessions, claim tokens, browser sessions,
+//! rate limits, leases)
 //! and the vault blob store, held in this process's memory. It is the local default for a
 //! single server (state is lost on restart, which for these short-lived items only means
 //! logging in again) and the test double for service and HTTP tests. It passes the same
@@ -20,7 +21,7 @@ pub use blob_store::MemoryBlobStore;
 pub use expiring_map::{ExpiringMap, Full};
 pub use replay_cache::MemoryReplayCache;
 pub use session_stores::{
-    MemoryAuthSessionStore, MemoryBrowserSessionStore, MemoryPendingClaimStore, MemoryRateLimiter,
+    MemoryAuthSessionStore, MemoryBrowserSessionStore, MemoryLeaseStore, MemoryPendingClaimStore, MemoryRateLimiter,
 };
 
 use std::sync::Arc;
@@ -39,5 +40,6 @@ pub fn runtime_state(capacity: usize) -> RuntimeState {
         pending_claims: Arc::new(MemoryPendingClaimStore::new(capacity)),
         browser_sessions: Arc::new(MemoryBrowserSessionStore::new(capacity)),
         rate_limiter: Arc::new(MemoryRateLimiter::new(capacity)),
+        leases: Arc::new(MemoryLeaseStore::new(capacity)),
     }
 }

@@ -1,11 +1,15 @@
-//! Login sessions, claim tokens and browser sessions in memory.
+//! Login sessions, claim tokens, browser sessions and leases in memory.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use authsome_domain::{
     AuthSession, AuthSessionId, BrowserSession, BrowserSessionToken, IdentityHandle, PendingClaim, PrincipalId,
     Timestamp,
 };
-use authsome_ports::{AuthSessionStore, BrowserSessionStore, PendingClaimStore, StateError};
+use authsome_ports::{AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, StateError};
 use sha2::{Digest, Sha256};
 
 use crate::ExpiringMap;
@@ -18,6 +22,9 @@ fn full(_: crate::Full) -> StateError {
 pub struct MemoryAuthSessionStore {
     sessions: ExpiringMap<AuthSessionId, AuthSession>,
     by_oauth_state: ExpiringMap<String, AuthSessionId>,
+    /// When each scheduled poll is due (Unix seconds), at most `capacity` of them.
+    polls: Mutex<HashMap<AuthSessionId, i64>>,
+    capacity: usize,
 }
 
 impl MemoryAuthSessionStore {
@@ -26,7 +33,14 @@ impl MemoryAuthSessionStore {
         Self {
             sessions: ExpiringMap::new(capacity),
             by_oauth_state: ExpiringMap::new(capacity),
+            polls: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
         }
+    }
+
+    fn polls(&self) -> std::sync::MutexGuard<'_, HashMap<AuthSessionId, i64>> {
+        // Each change is one insert or remove: a poisoned lock holds nothing half-made.
+        self.polls.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -54,11 +68,13 @@ impl AuthSessionStore for MemoryAuthSessionStore {
         if let Some(state) = removed.as_ref().and_then(|s| s.oauth_state.as_ref()) {
             self.by_oauth_state.remove(state);
         }
+        self.polls().remove(id);
         Ok(removed.is_some())
     }
 
-    async fn find_by_oauth_state(&self, state: &str) -> Result<Option<AuthSession>, StateError> {
-        let Some(id) = self.by_oauth_state.get(&state.to_owned()) else {
+    async fn take_by_oauth_state(&self, state: &str) -> Result<Option<AuthSession>, StateError> {
+        // Removing the index entry is the single use: one caller gets the id.
+        let Some(id) = self.by_oauth_state.remove(&state.to_owned()) else {
             return Ok(None);
         };
         // The index may point at a session whose state has changed since.
@@ -66,6 +82,85 @@ impl AuthSessionStore for MemoryAuthSessionStore {
             .sessions
             .get(&id)
             .filter(|s| s.oauth_state.as_deref() == Some(state)))
+    }
+
+    async fn schedule_poll(&self, id: &AuthSessionId, due: Timestamp) -> Result<(), StateError> {
+        let mut polls = self.polls();
+        if polls.len() >= self.capacity && !polls.contains_key(id) {
+            // Forget polls of sessions that no longer exist before refusing.
+            polls.retain(|id, _| self.sessions.get(id).is_some());
+            if polls.len() >= self.capacity {
+                return Err(StateError::Full);
+            }
+        }
+        polls.insert(id.clone(), due.unix_seconds());
+        Ok(())
+    }
+
+    async fn due_polls(&self, now: Timestamp, limit: usize) -> Result<Vec<AuthSessionId>, StateError> {
+        let now = now.unix_seconds();
+        let mut due: Vec<(i64, AuthSessionId)> = self
+            .polls()
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(id, at)| (*at, id.clone()))
+            .collect();
+        due.sort();
+        Ok(due.into_iter().take(limit).map(|(_, id)| id).collect())
+    }
+
+    async fn unschedule_poll(&self, id: &AuthSessionId) -> Result<(), StateError> {
+        self.polls().remove(id);
+        Ok(())
+    }
+}
+
+/// Leases of this process.
+pub struct MemoryLeaseStore {
+    leases: Mutex<HashMap<String, (String, Instant)>>,
+    capacity: usize,
+}
+
+impl MemoryLeaseStore {
+    /// No leases, at most `capacity` held at once.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            leases: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+}
+
+#[async_trait]
+impl LeaseStore for MemoryLeaseStore {
+    async fn acquire(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StateError> {
+        let now = Instant::now();
+        let mut leases = self.leases.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, until)) = leases.get(name)
+            && *until > now
+        {
+            return Ok(false);
+        }
+        if leases.len() >= self.capacity {
+            leases.retain(|_, (_, until)| *until > now);
+            if leases.len() >= self.capacity {
+                return Err(StateError::Full);
+            }
+        }
+        leases.insert(name.to_owned(), (holder.to_owned(), now + ttl));
+        Ok(true)
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> Result<bool, StateError> {
+        let now = Instant::now();
+        let mut leases = self.leases.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match leases.get(name) {
+            Some((held_by, until)) if held_by == holder && *until > now => {
+                leases.remove(name);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 

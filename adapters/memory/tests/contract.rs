@@ -7,7 +7,8 @@ use authsome_ports::contract::blob_store::BlobStoreFixture;
 use authsome_ports::contract::replay_cache::ReplayCacheFixture;
 use authsome_ports::contract::session_stores::SessionStoresFixture;
 use authsome_ports::{
-    AuthSessionStore, BrowserSessionStore, PendingClaimStore, RateLimiter, ReplayCache, RuntimeState, VaultBlobStore,
+    AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, RateLimiter, ReplayCache, RuntimeState,
+    VaultBlobStore,
 };
 
 struct Memory {
@@ -46,6 +47,15 @@ impl ReplayCacheFixture for Memory {
 impl SessionStoresFixture for Memory {
     fn auth_sessions(&self) -> Arc<dyn AuthSessionStore> {
         self.state.auth_sessions.clone()
+    }
+    fn auth_sessions_second_client(&self) -> Arc<dyn AuthSessionStore> {
+        self.state.auth_sessions.clone()
+    }
+    fn leases(&self) -> Arc<dyn LeaseStore> {
+        self.state.leases.clone()
+    }
+    fn leases_second_client(&self) -> Arc<dyn LeaseStore> {
+        self.state.leases.clone()
     }
     fn pending_claims(&self) -> Arc<dyn PendingClaimStore> {
         self.state.pending_claims.clone()

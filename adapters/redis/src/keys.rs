@@ -86,6 +86,18 @@ impl RedisKeys {
         format!("{}authsome:auth-session:session-state:{id}", self.prefix)
     }
 
+    /// The schedule of device-code polls: a sorted set of session ids scored by when each
+    /// poll is due (Unix seconds). Ours, not the reference's (it polled in a task of the
+    /// replica that began the login).
+    pub fn device_polls(&self) -> String {
+        format!("{}authsome:auth-session:device-polls:v1", self.prefix)
+    }
+
+    /// A lease on a named piece of work. Ours.
+    pub fn lease(&self, name: &str) -> String {
+        format!("{}authsome:lease:v1:{name}", self.prefix)
+    }
+
     /// A claim token.
     pub fn pending_claim(&self, token: &str) -> String {
         format!("{}authsome:ui-session:pending-claim:{token}", self.prefix)

@@ -25,7 +25,9 @@ pub use blob_store::{IndexBuild, RedisBlobStore};
 pub use connection::{RedisConnectError, RedisSettings, connect};
 pub use keys::RedisKeys;
 pub use replay_cache::RedisReplayCache;
-pub use session_stores::{RedisAuthSessionStore, RedisBrowserSessionStore, RedisPendingClaimStore, RedisRateLimiter};
+pub use session_stores::{
+    RedisAuthSessionStore, RedisBrowserSessionStore, RedisLeaseStore, RedisPendingClaimStore, RedisRateLimiter,
+};
 
 use std::sync::Arc;
 
@@ -40,7 +42,8 @@ pub fn runtime_state(connection: ConnectionManager, keys: RedisKeys, cipher: Arc
         auth_sessions: Arc::new(RedisAuthSessionStore::new(connection.clone(), keys.clone(), cipher)),
         pending_claims: Arc::new(RedisPendingClaimStore::new(connection.clone(), keys.clone())),
         browser_sessions: Arc::new(RedisBrowserSessionStore::new(connection.clone(), keys.clone())),
-        rate_limiter: Arc::new(RedisRateLimiter::new(connection, keys)),
+        rate_limiter: Arc::new(RedisRateLimiter::new(connection.clone(), keys.clone())),
+        leases: Arc::new(RedisLeaseStore::new(connection, keys)),
     }
 }
 

@@ -205,11 +205,13 @@ impl AuthSessionStore for RedisAuthSessionStore {
             index.arg(self.keys.oauth_state(&state));
         }
         let _: u64 = index.query_async(&mut connection).await.map_err(unavailable)?;
+        self.unschedule_poll(id).await?;
         Ok(deleted_session > 0)
     }
 
-    async fn find_by_oauth_state(&self, state: &str) -> Result<Option<AuthSession>, StateError> {
-        let id: Option<String> = redis::cmd("GET")
+    async fn take_by_oauth_state(&self, state: &str) -> Result<Option<AuthSession>, StateError> {
+        // GETDEL is the single use: of any number of callers on any replica, one gets the id.
+        let id: Option<String> = redis::cmd("GETDEL")
             .arg(self.keys.oauth_state(state))
             .query_async(&mut self.connection.clone())
             .await
@@ -219,6 +221,96 @@ impl AuthSessionStore for RedisAuthSessionStore {
         };
         // The index may outlive a change of the session's state.
         Ok(self.get(&id).await?.filter(|s| s.oauth_state.as_deref() == Some(state)))
+    }
+
+    async fn schedule_poll(&self, id: &AuthSessionId, due: Timestamp) -> Result<(), StateError> {
+        let _: u64 = redis::cmd("ZADD")
+            .arg(self.keys.device_polls())
+            .arg(due.unix_seconds())
+            .arg(id.as_str())
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn due_polls(&self, now: Timestamp, limit: usize) -> Result<Vec<AuthSessionId>, StateError> {
+        let ids: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.keys.device_polls())
+            .arg("-inf")
+            .arg(now.unix_seconds())
+            .arg("BYSCORE")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(ids.iter().filter_map(|id| AuthSessionId::parse(id).ok()).collect())
+    }
+
+    async fn unschedule_poll(&self, id: &AuthSessionId) -> Result<(), StateError> {
+        let _: u64 = redis::cmd("ZREM")
+            .arg(self.keys.device_polls())
+            .arg(id.as_str())
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+/// Releases a lease only for its holder: deletes the key if it still holds `holder`.
+const RELEASE_LEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Leases shared by every replica: `SET <lease> <holder> NX PX <ttl>`, released by a script
+/// that compares the holder before deleting.
+pub struct RedisLeaseStore {
+    connection: ConnectionManager,
+    keys: RedisKeys,
+    release: redis::Script,
+}
+
+impl RedisLeaseStore {
+    /// Leases on `connection`.
+    pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
+        Self {
+            connection,
+            keys,
+            release: redis::Script::new(RELEASE_LEASE),
+        }
+    }
+}
+
+#[async_trait]
+impl authsome_ports::LeaseStore for RedisLeaseStore {
+    async fn acquire(&self, name: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StateError> {
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(self.keys.lease(name))
+            .arg(holder)
+            .arg("NX")
+            .arg("PX")
+            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(taken.is_some())
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> Result<bool, StateError> {
+        let deleted: u64 = self
+            .release
+            .key(self.keys.lease(name))
+            .arg(holder)
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(deleted > 0)
     }
 }
 

@@ -8,7 +8,8 @@ use authsome_ports::contract::blob_store::BlobStoreFixture;
 use authsome_ports::contract::replay_cache::ReplayCacheFixture;
 use authsome_ports::contract::session_stores::SessionStoresFixture;
 use authsome_ports::{
-    AuthSessionStore, BrowserSessionStore, PendingClaimStore, RateLimiter, ReplayCache, RuntimeState, VaultBlobStore,
+    AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, RateLimiter, ReplayCache, RuntimeState,
+    VaultBlobStore,
 };
 use authsome_redis::RedisBlobStore;
 use authsome_redis::test_prefix::TestPrefix;
@@ -68,6 +69,15 @@ impl ReplayCacheFixture for Redis {
 impl SessionStoresFixture for Redis {
     fn auth_sessions(&self) -> Arc<dyn AuthSessionStore> {
         self.first.1.auth_sessions.clone()
+    }
+    fn auth_sessions_second_client(&self) -> Arc<dyn AuthSessionStore> {
+        self.second.1.auth_sessions.clone()
+    }
+    fn leases(&self) -> Arc<dyn LeaseStore> {
+        self.first.1.leases.clone()
+    }
+    fn leases_second_client(&self) -> Arc<dyn LeaseStore> {
+        self.second.1.leases.clone()
     }
     fn pending_claims(&self) -> Arc<dyn PendingClaimStore> {
         self.first.1.pending_claims.clone()

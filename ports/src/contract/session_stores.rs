@@ -1,23 +1,26 @@
-//! Contract cases for [`AuthSessionStore`], [`PendingClaimStore`] and [`BrowserSessionStore`].
+//! Contract cases for [`AuthSessionStore`], [`PendingClaimStore`], [`BrowserSessionStore`],
+//! [`RateLimiter`] and [`LeaseStore`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use authsome_domain::{
     AuthSession, AuthSessionId, AuthSessionState, BrowserSession, BrowserSessionToken, ConnectionName, PrincipalId,
-    ProviderName,
+    ProviderName, Timestamp,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::contract::concurrency::race_all;
 use crate::contract::{eventually, sample};
-use crate::{AuthSessionStore, BrowserSessionStore, PendingClaimStore, RateLimiter};
+use crate::{AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, RateLimiter};
 
 /// Fresh, isolated session stores; dropping the fixture cleans the backend up.
 pub trait SessionStoresFixture {
     /// Login sessions.
     fn auth_sessions(&self) -> Arc<dyn AuthSessionStore>;
+    /// Login sessions through a second, independent client of the same backend.
+    fn auth_sessions_second_client(&self) -> Arc<dyn AuthSessionStore>;
     /// Claim tokens.
     fn pending_claims(&self) -> Arc<dyn PendingClaimStore>;
     /// Claim tokens through a second, independent client of the same backend.
@@ -28,6 +31,10 @@ pub trait SessionStoresFixture {
     fn rate_limiter(&self) -> Arc<dyn RateLimiter>;
     /// Attempt counters through a second, independent client of the same backend.
     fn rate_limiter_second_client(&self) -> Arc<dyn RateLimiter>;
+    /// Leases.
+    fn leases(&self) -> Arc<dyn LeaseStore>;
+    /// Leases through a second, independent client of the same backend.
+    fn leases_second_client(&self) -> Arc<dyn LeaseStore>;
 }
 
 fn login_session(ttl_seconds: i64) -> AuthSession {
@@ -98,45 +105,197 @@ pub async fn auth_session_delete(f: &dyn SessionStoresFixture) {
     assert!(store.get(&session.id).await.expect("get").is_none());
 }
 
-/// Sessions are found by their current OAuth state only.
-pub async fn auth_session_found_by_oauth_state(f: &dyn SessionStoresFixture) {
+/// A session is found by its current OAuth state, once: the state is spent by finding it.
+pub async fn auth_session_oauth_state_is_taken_once(f: &dyn SessionStoresFixture) {
     let store = f.auth_sessions();
     let mut session = login_session(300);
     session.oauth_state = Some(authsome_domain::random_token::url_safe(32));
     store.save(&session).await.expect("save");
     let state = session.oauth_state.clone().expect("state");
     assert_same_session(
-        &store.find_by_oauth_state(&state).await.expect("find").expect("present"),
+        &store.take_by_oauth_state(&state).await.expect("take").expect("present"),
         &session,
     );
     assert!(
-        store
-            .find_by_oauth_state("unknown-state")
+        store.take_by_oauth_state(&state).await.expect("again").is_none(),
+        "a state is good once"
+    );
+    assert!(
+        f.auth_sessions_second_client()
+            .take_by_oauth_state(&state)
             .await
-            .expect("find")
+            .expect("elsewhere")
+            .is_none(),
+        "on every replica"
+    );
+    assert!(
+        store.get(&session.id).await.expect("get").is_some(),
+        "the session itself stays"
+    );
+    assert!(
+        store
+            .take_by_oauth_state("unknown-state")
+            .await
+            .expect("unknown")
             .is_none()
     );
 
-    session.oauth_state = Some("replaced-state".to_owned());
-    store.save(&session).await.expect("save");
-    assert!(
-        store.find_by_oauth_state(&state).await.expect("old").is_none(),
-        "an old state no longer finds it"
-    );
+    // A state replaced by a later save no longer finds the session.
+    let mut other = login_session(300);
+    other.oauth_state = Some("first-state".to_owned());
+    store.save(&other).await.expect("save");
+    other.oauth_state = Some("second-state".to_owned());
+    store.save(&other).await.expect("save");
+    assert!(store.take_by_oauth_state("first-state").await.expect("old").is_none());
+    assert!(store.take_by_oauth_state("second-state").await.expect("new").is_some());
+
+    // Deleting the session takes its state with it.
+    let mut deleted = login_session(300);
+    deleted.oauth_state = Some("deleted-state".to_owned());
+    store.save(&deleted).await.expect("save");
+    store.delete(&deleted.id).await.expect("delete");
     assert!(
         store
-            .find_by_oauth_state("replaced-state")
-            .await
-            .expect("new")
-            .is_some()
-    );
-    store.delete(&session.id).await.expect("delete");
-    assert!(
-        store
-            .find_by_oauth_state("replaced-state")
+            .take_by_oauth_state("deleted-state")
             .await
             .expect("after delete")
             .is_none()
+    );
+}
+
+/// Fifty callbacks with one state at once, on two clients: exactly one gets the session.
+pub async fn auth_session_concurrent_takes_have_one_winner(f: &dyn SessionStoresFixture) {
+    let clients = [f.auth_sessions(), f.auth_sessions_second_client()];
+    let mut session = login_session(300);
+    session.oauth_state = Some(authsome_domain::random_token::url_safe(32));
+    clients[0].save(&session).await.expect("save");
+    let state = session.oauth_state.clone().expect("state");
+    let results = race_all(50, |i| {
+        let (store, state) = (clients[i % 2].clone(), state.clone());
+        async move { store.take_by_oauth_state(&state).await.expect("take").is_some() }
+    })
+    .await;
+    assert_eq!(results.iter().filter(|won| **won).count(), 1);
+}
+
+/// Polls come due at their time, on every client, earliest first, and are removed by
+/// unscheduling (or deleting the session); rescheduling moves a poll.
+pub async fn auth_session_polls_are_scheduled_and_come_due(f: &dyn SessionStoresFixture) {
+    let (store, other) = (f.auth_sessions(), f.auth_sessions_second_client());
+    let now = Timestamp::now();
+    let (soon, later, gone) = (login_session(300), login_session(300), login_session(300));
+    for session in [&soon, &later, &gone] {
+        store.save(session).await.expect("save");
+    }
+    store
+        .schedule_poll(&later.id, now.plus_seconds(-1))
+        .await
+        .expect("schedule");
+    store
+        .schedule_poll(&soon.id, now.plus_seconds(-5))
+        .await
+        .expect("schedule");
+    store
+        .schedule_poll(&gone.id, now.plus_seconds(60))
+        .await
+        .expect("schedule");
+    assert_eq!(
+        other.due_polls(now, 10).await.expect("due"),
+        vec![soon.id.clone(), later.id.clone()],
+        "due ones, earliest first, seen from another client"
+    );
+    assert_eq!(other.due_polls(now, 1).await.expect("due"), vec![soon.id.clone()]);
+    assert_eq!(other.due_polls(now.plus_seconds(120), 10).await.expect("due").len(), 3);
+    store
+        .schedule_poll(&soon.id, now.plus_seconds(30))
+        .await
+        .expect("reschedule");
+    assert_eq!(other.due_polls(now, 10).await.expect("due"), vec![later.id.clone()]);
+    other.unschedule_poll(&later.id).await.expect("unschedule");
+    store.unschedule_poll(&later.id).await.expect("twice is fine");
+    assert!(store.due_polls(now, 10).await.expect("due").is_empty());
+    store.delete(&gone.id).await.expect("delete");
+    assert_eq!(
+        store.due_polls(now.plus_seconds(120), 10).await.expect("due"),
+        vec![soon.id.clone()],
+        "deleting a session drops its poll"
+    );
+}
+
+/// A lease has one holder at a time; only its holder releases it.
+pub async fn lease_has_one_holder_and_only_it_releases(f: &dyn SessionStoresFixture) {
+    let (leases, other) = (f.leases(), f.leases_second_client());
+    let name = format!("refresh:{}", authsome_domain::random_token::hex(12));
+    let ttl = Duration::from_secs(30);
+    assert!(leases.acquire(&name, "holder-a", ttl).await.expect("acquire"));
+    assert!(
+        !other.acquire(&name, "holder-b", ttl).await.expect("held"),
+        "held elsewhere"
+    );
+    assert!(
+        !leases.acquire(&name, "holder-a", ttl).await.expect("again"),
+        "not re-entrant"
+    );
+    assert!(
+        !other.release(&name, "holder-b").await.expect("release"),
+        "not b's to release"
+    );
+    assert!(!other.acquire(&name, "holder-b", ttl).await.expect("still held"));
+    assert!(leases.release(&name, "holder-a").await.expect("release"));
+    assert!(!leases.release(&name, "holder-a").await.expect("released twice"));
+    assert!(other.acquire(&name, "holder-b", ttl).await.expect("free"));
+    assert!(
+        leases
+            .acquire(&format!("{name}-other"), "holder-a", ttl)
+            .await
+            .expect("another name")
+    );
+}
+
+/// A hundred tries at once, on two clients: one holder.
+pub async fn lease_concurrent_acquire_has_one_winner(f: &dyn SessionStoresFixture) {
+    let clients = [f.leases(), f.leases_second_client()];
+    let name = format!("device-poll:{}", authsome_domain::random_token::hex(12));
+    let results = race_all(100, |i| {
+        let (leases, name) = (clients[i % 2].clone(), name.clone());
+        async move {
+            leases
+                .acquire(&name, &format!("holder-{i}"), Duration::from_secs(30))
+                .await
+                .expect("acquire")
+        }
+    })
+    .await;
+    assert_eq!(results.iter().filter(|won| **won).count(), 1);
+}
+
+/// A lease whose holder never releases it is free once its time runs out; the old holder
+/// cannot then release the new holder's lease.
+pub async fn lease_expires(f: &dyn SessionStoresFixture) {
+    let leases = f.leases();
+    let name = format!("device-poll:{}", authsome_domain::random_token::hex(12));
+    assert!(
+        leases
+            .acquire(&name, "dead-holder", Duration::from_millis(300))
+            .await
+            .expect("acquire")
+    );
+    eventually(Duration::from_secs(10), || {
+        let (leases, name) = (leases.clone(), name.clone());
+        async move {
+            leases
+                .acquire(&name, "next-holder", Duration::from_secs(30))
+                .await
+                .expect("acquire")
+        }
+    })
+    .await;
+    assert!(!leases.release(&name, "dead-holder").await.expect("release"));
+    assert!(
+        !leases
+            .acquire(&name, "third", Duration::from_secs(30))
+            .await
+            .expect("held")
     );
 }
 
@@ -325,7 +484,12 @@ macro_rules! session_stores_contract_tests {
         $crate::session_stores_contract_tests!(@cases $fixture;
             auth_session_save_get_and_update,
             auth_session_delete,
-            auth_session_found_by_oauth_state,
+            auth_session_oauth_state_is_taken_once,
+            auth_session_concurrent_takes_have_one_winner,
+            auth_session_polls_are_scheduled_and_come_due,
+            lease_has_one_holder_and_only_it_releases,
+            lease_concurrent_acquire_has_one_winner,
+            lease_expires,
             auth_session_expires,
             pending_claim_create_get_consume,
             pending_claim_concurrent_consume_has_one_winner,
