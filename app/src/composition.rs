@@ -45,6 +45,9 @@ pub enum StartupError {
     /// A blocking startup task died.
     #[error("a startup task failed: {0}")]
     Task(String),
+    /// The outbound HTTP client could not be set up (its CA file or proxy).
+    #[error(transparent)]
+    Outbound(#[from] authsome_outbound::OutboundSetupError),
 }
 
 fn postgres_settings(url: &secrecy::SecretString, min_connections: u32, max_connections: u32) -> PostgresSettings {
@@ -225,7 +228,11 @@ pub async fn build_state(settings: &Settings) -> Result<crate::state::SharedStat
     let runtime = runtime_state(settings, redis.as_ref(), &vault);
     let catalog = crate::services::catalog::ProviderCatalog::new(registries.provider_definitions.clone())
         .map_err(|e| StartupError::Task(e.to_string()))?;
+    let endpoints = Arc::new(authsome_outbound::HttpProviderEndpoints::new(
+        settings.server.outbound.clone(),
+    )?);
     Ok(Arc::new(crate::state::AppState {
+        endpoints,
         settings: settings.server.clone(),
         env: settings.env,
         home: settings.home.clone(),

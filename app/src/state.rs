@@ -38,6 +38,8 @@ pub struct AppState {
     pub catalog: ProviderCatalog,
     /// The Redis connection, when configured (for readiness probes).
     pub redis: Option<ConnectionManager>,
+    /// Providers' OAuth endpoints, over the network.
+    pub endpoints: Arc<dyn authsome_ports::ProviderEndpoints>,
     /// Bounds concurrent password hashing.
     pub password_slots: Semaphore,
     /// This replica's request metrics.

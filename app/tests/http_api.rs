@@ -1200,16 +1200,18 @@ async fn proxy_routes_follow_connections_and_the_catalog() {
         .await
         .expect(200)
         .json();
-    let providers: Vec<&str> = configured["routes"]
+    let routes: Vec<(bool, &str)> = configured["routes"]
         .as_array()
         .expect("routes")
         .iter()
-        .filter_map(|r| r["provider"].as_str())
+        .filter_map(|r| Some((r["api_url"].as_str()?.starts_with("regex:"), r["provider"].as_str()?)))
         .collect();
-    assert!(providers.contains(&"openai") && providers.contains(&"anthropic") && providers.contains(&"mistral"));
-    let mut sorted = providers.clone();
+    let providers: Vec<&str> = routes.iter().map(|(_, p)| *p).collect();
+    assert!(providers.contains(&"openai") && providers.contains(&"anthropic") && providers.contains(&"github"));
+    let mut sorted = routes.clone();
     sorted.sort_unstable();
-    assert_eq!(providers, sorted, "non-regex routes are sorted by provider");
+    assert_eq!(routes, sorted, "non-regex routes first, each part sorted by provider");
+    assert!(routes.iter().any(|(regex, _)| *regex), "the catalog has regex routes (Google's)");
     agent
         .get(&daemon, "/api/proxy/routes?scope=everything")
         .await
@@ -1222,11 +1224,9 @@ async fn providers_are_listed_and_read() {
     let (agent, mut owner) = daemon.claimed_agent("providers-agent", "providers@example.com").await;
     let listed = agent.get(&daemon, "/api/providers").await.expect(200).json();
     let bundled = listed["bundled"].as_array().expect("bundled");
-    assert!(bundled.len() >= 47);
-    assert!(
-        bundled.iter().all(|p| p["auth_type"] == "api_key"),
-        "OAuth providers come later"
-    );
+    assert_eq!(bundled.len(), 88, "the whole 0.7.2 catalog");
+    let count = |kind: &str| bundled.iter().filter(|p| p["auth_type"] == kind).count();
+    assert_eq!((count("api_key"), count("oauth2"), count("browser")), (47, 39, 2));
     assert_eq!(listed["custom"], json!([]));
     let openai = agent.get(&daemon, "/api/providers/openai").await.expect(200).json();
     assert_eq!(openai["api_key"]["header_name"], "Authorization");

@@ -115,8 +115,8 @@ pub struct ConnectionRecord {
 }
 
 impl ConnectionRecord {
-    /// A new connected API-key record.
-    pub fn api_key(provider: &str, connection_name: &str, key: String) -> Self {
+    /// A new connected record of `auth_type`, obtained now, with no secret yet.
+    pub fn connected(provider: &str, connection_name: &str, auth_type: AuthType) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
             provider: provider.to_owned(),
@@ -124,7 +124,7 @@ impl ConnectionRecord {
             principal_id: None,
             vault_id: None,
             connection_name: connection_name.to_owned(),
-            auth_type: AuthType::ApiKey,
+            auth_type,
             status: ConnectionStatus::Connected,
             base_url: None,
             api_url: None,
@@ -134,12 +134,19 @@ impl ConnectionRecord {
             token_type: None,
             expires_at: None,
             obtained_at: Some(Timestamp::now()),
-            api_key: Some(key),
+            api_key: None,
             credentials: None,
             account: Some(AccountInfo::default()),
             metadata: Map::new(),
             extra: Map::new(),
         }
+    }
+
+    /// A new connected API-key record.
+    pub fn api_key(provider: &str, connection_name: &str, key: String) -> Self {
+        let mut record = Self::connected(provider, connection_name, AuthType::ApiKey);
+        record.api_key = Some(key);
+        record
     }
 
     /// Reads a stored record. `Ok(None)` for a record older than schema version 2, which the

@@ -7,6 +7,7 @@
 //!
 //! - a connect timeout and a total timeout that covers the whole answer;
 //! - a size bound on the answer, checked as it arrives;
+//! - a connection of its own for each exchange (never one the provider may be closing);
 //! - no redirects (a token endpoint that redirects is answered as it is: a code or a refresh
 //!   token is never re-sent to wherever a `Location` points);
 //! - https, with plain http refused before connecting unless the host is a loopback address
@@ -89,6 +90,10 @@ impl HttpProviderEndpoints {
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .user_agent(concat!("authsome-rs/", env!("CARGO_PKG_VERSION")))
+            // Each exchange on a connection of its own: a pooled connection may be one the
+            // provider is closing (a device poll every 5 s meets Node's 5 s keep-alive timeout
+            // exactly), and a token request must not be sent twice to find out.
+            .pool_max_idle_per_host(0)
             .https_only(false);
         builder = match &settings.proxy {
             Some(url) => builder.proxy(reqwest::Proxy::all(url).map_err(|e| OutboundSetupError::Proxy(e.to_string()))?),
@@ -214,6 +219,21 @@ fn read_object(content_type: Option<&str>, body: &[u8]) -> Option<Map<String, Va
     })
 }
 
+/// `outer: inner: ...`, each cause once.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[async_trait]
 impl ProviderEndpoints for HttpProviderEndpoints {
     async fn send(&self, request: &EndpointRequest<'_>) -> Result<EndpointReply, EndpointError> {
@@ -232,7 +252,7 @@ impl ProviderEndpoints for HttpProviderEndpoints {
             ),
             Err(error) => tracing::info!(
                 %endpoint,
-                %error,
+                error = %chain(error),
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "provider endpoint failed"
             ),

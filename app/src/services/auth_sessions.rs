@@ -1,6 +1,9 @@
-//! Provider logins through auth sessions. This server implements the API-key flow (the
-//! CLI's `login <provider>` input form and `onboard`'s key import); OAuth and browser-cookie
-//! flows are refused with `UnsupportedFlowError` until they are built.
+//! Provider logins through auth sessions: starting one (the CLI's `login <provider>`,
+//! `onboard`'s key import, the dashboard's Connect), the inputs a person fills in, the agent's
+//! resume, and the view the CLI reads. The API-key flow is here; OAuth and browser-cookie
+//! flows are in [`oauth`](crate::services::oauth).
+
+use std::collections::HashMap;
 
 use authsome_domain::credential_records::ConnectionRecord;
 use authsome_domain::provider_definition::{AuthType, FlowType, ProviderDefinition};
@@ -11,11 +14,13 @@ use serde_json::{Map, Value, json};
 
 use crate::services::audit::{self, AuditEventExt};
 use crate::services::credentials::VaultScope;
+use crate::services::oauth::client::{CLIENT_CONFIGURATION_FIELDS, ProviderSetup};
+use crate::services::oauth::{code_flow, cookies, device};
 use crate::services::ownership::Caller;
 use crate::services::{AuthsomeError, ServiceError};
 use crate::state::AppState;
 
-/// `POST /api/auth/sessions` input.
+/// `POST /api/auth/sessions` (or the dashboard's Connect) input.
 #[derive(Debug, Clone)]
 pub struct StartLogin {
     /// Provider name.
@@ -30,6 +35,8 @@ pub struct StartLogin {
     pub base_url: Option<String>,
     /// Log in again even when a usable connection exists.
     pub force: bool,
+    /// Where the browser goes when the login completes (dashboard logins; a local path).
+    pub return_url: Option<String>,
 }
 
 fn bad_request(message: impl Into<String>) -> ServiceError {
@@ -37,7 +44,7 @@ fn bad_request(message: impl Into<String>) -> ServiceError {
 }
 
 /// The input fields a flow needs from the person.
-fn input_fields(definition: &ProviderDefinition) -> Vec<Value> {
+fn api_key_fields(definition: &ProviderDefinition) -> Vec<Value> {
     let mut field = json!({"name": "api_key", "label": "API Key", "secret": true, "required": true});
     if let Some(config) = &definition.api_key
         && let Some(pattern) = &config.key_pattern
@@ -83,6 +90,37 @@ async fn login_connection_name(
     new_name.map_err(|e| bad_request(e.to_string()))
 }
 
+/// Whether `flow` can log in to `definition`: a flow of its kind of authentication, with the
+/// endpoints it needs.
+fn check_flow(definition: &ProviderDefinition, flow: FlowType) -> Result<(), ServiceError> {
+    let provider = definition.name.as_str();
+    let unsupported = || AuthsomeError::unsupported_flow(flow.as_str(), provider).into();
+    let kind_matches = matches!(
+        (definition.auth_type, flow),
+        (AuthType::ApiKey, FlowType::ApiKey)
+            | (AuthType::Browser, FlowType::Browser)
+            | (
+                AuthType::Oauth2,
+                FlowType::Pkce | FlowType::DcrPkce | FlowType::DeviceCode
+            )
+    );
+    if !kind_matches {
+        return Err(unsupported());
+    }
+    match flow {
+        FlowType::DeviceCode
+            if definition
+                .oauth
+                .as_ref()
+                .is_none_or(|o| o.device_authorization_url.as_deref().is_none_or(str::is_empty)) =>
+        {
+            Err(unsupported())
+        }
+        FlowType::Browser if definition.browser.is_none() => Err(unsupported()),
+        _ => Ok(()),
+    }
+}
+
 /// Starts a login for the caller (a PoP identity or a browser principal).
 pub async fn start(state: &AppState, caller: &Caller, request: StartLogin) -> Result<AuthSession, ServiceError> {
     let provider = ProviderName::parse(&request.provider).map_err(|e| bad_request(e.to_string()))?;
@@ -92,6 +130,7 @@ pub async fn start(state: &AppState, caller: &Caller, request: StartLogin) -> Re
         None => definition.flow,
         Some(text) => FlowType::parse(text).ok_or_else(|| AuthsomeError::unsupported_flow(text, provider.as_str()))?,
     };
+    check_flow(&definition, flow)?;
     let mut session = AuthSession::new(
         provider.clone(),
         caller.identity.clone(),
@@ -103,13 +142,16 @@ pub async fn start(state: &AppState, caller: &Caller, request: StartLogin) -> Re
     session.payload.insert("force".to_owned(), json!(request.force));
     session.payload.insert(
         "callback_url_override".to_owned(),
-        json!(state.url("/api/auth/callback/oauth")),
+        json!(crate::services::oauth::callback_url(state)),
     );
     if let Some(scopes) = &request.scopes {
         session.payload.insert("requested_scopes".to_owned(), json!(scopes));
     }
     if let Some(base_url) = &request.base_url {
         session.payload.insert("base_url".to_owned(), json!(base_url));
+    }
+    if let Some(return_url) = &request.return_url {
+        session.payload.insert("return_url".to_owned(), json!(return_url));
     }
 
     if !request.force {
@@ -130,15 +172,130 @@ pub async fn start(state: &AppState, caller: &Caller, request: StartLogin) -> Re
         }
     }
 
-    if flow != FlowType::ApiKey || definition.auth_type != AuthType::ApiKey {
-        return Err(AuthsomeError::unsupported_flow(flow.as_str(), provider.as_str()).into());
+    match flow {
+        FlowType::ApiKey => {
+            session.state = AuthSessionState::WaitingForUser;
+            session
+                .payload
+                .insert("input_fields".to_owned(), Value::Array(api_key_fields(&definition)));
+            state.runtime.auth_sessions.save(&session).await?;
+        }
+        FlowType::Browser => cookies::begin(state, &mut session).await?,
+        FlowType::Pkce | FlowType::DcrPkce | FlowType::DeviceCode => {
+            let setup = ProviderSetup::load(state, definition).await?;
+            let inputs = setup.required_inputs(flow, &session);
+            if inputs.is_empty() {
+                begin_oauth(state, &mut session, &setup).await?;
+            } else {
+                let configures = inputs
+                    .iter()
+                    .any(|field| CLIENT_CONFIGURATION_FIELDS.contains(&field["name"].as_str().unwrap_or_default()));
+                // Only an admin may configure a provider's client: say so now, rather than on a
+                // form the person cannot submit (the reference's error came mid-flow, §11.7).
+                if configures && !caller.is_admin() {
+                    return Err(AuthsomeError::not_allowed(
+                        "login",
+                        &format!(
+                            "provider client configuration requires an admin principal: an admin configures the {} \
+                             OAuth client first (the provider's page, or PUT /api/providers/{}/configuration)",
+                            setup.definition.display_name,
+                            provider.as_str()
+                        ),
+                        provider.as_str(),
+                    )
+                    .into());
+                }
+                session.state = AuthSessionState::WaitingForUser;
+                session.payload.insert("input_fields".to_owned(), Value::Array(inputs));
+                state.runtime.auth_sessions.save(&session).await?;
+            }
+        }
     }
-    session.state = AuthSessionState::WaitingForUser;
-    session
-        .payload
-        .insert("input_fields".to_owned(), Value::Array(input_fields(&definition)));
-    state.runtime.auth_sessions.save(&session).await?;
     Ok(session)
+}
+
+/// Begins the OAuth flow of `session`, whose inputs are complete.
+async fn begin_oauth(state: &AppState, session: &mut AuthSession, setup: &ProviderSetup) -> Result<(), ServiceError> {
+    let provider = session.provider.as_str().to_owned();
+    match FlowType::parse(&session.flow_type) {
+        Some(FlowType::Pkce) => {
+            let client = setup
+                .configured_client()
+                .ok_or_else(|| AuthsomeError::authentication_failed("PKCE flow requires a client_id.", &provider))?;
+            code_flow::begin(state, session, setup, &client, false).await
+        }
+        Some(FlowType::DcrPkce) => match setup.configured_client() {
+            // The client registered by an earlier login (or configured by an admin).
+            Some(client) => code_flow::begin(state, session, setup, &client, false).await,
+            None => {
+                let client = code_flow::register(state, session, setup).await?;
+                code_flow::begin(state, session, setup, &client, true).await
+            }
+        },
+        Some(FlowType::DeviceCode) => {
+            let client = setup.configured_client().ok_or_else(|| {
+                AuthsomeError::authentication_failed("Device code flow requires a client_id.", &provider)
+            })?;
+            device::begin(state, session, setup, &client).await
+        }
+        _ => Err(AuthsomeError::unsupported_flow(&session.flow_type, &provider).into()),
+    }
+}
+
+/// Takes the input page's `fields` (an API key, or an OAuth provider's client settings and
+/// scopes) from `person`, the session's owner: an API-key login completes; an OAuth login
+/// saves what it was given and begins. Errors leave the session waiting, to be filled again,
+/// except a flow that could not begin, which fails the session.
+pub async fn submit_inputs(
+    state: &AppState,
+    session: &mut AuthSession,
+    person: &Caller,
+    fields: &HashMap<String, String>,
+) -> Result<(), ServiceError> {
+    match FlowType::parse(&session.flow_type) {
+        Some(FlowType::ApiKey) => {
+            let key = fields.get("api_key").map(|k| SecretString::from(k.clone()));
+            complete_api_key(state, session, key).await
+        }
+        Some(FlowType::Pkce | FlowType::DcrPkce | FlowType::DeviceCode) => {
+            let definition = state.catalog.get(session.provider.as_str()).await?;
+            let mut setup = ProviderSetup::load(state, definition).await?;
+            setup.apply_inputs(state, person, session, fields).await?;
+            let begun = begin_oauth(state, session, &setup).await;
+            if begun.is_err() {
+                return conclude(state, session, begun).await;
+            }
+            begun
+        }
+        _ => Err(bad_request("This login does not take input here")),
+    }
+}
+
+/// Where the browser goes once a login has what it needs: the provider's authorization page,
+/// the device-code page, or the end of the login.
+pub fn next_page(state: &AppState, session: &AuthSession) -> String {
+    if session.state != AuthSessionState::Completed && session.state != AuthSessionState::Failed {
+        if let Some(url) = session.payload.get("auth_url").and_then(Value::as_str) {
+            return url.to_owned();
+        }
+        if device::user_code(session).is_some() {
+            return state.url(&device_path(session));
+        }
+    }
+    finish_page(session)
+}
+
+/// Where a finished login sends the browser: the dashboard's return path, else the success
+/// page.
+pub fn finish_page(session: &AuthSession) -> String {
+    match session.payload.get("return_url").and_then(Value::as_str) {
+        Some(url) if session.state == AuthSessionState::Completed => url.to_owned(),
+        _ => format!("/auth/success?session={}", session.id.as_str()),
+    }
+}
+
+fn device_path(session: &AuthSession) -> String {
+    format!("/auth/device?session={}", session.id.as_str())
 }
 
 fn normalise_url(url: Option<&str>) -> Option<String> {
@@ -160,12 +317,59 @@ fn normalise_url(url: Option<&str>) -> Option<String> {
     }
 }
 
-/// The reference's `str(exc)` of a typed error: `ClassName: message`.
 fn error_text(error: &ServiceError) -> String {
     match error {
         ServiceError::Authsome(e) => format!("{}: {}", e.class, e.message),
         other => other.to_string(),
     }
+}
+
+/// Ends `session` with `outcome` and returns the outcome (see [`record_outcome`]).
+pub async fn conclude(
+    state: &AppState,
+    session: &mut AuthSession,
+    outcome: Result<(), ServiceError>,
+) -> Result<(), ServiceError> {
+    record_outcome(state, session, &outcome).await?;
+    outcome
+}
+
+/// Ends `session` with `outcome`: completed (`Login successful`, an earlier error cleared),
+/// or failed with the reason, recorded as `provider.login_failed`. Its secrets and its OAuth
+/// state are dropped either way. Fails only when the session cannot be saved.
+pub async fn record_outcome(
+    state: &AppState,
+    session: &mut AuthSession,
+    outcome: &Result<(), ServiceError>,
+) -> Result<(), ServiceError> {
+    match outcome {
+        Ok(()) => {
+            session.state = AuthSessionState::Completed;
+            session.status_message = Some("Login successful".to_owned());
+            // A success after a failed attempt clears the old error (the reference kept it).
+            session.error_message = None;
+            session.payload.remove("input_fields");
+        }
+        Err(error) => {
+            session.state = AuthSessionState::Failed;
+            session.error_message = Some(error_text(error));
+            let mut event = authsome_domain::AuditEvent::new("provider.login_failed")
+                .provider(session.provider.as_str())
+                .connection(session.connection_name.as_str())
+                .status("failure")
+                .with("flow", session.flow_type.as_str())
+                .with("error", error_text(error));
+            event.identity = session.identity.clone();
+            event.principal_id = session.principal_id.clone();
+            audit::record(state, event).await;
+        }
+    }
+    let secrets: Vec<String> = session.secrets.iter().map(|(name, _)| name.clone()).collect();
+    for name in secrets {
+        session.secrets.remove(&name);
+    }
+    session.oauth_state = None;
+    Ok(state.runtime.auth_sessions.save(session).await?)
 }
 
 /// Completes the API-key flow with `key` (from the form, or resumed by the CLI): validates it,
@@ -177,41 +381,35 @@ pub async fn complete_api_key(
     key: Option<SecretString>,
 ) -> Result<(), ServiceError> {
     let outcome = store_api_key(state, session, key).await;
-    match &outcome {
-        Ok(()) => {
-            session.state = AuthSessionState::Completed;
-            session.status_message = Some("Login successful".to_owned());
-            // A success after a failed attempt clears the old error (the reference kept it).
-            session.error_message = None;
-        }
-        Err(error) => {
-            session.state = AuthSessionState::Failed;
-            session.error_message = Some(error_text(error));
-        }
-    }
-    session.secrets.remove("api_key");
-    state.runtime.auth_sessions.save(session).await?;
-    outcome
+    conclude(state, session, outcome).await
 }
 
 async fn store_api_key(state: &AppState, session: &AuthSession, key: Option<SecretString>) -> Result<(), ServiceError> {
+    let definition = state.catalog.get(session.provider.as_str()).await?;
+    let key = validate_key(&definition, key)?;
+    let mut record = ConnectionRecord::api_key(
+        session.provider.as_str(),
+        session.connection_name.as_str(),
+        key.expose_secret().to_owned(),
+    );
+    record.base_url = session
+        .payload
+        .get("base_url")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    save_login_connection(state, session, record).await
+}
+
+/// Stores the connection a login made in the session principal's default vault, and notes it
+/// in the provider's metadata, recorded as `provider.login` (refused when that cannot be
+/// recorded).
+pub async fn save_login_connection(
+    state: &AppState,
+    session: &AuthSession,
+    mut record: ConnectionRecord,
+) -> Result<(), ServiceError> {
     let provider = session.provider.as_str();
     let connection = session.connection_name.as_str();
-    let mut failure_event = authsome_domain::AuditEvent::new("provider.login_failed")
-        .provider(provider)
-        .connection(connection)
-        .status("failure");
-    failure_event.identity = session.identity.clone();
-    failure_event.principal_id = session.principal_id.clone();
-    let definition = state.catalog.get(provider).await?;
-    let result = validate_key(&definition, key);
-    let key = match result {
-        Ok(key) => key,
-        Err(error) => {
-            audit::record(state, failure_event.with("error", error_text(&error))).await;
-            return Err(error);
-        }
-    };
     let Some(principal_id) = &session.principal_id else {
         return Err(ServiceError::detail(
             StatusCode::NOT_FOUND,
@@ -230,16 +428,11 @@ async fn store_api_key(state: &AppState, session: &AuthSession, key: Option<Secr
         session.identity.as_ref().map(|h| h.as_str()),
         Some(principal_id.as_str()),
     );
-    let mut record = ConnectionRecord::api_key(provider, connection, key.expose_secret().to_owned());
-    record.base_url = session
-        .payload
-        .get("base_url")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
     let mut event = authsome_domain::AuditEvent::new("provider.login")
         .provider(provider)
         .connection(connection)
-        .status("success");
+        .status("success")
+        .with("flow", session.flow_type.as_str());
     event.identity = session.identity.clone();
     event.principal_id = session.principal_id.clone();
     audit::recorded(state, event, async {
@@ -270,33 +463,69 @@ fn validate_key(definition: &ProviderDefinition, key: Option<SecretString>) -> R
     Ok(key)
 }
 
-/// `POST /api/auth/sessions/{id}/resume`: continues the session with `data` (the CLI sends
-/// `{"api_key": ...}` when importing keys).
+/// `POST /api/auth/sessions/{id}/resume`: continues the session with `data`. An API-key login
+/// takes `{"api_key": ...}` (`onboard`'s import); a browser-cookie login takes the cookies the
+/// CLI read (`{"credentials": {...}}`); a device-code login polls the provider now, when its
+/// poll is due; an authorization-code login finishes only through the provider's callback.
 pub async fn resume(
     state: &AppState,
     session: &mut AuthSession,
     data: &Map<String, Value>,
 ) -> Result<(), ServiceError> {
-    let flow = FlowType::parse(&session.flow_type);
-    if flow != Some(FlowType::ApiKey) {
-        return Err(AuthsomeError::unsupported_flow(&session.flow_type, session.provider.as_str()).into());
+    if session.state == AuthSessionState::Completed {
+        return Ok(());
     }
-    let key = session.secrets.get("api_key").cloned().or_else(|| {
-        data.get("api_key")
-            .and_then(Value::as_str)
-            .map(|k| SecretString::from(k.to_owned()))
-    });
-    complete_api_key(state, session, key).await
+    match FlowType::parse(&session.flow_type) {
+        Some(FlowType::ApiKey) => {
+            let key = session.secrets.get("api_key").cloned().or_else(|| {
+                data.get("api_key")
+                    .and_then(Value::as_str)
+                    .map(|k| SecretString::from(k.to_owned()))
+            });
+            complete_api_key(state, session, key).await
+        }
+        Some(FlowType::Browser) => {
+            let outcome = cookies::resume(state, session, data).await;
+            conclude(state, session, outcome).await
+        }
+        Some(FlowType::DeviceCode) => {
+            device::poll(state, &session.id).await?;
+            if let Some(current) = state.runtime.auth_sessions.get(&session.id).await? {
+                *session = current;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
-/// The JSON view of a session (`AuthSessionResponse`).
+/// The JSON view of a session (`AuthSessionResponse`), with the reference's `next_action`:
+/// the input page while inputs are missing, the cookie capture for a browser login, the
+/// provider's authorization page, or the device-code page.
 pub fn view(state: &AppState, session: &AuthSession) -> Value {
+    let open = matches!(
+        session.state,
+        AuthSessionState::Pending | AuthSessionState::WaitingForUser | AuthSessionState::Processing
+    );
     let has_inputs = session
         .payload
         .get("input_fields")
         .is_some_and(|f| f.as_array().is_some_and(|a| !a.is_empty()));
-    let next_action = if has_inputs && session.state != AuthSessionState::Completed {
+    let code = device::user_code(session);
+    let next_action = if !open {
+        json!({"type": "none"})
+    } else if has_inputs {
         json!({"type": "open_url", "url": state.url(&format!("/auth/input?session={}", session.id.as_str()))})
+    } else if session
+        .payload
+        .get("browser_login")
+        .is_some_and(|b| b == &Value::Bool(true))
+    {
+        cookies::next_action(session)
+    } else if let Some(url) = session.payload.get("auth_url").and_then(Value::as_str) {
+        json!({"type": "open_url", "url": url})
+    } else if code.is_some() {
+        json!({"type": "open_url", "url": state.url(&device_path(session))})
     } else {
         json!({"type": "none"})
     };
@@ -310,9 +539,9 @@ pub fn view(state: &AppState, session: &AuthSession) -> Value {
         "created_at": session.created_at.to_json_form(),
         "expires_at": session.expires_at.to_json_form(),
         "next_action": next_action,
-        "user_code": Value::Null,
-        "verification_uri": Value::Null,
-        "verification_uri_complete": Value::Null,
+        "user_code": code.map(|(user_code, _, _)| user_code),
+        "verification_uri": code.map(|(_, uri, _)| uri),
+        "verification_uri_complete": code.and_then(|(_, _, complete)| complete),
     })
 }
 

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod credentials;
 pub mod errors;
 pub mod identities;
+pub mod oauth;
 pub mod ownership;
 pub mod providers;
 pub mod proxy_routes;

@@ -2,6 +2,7 @@
 
 use authsome_domain::TrustedProxies;
 use authsome_domain::proof::ProofPolicy;
+use authsome_outbound::OutboundSettings;
 
 use super::{DeploymentEnv, EnvironmentVariables, SettingsError};
 
@@ -59,6 +60,11 @@ pub struct ServerSettings {
     /// separated) whose `X-Forwarded-For` names the client for per-client limits (default
     /// none: the peer address is the client).
     pub trusted_proxies: TrustedProxies,
+    /// How providers' OAuth endpoints are reached: `AUTHSOME_OUTBOUND_TIMEOUT_SECONDS` (15),
+    /// `AUTHSOME_OUTBOUND_CONNECT_TIMEOUT_SECONDS` (5), `AUTHSOME_OUTBOUND_ALLOW_HTTP` (off:
+    /// plain http only to loopback hosts), `AUTHSOME_OUTBOUND_CA_FILE` (extra CA certificates,
+    /// PEM) and `AUTHSOME_OUTBOUND_PROXY` (none).
+    pub outbound: OutboundSettings,
 }
 
 /// How many token ids an identity that may not act (unclaimed, pending or rejected claim) may
@@ -149,6 +155,37 @@ impl ServerSettings {
                 idle_timeout_seconds: count(vars, "AUTHSOME_HTTP_IDLE_TIMEOUT_SECONDS", 60, 1, 3600)?,
                 max_connections: usize::try_from(count(vars, "AUTHSOME_MAX_CONNECTIONS", 10_000, 1, 1_000_000)?)
                     .unwrap_or(10_000),
+            },
+            outbound: OutboundSettings {
+                connect_timeout: std::time::Duration::from_secs(count(
+                    vars,
+                    "AUTHSOME_OUTBOUND_CONNECT_TIMEOUT_SECONDS",
+                    5,
+                    1,
+                    120,
+                )?),
+                timeout: std::time::Duration::from_secs(count(vars, "AUTHSOME_OUTBOUND_TIMEOUT_SECONDS", 15, 1, 300)?),
+                max_answer_bytes: OutboundSettings::default().max_answer_bytes,
+                allow_plain_http: boolean(vars, "AUTHSOME_OUTBOUND_ALLOW_HTTP", false)?,
+                extra_ca_file: vars
+                    .get("AUTHSOME_OUTBOUND_CA_FILE")
+                    .map(str::trim)
+                    .filter(|path| !path.is_empty())
+                    .map(std::path::PathBuf::from),
+                proxy: match vars
+                    .get("AUTHSOME_OUTBOUND_PROXY")
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                {
+                    None => None,
+                    Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url.to_owned()),
+                    Some(_) => {
+                        return Err(SettingsError::new(
+                            "AUTHSOME_OUTBOUND_PROXY",
+                            "must be an http:// or https:// proxy URL",
+                        ));
+                    }
+                },
             },
             trusted_proxies: match vars.get("AUTHSOME_TRUSTED_PROXIES") {
                 None => TrustedProxies::default(),

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod authorization_server;
 pub mod http1;
 pub mod process;
 
@@ -105,6 +106,7 @@ impl Daemon {
         let settings =
             ServerSettings::from_env(&EnvironmentVariables::from_pairs(pairs), DeploymentEnv::Dev).expect("settings");
         let catalog = ProviderCatalog::new(registries.provider_definitions.clone()).expect("catalog");
+        let settings_outbound = settings.outbound.clone();
         let mut state = AppState {
             settings,
             env: DeploymentEnv::Dev,
@@ -114,6 +116,9 @@ impl Daemon {
             runtime: authsome_memory::runtime_state(authsome_memory::DEFAULT_CAPACITY),
             catalog,
             redis: None,
+            endpoints: Arc::new(
+                authsome_outbound::HttpProviderEndpoints::new(settings_outbound).expect("outbound client"),
+            ),
             password_slots: tokio::sync::Semaphore::new(PASSWORD_HASHING_SLOTS),
             metrics: Default::default(),
             verifying_keys: authsome_domain::proof::VerifyingKeys::new(authsome_app::state::VERIFYING_KEYS_CAPACITY),
@@ -132,6 +137,25 @@ impl Daemon {
     /// its connection limits (from the settings), until the test ends; returns its address.
     pub async fn serve_tcp(&self) -> std::net::SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        self.serve_on(listener)
+    }
+
+    /// A daemon whose base URL is its own loopback address (so that OAuth providers can send
+    /// a person's browser back to it), served on that address, with its device-code poller
+    /// running, as `authsome serve` runs them.
+    pub async fn serve_at_own_address(vars: &[(&str, &str)]) -> (Self, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base_url = format!("http://127.0.0.1:{}", listener.local_addr().expect("address").port());
+        let mut all: Vec<(&str, &str)> = vec![("AUTHSOME_BASE_URL", &base_url)];
+        all.extend_from_slice(vars);
+        let daemon = Self::start_with(&all).await;
+        daemon.serve_on(listener);
+        tokio::spawn(authsome_app::services::oauth::device::run_poller(daemon.state.clone()));
+        (daemon, base_url)
+    }
+
+    /// Serves this daemon on `listener`; returns its address.
+    pub fn serve_on(&self, listener: tokio::net::TcpListener) -> std::net::SocketAddr {
         let address = listener.local_addr().expect("address");
         let endpoint = http::endpoint(self.state.clone()).boxed();
         let limits = self.state.settings.connections;

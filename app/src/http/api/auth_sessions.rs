@@ -108,6 +108,7 @@ impl AuthSessionsApi {
             scopes: body.scopes,
             base_url: body.base_url,
             force: body.force.unwrap_or(false),
+            return_url: None,
         };
         let session = auth_sessions::start(state.0, &caller.0, request).await?;
         Ok(Json(auth_sessions::view(state.0, &session)))

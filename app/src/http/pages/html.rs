@@ -51,7 +51,9 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.35rem;b
 code{background:#eef0f4;padding:.1rem .3rem;border-radius:4px}\
 nav{display:flex;gap:1rem;align-items:center;justify-content:space-between;margin-bottom:1rem}\
 nav form{margin:0}nav button{margin:0}\
-section.tab{border-top:1px solid #e4e7ec;margin-top:1.5rem;padding-top:.5rem}";
+section.tab{border-top:1px solid #e4e7ec;margin-top:1.5rem;padding-top:.5rem}\
+p.code code{font-size:2rem;letter-spacing:.2rem;padding:.4rem .8rem}\
+a.button{display:inline-block;padding:.55rem 1.1rem;border-radius:6px;background:#2456d3;color:#fff;text-decoration:none}";
 
 /// A complete page with `title` and `body` (already escaped where needed).
 pub fn page(status: StatusCode, title: &str, body: &str, wide: bool) -> Response {
@@ -81,6 +83,15 @@ pub fn with_page_headers(mut response: Response) -> Response {
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// `response` with a `Refresh` header, so that the browser reloads it every `seconds` (a
+/// page that shows progress without a script).
+pub fn refreshing(mut response: Response, seconds: u32) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert("refresh", value);
+    }
     response
 }
 

@@ -174,7 +174,25 @@ impl PagesApi {
     /// Where OAuth providers return.
     #[oai(path = "/api/auth/callback/oauth", method = "get", hidden)]
     async fn oauth_callback(&self, request: &Request) -> PageResponse {
-        PageResponse(provider_login::oauth_callback(request))
+        PageResponse(provider_login::oauth_callback(request).await)
+    }
+
+    /// The device-code page.
+    #[oai(path = "/auth/device", method = "get", hidden)]
+    async fn device_page(&self, request: &Request) -> PageResponse {
+        PageResponse(provider_login::device_page(request).await)
+    }
+
+    /// Same as `/auth/device`.
+    #[oai(path = "/auth/device/", method = "get", hidden)]
+    async fn device_page_slash(&self, request: &Request) -> PageResponse {
+        PageResponse(provider_login::device_page(request).await)
+    }
+
+    /// The dashboard's Connect: a login started by the signed-in person.
+    #[oai(path = "/api/auth/providers/:provider/connect", method = "post", hidden)]
+    async fn connect(&self, request: &Request, provider: Path<String>) -> PageResponse {
+        PageResponse(provider_login::connect(request, &provider.0).await)
     }
 }
 

@@ -1,8 +1,11 @@
-//! The person's half of an agent's provider login: the API-key form the CLI's `login` opens,
-//! and the page that says it worked. Sessions are bound to the principal who owns the agent:
-//! knowing a session id is not enough to read or fill its form.
+//! The person's half of a provider login: the input form the CLI's `login` opens (an API key,
+//! or an OAuth provider's client settings), the device-code page, the OAuth callback, the
+//! dashboard's Connect, and the page that says how it ended. Sessions are bound to the
+//! principal who owns the agent: knowing a session id is not enough to read or fill its form,
+//! nor to finish its OAuth login (the callback must land in that principal's signed-in
+//! browser).
 
-use authsome_domain::provider_definition::FlowType;
+use authsome_domain::provider_definition::AuthType;
 use authsome_domain::{AuthSession, AuthSessionState};
 use poem::http::StatusCode;
 use poem::{IntoResponse, Request, Response};
@@ -18,6 +21,7 @@ use super::{
 use crate::http::api::auth_sessions::load_session;
 use crate::http::errors::ApiError;
 use crate::services::auth_sessions;
+use crate::services::oauth::{code_flow, device};
 use crate::state::AppState;
 
 fn input_path(session_id: &str) -> String {
@@ -64,8 +68,12 @@ fn field_inputs(session: &AuthSession) -> String {
             ""
         };
         let id = format!("field-{index}");
+        let value = match field.get("default") {
+            Some(Value::String(default)) if kind == "text" => format!(" value=\"{}\"", escape(default)),
+            _ => String::new(),
+        };
         html.push_str(&format!(
-            "<label for=\"{id}\">{}</label><input id=\"{id}\" type=\"{kind}\" name=\"{}\" autocomplete=\"off\"{required}>",
+            "<label for=\"{id}\">{}</label><input id=\"{id}\" type=\"{kind}\" name=\"{}\" autocomplete=\"off\"{value}{required}>",
             escape(label),
             escape(name)
         ));
@@ -107,10 +115,21 @@ async fn render_input(
             )
         })
         .unwrap_or_default();
+    let explanation = if definition.auth_type == AuthType::Oauth2 {
+        format!(
+            "<p>To log in to <strong>{}</strong> this server needs its OAuth client. Register an OAuth app at the \
+             provider with this callback URL: <code>{}</code>. What you enter here is saved for every login to it; \
+             then the provider's sign-in opens.</p>",
+            escape(&definition.display_name),
+            escape(&crate::services::oauth::callback_url(state)),
+        )
+    } else {
+        "<p>The key is stored encrypted in your vault.</p>".to_owned()
+    };
     let body = format!(
         "<h1>Connect {}</h1>{error_html}<p>Agent <code>{}</code> asked to log in to <strong>{}</strong> \
-         (connection <code>{}</code>). The key is stored encrypted in your vault.</p>{docs}\
-         <form method=\"post\" action=\"{}\">{}{}<button type=\"submit\">Save</button></form>",
+         (connection <code>{}</code>).</p>{explanation}{docs}\
+         <form method=\"post\" action=\"{}\">{}{}<button type=\"submit\">Continue</button></form>",
         escape(&definition.display_name),
         escape_name(&agent),
         escape(&definition.display_name),
@@ -174,22 +193,18 @@ async fn submit(request: &Request, session_id: &str) -> Response {
         Ok(session) => session,
         Err(error) => return refuse(error),
     };
-    if FlowType::parse(&session.flow_type) != Some(FlowType::ApiKey) {
+    if session.state == AuthSessionState::Completed {
+        return see_other(&success_path(session.id.as_str()));
+    }
+    if !session.payload.contains_key("input_fields") {
         return refuse(ApiError::detail(
             StatusCode::BAD_REQUEST,
             "This login does not take input here",
         ));
     }
-    if session.state == AuthSessionState::Completed {
-        return see_other(&success_path(session.id.as_str()));
-    }
-    let key = fields.get("api_key").map(|k| SecretString::from(k.clone()));
-    match auth_sessions::complete_api_key(&state, &mut session, key).await {
+    match auth_sessions::submit_inputs(&state, &mut session, &person.caller, &fields).await {
         Ok(()) if json => Json(auth_sessions::view(&state, &session)).into_response(),
-        Ok(()) => match session.payload.get("return_url").and_then(Value::as_str) {
-            Some(url) => see_other(&super::sanitize_next(Some(url))),
-            None => see_other(&success_path(session.id.as_str())),
-        },
+        Ok(()) => see_other(&auth_sessions::next_page(&state, &session)),
         Err(error) => {
             let error = ApiError::from(error);
             if json || error.status().is_server_error() {
@@ -200,7 +215,7 @@ async fn submit(request: &Request, session_id: &str) -> Response {
                 .get("message")
                 .or_else(|| error.body().get("detail"))
                 .and_then(Value::as_str)
-                .unwrap_or("The key was not accepted")
+                .unwrap_or("The input was not accepted")
                 .to_owned();
             render_input(&state, &person, &session, Some(&message), StatusCode::BAD_REQUEST).await
         }
@@ -218,7 +233,8 @@ pub async fn submit_api(request: &Request, session_id: &str) -> Response {
     submit(request, session_id).await
 }
 
-/// `GET /auth/success`: the end of a provider login.
+/// `GET /auth/success`: the end of a provider login, as its owner sees it (how it ended, and
+/// why when it failed).
 pub async fn success_page(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
@@ -226,7 +242,14 @@ pub async fn success_page(request: &Request) -> Response {
     if let Some(error) = query_param(request, "error") {
         let message = match error.as_str() {
             "missing_state" => "The provider's response was missing its state.",
-            "session_expired" => "The login took too long and expired. Start it again from the agent.",
+            "session_expired" => {
+                "This login is unknown or already finished (its link works once), or it took too long and expired. \
+                 Start it again from the agent."
+            }
+            "wrong_account" => {
+                "The provider sent this login back to a browser signed in as another account, so it was refused. \
+                 Start it again, and finish it signed in as the agent's owner."
+            }
             _ => "The login did not complete.",
         };
         return page(
@@ -241,23 +264,213 @@ pub async fn success_page(request: &Request) -> Response {
         Ok(Some(person)) => owned_session(&state, &person, &session_id).await.ok(),
         _ => None,
     };
-    let body = match detail {
-        Some(session) if session.state == AuthSessionState::Completed => format!(
-            "<h1>Connected</h1><p class=\"notice\">{} is connected (connection <code>{}</code>). You can close this window; \
-             the agent continues on its own.</p><p><a href=\"/\">Home</a></p>",
-            escape_name(session.provider.as_str()),
-            escape_name(session.connection_name.as_str())
+    let (status, title, body) = match detail {
+        Some(session) if session.state == AuthSessionState::Completed => (
+            StatusCode::OK,
+            "Connected",
+            format!(
+                "<h1>Connected</h1><p class=\"notice\">{} is connected (connection <code>{}</code>). You can close this \
+                 window; the agent continues on its own.</p><p><a href=\"/\">Home</a></p>",
+                escape_name(session.provider.as_str()),
+                escape_name(session.connection_name.as_str())
+            ),
         ),
-        _ => "<h1>Done</h1><p>You can close this window.</p><p><a href=\"/\">Home</a></p>".to_owned(),
+        Some(session) if session.state == AuthSessionState::Failed => (
+            StatusCode::OK,
+            "Login failed",
+            format!(
+                "<h1>Login failed</h1><p class=\"error\" role=\"alert\">{}</p><p>Start the login again from the agent \
+                 (<code>authsome login {}</code>).</p><p><a href=\"/\">Home</a></p>",
+                escape(
+                    session
+                        .error_message
+                        .as_deref()
+                        .unwrap_or("The login did not complete.")
+                ),
+                escape_name(session.provider.as_str()),
+            ),
+        ),
+        Some(session) => (
+            StatusCode::OK,
+            "Login in progress",
+            format!(
+                "<h1>Not finished yet</h1><p>The login to {} is still waiting.</p><p><a href=\"{}\">Continue</a></p>",
+                escape_name(session.provider.as_str()),
+                escape(&auth_sessions::next_page(&state, &session)),
+            ),
+        ),
+        None => (
+            StatusCode::OK,
+            "Done",
+            "<h1>Done</h1><p>You can close this window.</p><p><a href=\"/\">Home</a></p>".to_owned(),
+        ),
     };
-    page(StatusCode::OK, "Connected", &body, false)
+    page(status, title, &body, false)
 }
 
-/// `GET /api/auth/callback/oauth`: where OAuth providers return. OAuth logins are not offered
-/// yet, so every state is unknown.
-pub fn oauth_callback(request: &Request) -> Response {
-    match query_param(request, "state").filter(|s| !s.is_empty()) {
-        None => see_other("/auth/success?error=missing_state"),
-        Some(_) => see_other("/auth/success?error=session_expired"),
+fn device_path(session_id: &str) -> String {
+    format!("/auth/device?{}", encode_query(&[("session", session_id)]))
+}
+
+/// `GET /auth/device?session=...`: the code the person enters at the provider, a link to
+/// where, and the login's progress (the page reloads itself every few seconds while it waits;
+/// no script).
+pub async fn device_page(request: &Request) -> Response {
+    let Some(state) = state_of(request) else {
+        return missing_state();
+    };
+    let session_id = query_param(request, "session").unwrap_or_default();
+    let person = match signed_in(request).await {
+        Ok(Some(person)) => person,
+        Ok(None) => return see_other(&login_location(&device_path(&session_id))),
+        Err(error) => return failure_page(error),
+    };
+    let session = match owned_session(&state, &person, &session_id).await {
+        Ok(session) => session,
+        Err(error) => return failure_page(error),
+    };
+    if matches!(session.state, AuthSessionState::Completed | AuthSessionState::Failed) {
+        return see_other(&auth_sessions::finish_page(&session));
     }
+    let Some((user_code, verification_uri, complete)) = device::user_code(&session) else {
+        return failure_page(ApiError::detail(
+            StatusCode::BAD_REQUEST,
+            "This session does not have a device code",
+        ));
+    };
+    let display = state
+        .catalog
+        .get(session.provider.as_str())
+        .await
+        .map(|d| d.display_name.clone())
+        .unwrap_or_else(|_| session.provider.as_str().to_owned());
+    let link = complete.unwrap_or(verification_uri);
+    let body = format!(
+        "<h1>Connect {}</h1><p>Enter this code at {}:</p><p class=\"code\"><code>{}</code></p>\
+         <p><a class=\"button\" href=\"{}\" rel=\"noopener noreferrer\">Open {}</a></p>\
+         <p class=\"muted\" role=\"status\">Waiting for you to approve the login at {}. This page updates by itself \
+         (connection <code>{}</code>).</p>",
+        escape(&display),
+        escape(verification_uri),
+        escape(user_code),
+        escape(link),
+        escape(verification_uri),
+        escape(&display),
+        escape_name(session.connection_name.as_str()),
+    );
+    super::html::refreshing(page(StatusCode::OK, "Enter the code", &body, false), 5)
+}
+
+/// `GET /api/auth/callback/oauth`: where the provider sends the person back. The login must
+/// be finished in a browser signed in as the principal who owns it (otherwise a link to a
+/// stranger's login could put the person's provider account in the stranger's vault); the
+/// state is then spent, so a replayed or forged callback finds nothing.
+pub async fn oauth_callback(request: &Request) -> Response {
+    let Some(state) = state_of(request) else {
+        return missing_state();
+    };
+    let Some(oauth_state) = query_param(request, "state").filter(|s| !s.is_empty()) else {
+        return see_other("/auth/success?error=missing_state");
+    };
+    let person = match signed_in(request).await {
+        Ok(Some(person)) => person,
+        Ok(None) => {
+            let here = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default();
+            return see_other(&login_location(&here));
+        }
+        Err(error) => return failure_page(error),
+    };
+    let mut session = match state.runtime.auth_sessions.take_by_oauth_state(&oauth_state).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return see_other("/auth/success?error=session_expired"),
+        Err(error) => return failure_page(error.into()),
+    };
+    if session.principal_id.as_ref() != Some(&person.caller.principal_id) {
+        let refusal = crate::services::oauth::failed(
+            &session,
+            "the provider sent the login back to a browser signed in as another account",
+        );
+        if let Err(error) = auth_sessions::record_outcome(&state, &mut session, &Err(refusal)).await {
+            return failure_page(error.into());
+        }
+        return see_other("/auth/success?error=wrong_account");
+    }
+    let callback = code_flow::Callback {
+        code: query_param(request, "code").map(SecretString::from),
+        error: query_param(request, "error"),
+        error_description: query_param(request, "error_description"),
+    };
+    let outcome = code_flow::finish(&state, &mut session, callback).await;
+    if let Err(error) = auth_sessions::record_outcome(&state, &mut session, &outcome).await {
+        return failure_page(error.into());
+    }
+    see_other(&auth_sessions::finish_page(&session))
+}
+
+/// `POST /api/auth/providers/{provider}/connect`: the signed-in person starts a login to
+/// `provider` for themselves (fields `connection` or `connection_name`, `force`,
+/// `return_url`), and the browser goes where it continues: the input form, the provider's
+/// sign-in, the device-code page, or back when already connected.
+pub async fn connect(request: &Request, provider: &str) -> Response {
+    let Some(state) = state_of(request) else {
+        return missing_state();
+    };
+    let person = match signed_in(request).await {
+        Ok(Some(person)) => person,
+        Ok(None) => return see_other(&login_location("/")),
+        Err(error) => return failure_page(error),
+    };
+    let fields = form_fields(request);
+    if !session_token_valid(request, &fields, &person) {
+        return failure_page(ApiError::detail(StatusCode::FORBIDDEN, "Missing or invalid CSRF token"));
+    }
+    let connection = fields
+        .get("connection")
+        .or_else(|| fields.get("connection_name"))
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "default".to_owned());
+    let force = fields
+        .get("force")
+        .is_some_and(|f| matches!(f.to_ascii_lowercase().as_str(), "1" | "true" | "on" | "yes"));
+    let return_url = super::sanitize_next(fields.get("return_url").map(String::as_str));
+    let start = auth_sessions::StartLogin {
+        provider: provider.to_owned(),
+        connection,
+        flow: None,
+        scopes: None,
+        base_url: None,
+        force,
+        return_url: Some(return_url.clone()),
+    };
+    let session = match auth_sessions::start(&state, &person.caller, start).await {
+        Ok(session) => session,
+        Err(error) => return failure_page(error.into()),
+    };
+    let location = if session.state == AuthSessionState::Completed {
+        return_url
+    } else if session.payload.contains_key("input_fields") {
+        input_path(session.id.as_str())
+    } else if session.payload.contains_key("browser_login") {
+        return failure_page(ApiError::detail(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "A browser-cookie login reads the cookies of the browser on the agent's machine: run `authsome login {provider}` there"
+            ),
+        ));
+    } else {
+        auth_sessions::next_page(&state, &session)
+    };
+    if request.headers().get("hx-request").and_then(|v| v.to_str().ok()) == Some("true") {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        if let Ok(value) = poem::http::HeaderValue::from_str(&location) {
+            response.headers_mut().insert("hx-redirect", value);
+        }
+        return response;
+    }
+    see_other(&location)
 }
