@@ -1211,7 +1211,10 @@ async fn proxy_routes_follow_connections_and_the_catalog() {
     let mut sorted = routes.clone();
     sorted.sort_unstable();
     assert_eq!(routes, sorted, "non-regex routes first, each part sorted by provider");
-    assert!(routes.iter().any(|(regex, _)| *regex), "the catalog has regex routes (Google's)");
+    assert!(
+        routes.iter().any(|(regex, _)| *regex),
+        "the catalog has regex routes (Google's)"
+    );
     agent
         .get(&daemon, "/api/proxy/routes?scope=everything")
         .await

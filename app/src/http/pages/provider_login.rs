@@ -115,6 +115,11 @@ async fn render_input(
             )
         })
         .unwrap_or_default();
+    let button = if definition.auth_type == AuthType::Oauth2 {
+        "Continue"
+    } else {
+        "Save"
+    };
     let explanation = if definition.auth_type == AuthType::Oauth2 {
         format!(
             "<p>To log in to <strong>{}</strong> this server needs its OAuth client. Register an OAuth app at the \
@@ -129,7 +134,7 @@ async fn render_input(
     let body = format!(
         "<h1>Connect {}</h1>{error_html}<p>Agent <code>{}</code> asked to log in to <strong>{}</strong> \
          (connection <code>{}</code>).</p>{explanation}{docs}\
-         <form method=\"post\" action=\"{}\">{}{}<button type=\"submit\">Continue</button></form>",
+         <form method=\"post\" action=\"{}\">{}{}<button type=\"submit\">{button}</button></form>",
         escape(&definition.display_name),
         escape_name(&agent),
         escape(&definition.display_name),
