@@ -285,3 +285,67 @@ class Browser:
         page = self.follow(input_url.replace(self.base_url, ""))
         action = self.form_action(page.text, "/auth/input")
         return self.post_form(action, {**fields, "csrf_token": self.hidden_field(page.text, "csrf_token")})
+
+
+OAUTH_DIR = HERE.parent / "oauth"
+
+
+class AuthorizationServer:
+    """A real authorization server (node-oidc-provider, tests/oauth/authorization-server.mjs)
+    whose static clients may send people back to `redirect_uris`."""
+
+    def __init__(self, redirect_uris: list[str]) -> None:
+        if not (OAUTH_DIR / "node_modules" / "oidc-provider").is_dir():
+            raise RuntimeError("oidc-provider is not installed: run `npm ci` in tests/oauth (scripts/test does)")
+        self.process = subprocess.Popen(
+            ["node", str(OAUTH_DIR / "authorization-server.mjs")],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PORT": "0", "REDIRECT_URIS": ",".join(redirect_uris)},
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the authorization server did not start (is node installed?)")
+        self.issuer = json.loads(line)["issuer"]
+
+    def definition(self, name: str, flow: str) -> dict:
+        """A custom provider definition for this server; `prompt=consent` makes it issue
+        refresh tokens. DCR definitions find the registration endpoint by discovery."""
+        issuer = self.issuer
+        dcr = flow == "dcr_pkce"
+        return {
+            "name": name,
+            "display_name": f"Test OIDC ({flow})",
+            "auth_type": "oauth2",
+            "flow": flow,
+            "oauth": {
+                "authorization_url": f"{issuer}/auth",
+                "token_url": f"{issuer}/token",
+                "revocation_url": f"{issuer}/token/revocation",
+                "device_authorization_url": f"{issuer}/device/auth",
+                "scopes": ["openid", "offline_access"] if dcr else ["openid", "offline_access", "api:read"],
+                "authorization_params": {"prompt": "consent"},
+                "supports_device_code": True,
+                "supports_dcr": dcr,
+            },
+            "api_url": f"api.{name}.example",
+        }
+
+    def introspect(self, token: str) -> dict:
+        """What the server says about `token`, asked as a resource server would."""
+        response = httpx.post(
+            f"{self.issuer}/token/introspection", data={"token": token},
+            auth=("resource-server", "resource-server-secret"), timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+PERSON = OAUTH_DIR / "person.py"

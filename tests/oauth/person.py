@@ -14,7 +14,8 @@ Environment:
   PERSON_DENY       when "1", answers the consent form with "no" (an access_denied test)
   PERSON_COOKIE     a "name=value" cookie sent to authsome-rs (the person's dashboard session)
   PERSON_COOKIE_ORIGIN  the origin (scheme://host:port) PERSON_COOKIE is sent to
-  PERSON_LOG        a file to append the JSON line to (BROWSER commands have no captured output)
+  PERSON_LOG        a file to append the JSON line to instead of printing it (as a BROWSER
+                    command, the script shares the CLI's stdout)
 """
 
 from __future__ import annotations
@@ -148,10 +149,12 @@ def main() -> int:
             url, method, body = action, "POST", encoded
     outcome = {"url": url, "status": status, "pages": visited}
     line = json.dumps(outcome)
-    print(line)
     if os.environ.get("PERSON_LOG"):
+        # As a BROWSER command its stdout is the CLI's, which must stay the CLI's JSON alone.
         with open(os.environ["PERSON_LOG"], "a", encoding="utf-8") as log:
             log.write(line + "\n")
+    else:
+        print(line)
     return 0
 
 

@@ -804,9 +804,10 @@ async fn export_connection(
     };
     let base = export_name_part(provider);
     let mut values: Vec<(String, String)> = Vec::new();
-    let mut put = |name: String, value: String| {
-        values.retain(|(n, _)| *n != name);
-        values.push((name, value));
+    // A name set twice keeps its first position, as a Python dict does in the reference.
+    let mut put = |name: String, value: String| match values.iter_mut().find(|(n, _)| *n == name) {
+        Some(existing) => existing.1 = value,
+        None => values.push((name, value)),
     };
     match record.auth_type {
         AuthType::Oauth2 => {
