@@ -1,7 +1,9 @@
 """A real browser on authsome-rs's pages: headless Chromium (Debian's package, driven by
 playwright-core from tests/browser) signs up from the claim link `authsome onboard` prints,
 claims the agent, then signs in from the link `authsome login openai` prints and enters the
-API key. The agent then resolves that key.
+API key. The agent then resolves that key. Then an OAuth login: the person enters the OAuth
+client on the input page and is taken to a real authorization server (node-oidc-provider),
+signs in and consents there, and lands on the success page; the agent resolves a live token.
 
 Needs CHROMIUM_PATH (default /usr/bin/chromium), node, and tests/browser/node_modules
 (`npm ci` there); fails loudly without them.
@@ -14,7 +16,8 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from harness import Backends, Cli, Server, read_until
+from agent import Agent
+from harness import AuthorizationServer, Backends, Browser, Cli, Server, read_until
 
 BROWSER_DIR = Path(__file__).resolve().parent.parent / "browser"
 OPENAI_KEY = "sk-proj-" + "chromium01" * 4
@@ -52,6 +55,37 @@ class ChromiumCompletesTheHumanSteps(unittest.TestCase):
             lookup = cli.python_script("proxy_lookup.py", "api.openai.com", "/v1/models")
             self.assertEqual(lookup["headers"], {"Authorization": f"Bearer {OPENAI_KEY}"})
         finally:
+            cli.cleanup()
+            server.stop()
+
+    def test_an_oauth_login_from_the_input_page_to_the_provider_and_back_in_chromium(self) -> None:
+        server = Server(Backends.sqlite_disk()).start()
+        authorization_server = AuthorizationServer([server.base_url + "/api/auth/callback/oauth"])
+        cli = Cli(server)
+        email, password = "chromium-oauth@example.com", "chromium's OAuth passphrase"
+        try:
+            onboarding = cli.start("onboard")
+            claim_url, _ = read_until(onboarding.stderr, r"http://127\.0\.0\.1:\d+/claim\?token=\S+")
+            self.assertEqual(person("claim", claim_url, email, password)["page"], "/")
+            self.assertEqual(onboarding.wait(timeout=120), 0)
+            # The same person's second agent registers the provider (the CLI refuses 127.0.0.1).
+            admin = Agent()
+            same_person = Browser(server.base_url)
+            self.assertEqual(same_person.sign_in(email, password).status_code, 303)
+            self.assertEqual(same_person.confirm_claim(admin.register(server.base_url)).status_code, 303)
+            definition = authorization_server.definition("chromium-oidc", "pkce")
+            registered = admin.call(server.base_url, "POST", "/api/providers", {"definition": definition})
+            self.assertEqual(registered.status_code, 200, registered.text)
+
+            started = cli.json("login", "chromium-oidc")
+            self.assertIn("/auth/input?session=", started["auth_url"])
+            finished = person("oauth", started["auth_url"], email, password, "authsome-pkce:pkce-client-secret")
+            self.assertEqual((finished["page"], finished["heading"]), ("/auth/success", "Connected"))
+            lookup = cli.python_script("proxy_lookup.py", "api.chromium-oidc.example", "/v1/things")
+            token = lookup["headers"]["Authorization"].removeprefix("Bearer ")
+            self.assertTrue(authorization_server.introspect(token)["active"])
+        finally:
+            authorization_server.stop()
             cli.cleanup()
             server.stop()
 

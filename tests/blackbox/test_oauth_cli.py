@@ -23,6 +23,8 @@ import time
 import unittest
 from pathlib import Path
 
+import httpx
+
 from agent import Agent
 from harness import PERSON, AuthorizationServer, Backends, Browser, Cli, Server, read_until
 
@@ -40,8 +42,7 @@ class OAuthLoginsThroughTheCli:
     def setUpClass(cls) -> None:
         cls.scratch = Path(tempfile.mkdtemp(prefix="authsome-oauth-cli-"))
         cls.backends = cls.backends_factory()
-        # The test authorization server speaks plain HTTP on 127.0.0.1.
-        shared = {"AUTHSOME_MASTER_KEY": secrets.token_urlsafe(32), "AUTHSOME_OUTBOUND_ALLOW_HTTP": "true"}
+        shared = {"AUTHSOME_MASTER_KEY": secrets.token_urlsafe(32)}
         cls.servers = [Server(cls.backends, dict(shared), owns_backends=False) for _ in range(cls.replicas)]
         cls.public = cls.servers[-1]
         for server in cls.servers:
@@ -68,6 +69,7 @@ class OAuthLoginsThroughTheCli:
         cls.admin = Agent()
         assert cls.owner.confirm_claim(cls.admin.register(cls.api.base_url)).status_code == 303
         session_cookie = cls.owner.client.cookies.get("authsome_ui_session")
+        cls.session_cookie = session_cookie
         cls.person_env = {
             "BROWSER": str(PERSON),
             "PERSON_COOKIE": f"authsome_ui_session={session_cookie}",
@@ -120,6 +122,15 @@ class OAuthLoginsThroughTheCli:
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         return json.loads(result.stdout)
 
+    def session_status(self, session_id: str) -> str:
+        """The login's status as its owner sees it, asked of replica A (not where it finished)."""
+        response = httpx.get(
+            f"{self.api.base_url}/api/auth/sessions/{session_id}/status",
+            cookies={"authsome_ui_session": self.session_cookie}, timeout=30,
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        return response.json()["status"]
+
     def assert_resolves_to_a_live_token(self, provider: str) -> dict:
         record = self.connected_record(provider)
         self.assertEqual(record["status"], "connected")
@@ -148,6 +159,7 @@ class OAuthLoginsThroughTheCli:
         self.assertTrue(any(p.startswith(self.public.base_url + CALLBACK) for p in walked["pages"]), walked)
         self.assert_landed_on_the_public_address(walked)
         self.assertEqual(self.assert_resolves_to_a_live_token("cli-pkce")["client_id"], "authsome-pkce")
+        self.assertEqual(self.session_status(report["session_id"]), "completed")
 
     def test_a_device_code_login(self) -> None:
         self.register("cli-device", "device_code", ("authsome-device", "device-client-secret"))
@@ -160,6 +172,8 @@ class OAuthLoginsThroughTheCli:
         # The vault polls the token endpoint (any replica may); the connection appears.
         self.connected_record("cli-device", wait_seconds=40)
         self.assertEqual(self.assert_resolves_to_a_live_token("cli-device")["client_id"], "authsome-device")
+        # The reference stored the connection but left the session waiting on Redis (§11.9).
+        self.assertEqual(self.session_status(report["session_id"]), "completed")
 
     def test_a_dynamic_client_registration_login(self) -> None:
         self.register("cli-dcr", "dcr_pkce", None)

@@ -3,7 +3,7 @@
 
 Usage: person.py URL   (also usable as the BROWSER command that Python's webbrowser runs)
 
-It follows redirects with a cookie jar, and on each page submits the form a person would:
+It follows redirects (and `Refresh: 0; url=` pages) with a cookie jar, and on each page submits the form a person would:
 the authorization server's sign-in (any login), its consent, its device-code confirmation, and
 on authsome-rs's device page it follows the link to the verification page. It stops on a page
 with nothing to do, and prints one JSON line: {"url": <last URL>, "status": <last status>,
@@ -24,6 +24,7 @@ import html.parser
 import http.cookiejar
 import json
 import os
+import re
 import sys
 import urllib.error
 import urllib.parse
@@ -100,15 +101,22 @@ def main() -> int:
             response = opener.open(request, timeout=30)
             status, text = response.status, response.read().decode("utf-8", "replace")
             location = response.headers.get("Location")
+            refresh_header = response.headers.get("Refresh")
         except urllib.error.HTTPError as error:
             status, text = error.code, error.read().decode("utf-8", "replace")
             location = error.headers.get("Location")
+            refresh_header = error.headers.get("Refresh")
         except (urllib.error.URLError, OSError) as error:
-            status, text, location = 0, "", None
+            status, text, location, refresh_header = 0, "", None, None
             visited.append(f"error: {error}")
             break
         if status in (301, 302, 303, 307, 308) and location:
             url, method, body = urllib.parse.urljoin(url, location), "GET", None
+            continue
+        # A page that moves on by itself (`Refresh: 0; url=...`), as a browser follows it.
+        refresh = re.match(r"\s*\d+\s*;\s*url=(.+)", refresh_header or "", re.IGNORECASE)
+        if refresh:
+            url, method, body = urllib.parse.urljoin(url, refresh.group(1).strip()), "GET", None
             continue
         page = Page()
         page.feed(text)

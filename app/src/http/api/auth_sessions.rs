@@ -194,7 +194,7 @@ impl AuthSessionsApi {
         })))
     }
 
-    /// A session's device code (device-code logins; none exist until OAuth flows land).
+    /// A session's device code and where to enter it (device-code logins; signed-in owner only).
     #[oai(path = "/api/auth/sessions/:session_id/device", method = "get")]
     async fn device(
         &self,

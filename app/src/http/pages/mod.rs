@@ -271,6 +271,28 @@ pub fn see_other(location: &str) -> Response {
     html::with_page_headers(response)
 }
 
+/// Where a form's answer sends the browser. One of our pages is a 303. Anywhere else (a
+/// provider's sign-in) is a short page that moves on by itself (`Refresh`) and links there:
+/// browsers apply the pages' `form-action 'self'` to the redirects of a form submission too,
+/// so a 303 from a form to the provider would be stopped (Chromium does).
+pub fn after_form(state: &SharedState, location: &str) -> Response {
+    let ours = (location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\"))
+        || location.starts_with(&state.url("/"));
+    if ours {
+        return see_other(location);
+    }
+    let body = format!(
+        "<h1>Opening the provider's sign-in</h1><p>If nothing happens, continue there yourself:</p>\
+         <p><a class=\"button\" href=\"{}\" rel=\"noopener noreferrer\">Continue</a></p>",
+        html::escape(location)
+    );
+    let mut response = html::page(StatusCode::OK, "Continue to the provider", &body, false);
+    if let Ok(value) = HeaderValue::from_str(&format!("0; url={location}")) {
+        response.headers_mut().insert("refresh", value);
+    }
+    response
+}
+
 /// `Set-Cookie` for a new browser session.
 pub fn session_cookie(state: &SharedState, token: &str) -> String {
     let secure = if state.settings.secure_cookies() {

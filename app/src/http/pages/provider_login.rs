@@ -209,7 +209,7 @@ async fn submit(request: &Request, session_id: &str) -> Response {
     }
     match auth_sessions::submit_inputs(&state, &mut session, &person.caller, &fields).await {
         Ok(()) if json => Json(auth_sessions::view(&state, &session)).into_response(),
-        Ok(()) => see_other(&auth_sessions::next_page(&state, &session)),
+        Ok(()) => super::after_form(&state, &auth_sessions::next_page(&state, &session)),
         Err(error) => {
             let error = ApiError::from(error);
             if json || error.status().is_server_error() {
@@ -477,5 +477,5 @@ pub async fn connect(request: &Request, provider: &str) -> Response {
         }
         return response;
     }
-    see_other(&location)
+    super::after_form(&state, &location)
 }
