@@ -40,6 +40,12 @@ from harness import Browser, free_port  # noqa: E402
 API_KEY = "sk-proj-benchmark" + "0" * 24
 RESOLVE_BODY = json.dumps({"connection": None, "provider": "openai"}, separators=(",", ":"), sort_keys=True)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# An agent starting a Linear login (PKCE) whose OAuth client an admin configured: the session
+# is created and stored, and the authorization URL built; no request leaves the machine.
+OAUTH_START_BODY = json.dumps(
+    {"base_url": None, "connection": "default", "flow": None, "force": True, "provider": "linear", "scopes": None},
+    separators=(",", ":"), sort_keys=True,
+)
 
 
 @dataclass
@@ -55,6 +61,7 @@ SCENARIOS = {
     "resolve": Scenario("POST /api/credentials/resolve", "POST", "/api/credentials/resolve", RESOLVE_BODY),
     "connections": Scenario("GET /api/connections", "GET", "/api/connections"),
     "health": Scenario("GET /health", "GET", "/health", signed=False),
+    "oauth_start": Scenario("POST /api/auth/sessions (Linear)", "POST", "/api/auth/sessions", OAUTH_START_BODY),
 }
 
 
@@ -214,6 +221,14 @@ class Daemon:
         check = agent.call(self.base_url, "POST", "/api/credentials/resolve", {"connection": None, "provider": "openai"})
         if check.json().get("headers") != {"Authorization": f"Bearer {API_KEY}"}:
             raise RuntimeError(f"resolve does not work on {self.implementation}: {check.text}")
+        # The first account is the admin: it configures Linear's OAuth client for the login scenario.
+        configured = agent.call(self.base_url, "PUT", "/api/providers/linear/configuration",
+                                {"client_id": "benchmark-client", "client_secret": "benchmark-client-secret", "scopes": ["read"]})
+        started = agent.call(self.base_url, "POST", "/api/auth/sessions", json.loads(OAUTH_START_BODY))
+        if configured.status_code != 200 or not str(started.json().get("next_action", {}).get("url", "")).startswith(
+            "https://linear.app/oauth/authorize?"
+        ):
+            raise RuntimeError(f"an OAuth login does not start on {self.implementation}: {configured.text} {started.text}")
         return agent
 
 
@@ -371,7 +386,7 @@ def main() -> None:
     # Listing connections SCANs the Redis keyspace, which the resolve runs fill with replay ids
     # (one per request, kept for the token's lifetime): list first, so that both daemons list
     # the same small keyspace rather than one left behind by their own resolve throughput.
-    plan = [("postgres+redis", ["connections", "resolve", "health"]), ("sqlite+disk", ["resolve"])]
+    plan = [("postgres+redis", ["connections", "resolve", "health", "oauth_start"]), ("sqlite+disk", ["resolve", "oauth_start"])]
     results: list[Result] = []
     startups: dict[tuple[str, str], list[float]] = {}
     for round_number in range(1, max(args.rounds, 1) + 1):

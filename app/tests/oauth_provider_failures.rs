@@ -201,6 +201,62 @@ async fn device_polls_slow_down_when_told_and_then_complete() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_login_refused_or_left_to_expire_fails_with_the_reason() {
+    // node-oidc-provider can refuse (tested there), but its codes cannot be made to expire
+    // within a test, and it never says `expired_token` before its 10 minutes: a fake says both.
+    let device = |error: &'static str| {
+        move |path: &str, _: &str, _: usize| {
+            match path {
+            "/device" => Some((
+                "200 OK",
+                "application/json",
+                json!({"device_code": "fake-device-code", "user_code": "QWER-TYUI", "verification_uri": "https://fake.example/device", "interval": 1, "expires_in": 120}).to_string(),
+            )),
+            "/token" => Some(("400 Bad Request", "application/json", json!({"error": error}).to_string())),
+            _ => Some(("404 Not Found", "text/plain", String::new())),
+        }
+        }
+    };
+    let (refusing, _) = fake_provider(device("access_denied")).await;
+    let (expiring, _) = fake_provider(device("expired_token")).await;
+    let (daemon, _) = Daemon::serve_at_own_address(&[]).await;
+    let (admin, _) = daemon.claimed_agent("ended-admin", "ended@example.com").await;
+    for (name, base, reason) in [
+        ("fake-refused", &refusing, "OAuth error: access_denied"),
+        (
+            "fake-expired",
+            &expiring,
+            "OAuth error: expired_token (the code was not entered in time)",
+        ),
+    ] {
+        provider_with_client(&daemon, &admin, name, "device_code", base).await;
+        let id = start(&daemon, &admin, name).await["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while session_of(&daemon, &admin, &id).await["status"] == "waiting_for_user" {
+            assert!(Instant::now() < deadline, "{name}: the device login never ended");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let session = session_of(&daemon, &admin, &id).await;
+        assert_eq!(session["status"], "failed", "{session}");
+        assert!(
+            session["error"].as_str().is_some_and(|e| e.ends_with(reason)),
+            "{session}"
+        );
+        assert!(
+            !session.to_string().contains("fake-device-code"),
+            "the device code stays secret"
+        );
+        admin
+            .post(&daemon, "/api/credentials/resolve", json!({"provider": name}))
+            .await
+            .expect(404);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_endpoint_answering_html_fails_the_login_clearly() {
     let (base, _) = fake_provider(|path, _, _| match path {
         "/token" => Some((
@@ -246,9 +302,26 @@ async fn a_token_endpoint_that_never_answers_fails_the_login_after_the_timeout()
     let started = start(&daemon, &admin, "fake-hung").await;
     let url = started["next_action"]["url"].as_str().expect("url").to_owned();
     let began = Instant::now();
-    callback(&daemon, &mut browser, &url, "code").await.expect(303);
+    // While the exchange hangs, the daemon keeps serving (the reference's blocking call held a
+    // worker, §11.10).
+    let served_meanwhile = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let asked = Instant::now();
+        admin.get(&daemon, "/api/whoami").await.expect(200);
+        asked.elapsed()
+    };
+    let (back, whoami_took) = tokio::join!(callback(&daemon, &mut browser, &url, "code"), served_meanwhile);
+    back.expect(303);
     let took = began.elapsed();
     assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took > Duration::from_millis(900),
+        "the callback waited for the timeout: {took:?}"
+    );
+    assert!(
+        whoami_took < Duration::from_millis(500),
+        "whoami took {whoami_took:?} during the hang"
+    );
     let session = session_of(&daemon, &admin, started["id"].as_str().expect("id")).await;
     assert_eq!(session["status"], "failed");
     assert!(

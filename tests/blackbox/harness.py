@@ -180,6 +180,17 @@ class Cli:
             cwd=self.home,
         )
 
+    def run_in_desktop_session(self, *args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+        """Runs the CLI under a D-Bus session bus of its own, as on a desktop: browser-cookie3,
+        which reads cookies for the CLI's browser-cookie logins, fails without one (it asks
+        the secret service for Chrome's key; Debian's gnome-keyring answers)."""
+        if not shutil.which("dbus-run-session"):
+            raise RuntimeError("dbus-run-session not found (Debian package `dbus`)")
+        return subprocess.run(
+            ["dbus-run-session", "--", str(self.executable), *args], env={**self.env, **(env or {})},
+            capture_output=True, text=True, timeout=timeout, cwd=self.home,
+        )
+
     def json(self, *args: str, env: dict[str, str] | None = None) -> dict:
         result = self.run(*args, env=env)
         if result.returncode != 0:

@@ -1,7 +1,9 @@
-"""`authsome login` from authsome 0.7.2's CLI, unchanged, for OAuth providers: the
-authorization code flow with PKCE, the device authorization grant and dynamic client
-registration, against a real authorization server (node-oidc-provider), with a person at a
-browser (tests/oauth/person.py, run by the CLI as its BROWSER) who signs in there and consents.
+"""`authsome login` from authsome 0.7.2's CLI, unchanged, for every login flow but API keys
+(tested in test_reference_cli.py): the authorization code flow with PKCE, the device
+authorization grant and dynamic client registration, against a real authorization server
+(node-oidc-provider), with a person at a browser (tests/oauth/person.py, run by the CLI as its
+BROWSER) who signs in there and consents; and a browser-cookie login, where the CLI reads the
+cookies that a real headless Chromium stored in the person's Chrome profile.
 
 After each login the CLI's own proxy code resolves the connection to a Bearer token, and the
 authorization server's introspection endpoint says that token is active.
@@ -19,16 +21,47 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 import unittest
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 
 from agent import Agent
-from harness import PERSON, AuthorizationServer, Backends, Browser, Cli, Server, read_until
+from harness import HERE, PERSON, AuthorizationServer, Backends, Browser, Cli, Server, read_until
 
 CALLBACK = "/api/auth/callback/oauth"
+OPEN_WITH_PROFILE = HERE.parent / "browser" / "open-with-profile.mjs"
+
+
+class CookieSite:
+    """A web site whose sign-in page sets a session cookie (for an hour) on `localhost`."""
+
+    def __init__(self) -> None:
+        self.session = secrets.token_urlsafe(24)
+        session = self.session
+
+        class SignIn(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                self.send_response(200)
+                self.send_header("Set-Cookie", f"site_session={session}; Max-Age=3600; Path=/; HttpOnly")
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(b"<!doctype html><title>Signed in</title><p>Signed in.</p>")
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), SignIn)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.entry_url = f"http://localhost:{self.server.server_address[1]}/login"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 PASSWORD = "an OAuth owner's passphrase"
 
 
@@ -186,6 +219,49 @@ class OAuthLoginsThroughTheCli:
         introspected = self.assert_resolves_to_a_live_token("cli-dcr")
         # A client the authorization server registered for us, not one of its static ones.
         self.assertNotIn(introspected["client_id"], {"authsome-pkce", "authsome-basic", "authsome-device"})
+
+    def test_a_browser_cookie_login(self) -> None:
+        if not (OPEN_WITH_PROFILE.parent / "node_modules" / "playwright-core").is_dir():
+            raise RuntimeError("run `npm ci` in tests/browser first (scripts/test does)")
+        site = CookieSite()
+        try:
+            definition = {
+                "name": "cli-cookies",
+                "display_name": "Cookie site",
+                "auth_type": "browser",
+                "flow": "browser",
+                "browser": {
+                    "entry_url": site.entry_url,
+                    "domains": ["localhost"],
+                    "auth_cookies": ["site_session"],
+                    "ttl_hours": 12,
+                    "ttl_from_cookie": "site_session",
+                    "extract": [{"cookie": "site_session", "header": "Authorization", "prefix": "Session "}],
+                },
+                "api_url": "api.cli-cookies.example",
+            }
+            registered = self.admin.call(self.api.base_url, "POST", "/api/providers", {"definition": definition})
+            self.assertEqual(registered.status_code, 200, registered.text)
+            began = time.time()
+            # The CLI finds no cookie, opens the entry page in the browser (Chromium signs in
+            # and stores the cookie), reads Chrome's cookie database and hands the cookies over.
+            login = self.cli.run_in_desktop_session("login", "cli-cookies", env={"BROWSER": str(OPEN_WITH_PROFILE)})
+        finally:
+            site.stop()
+        self.assertEqual(login.returncode, 0, login.stdout + login.stderr)
+        # The keyring daemon the session bus started announces itself on the shared stdout first.
+        report = json.loads(login.stdout[login.stdout.index("{"):])
+        self.assertEqual((report["status"], report["record_status"]), ("success", "completed"), report)
+        record = self.connected_record("cli-cookies")
+        self.assertEqual((record["status"], record["auth_type"]), ("connected", "browser"))
+        # The expiry is the cookie's own (an hour), not ttl_hours (12).
+        expires = record["expires_at"]
+        self.assertIsNotNone(expires, record)
+        left = datetime.fromisoformat(expires.replace("Z", "+00:00")).timestamp() - began
+        self.assertTrue(3500 < left < 3700, (expires, left))
+        looked_up = self.cli.python_script("proxy_lookup.py", "api.cli-cookies.example", "/v1/things")
+        self.assertEqual(looked_up["match"], {"provider": "cli-cookies", "connection": "default"})
+        self.assertEqual(looked_up["headers"].get("Authorization"), f"Session {site.session}", looked_up)
 
 
 class SqliteDiskOAuthCli(OAuthLoginsThroughTheCli, unittest.TestCase):

@@ -444,7 +444,7 @@ pub async fn request_headers(
                 .clone()
                 .ok_or_else(|| AuthsomeError::credential_missing("No access token stored", &provider))?;
             if record.expires_at.is_some_and(|expiry| now >= expiry) {
-                // OAuth refresh comes with the OAuth flows; an expired token is reported as such.
+                // Token refresh is not implemented yet: an expired token is reported as such.
                 record.status = ConnectionStatus::Expired;
                 effective.scope.save_connection(record).await?;
                 return Err(AuthsomeError::token_expired(&provider).into());

@@ -22,6 +22,8 @@ pub use token::{TokenAnswerError, TokenGrant};
 
 use serde_json::{Map, Value};
 
+use crate::visible_text::{Reading, visible};
+
 /// What a provider's endpoint answered: the status, the body when it was a JSON object, and
 /// otherwise what it was (for a message). Bodies are bounded by whoever read them.
 #[derive(Debug, Clone, Copy)]
@@ -70,17 +72,19 @@ fn integer(body: &Map<String, Value>, name: &str) -> Option<i64> {
     }
 }
 
-/// Shortens provider-written text before it is shown: a provider's error description must
-/// not carry a page of HTML into a session's error or a log line.
+/// Shortens provider-written text before it is shown, with its invisible and
+/// direction-changing characters escaped: a provider's error description must not carry a
+/// page of HTML, or text that reverses the message around it, into a session's error or a
+/// log line.
 fn short(text: &str) -> String {
     const LIMIT: usize = 200;
     let text = text.trim();
     if text.len() <= LIMIT {
-        return text.to_owned();
+        return visible(text, Reading::Text);
     }
     let mut end = LIMIT;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}...", &text[..end])
+    format!("{}...", visible(&text[..end], Reading::Text))
 }

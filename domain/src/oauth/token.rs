@@ -154,6 +154,14 @@ mod tests {
             TokenGrant::from_answer(&answer(200, &empty)).expect_err("empty"),
             TokenAnswerError::NoAccessToken { status: 200 }
         );
+        // A description cannot reverse or hide the text around it where it is shown.
+        let reversing = json!({"error": "access_denied", "error_description": "no\u{202E}ti evorppa"});
+        assert_eq!(
+            TokenGrant::from_answer(&answer(400, &reversing))
+                .expect_err("refused")
+                .to_string(),
+            "the provider refused: access_denied (no\\u{202E}ti evorppa)"
+        );
         let long = json!({"error": "x".repeat(5_000)});
         assert!(
             TokenGrant::from_answer(&answer(400, &long))
