@@ -24,13 +24,14 @@ COPY adapters/sql/Cargo.toml adapters/sql/
 COPY adapters/sqlite/Cargo.toml adapters/sqlite/
 COPY adapters/postgres/Cargo.toml adapters/postgres/
 COPY adapters/redis/Cargo.toml adapters/redis/
+COPY adapters/outbound/Cargo.toml adapters/outbound/
 COPY app/Cargo.toml app/
 RUN set -eu; \
-    for crate in domain ports adapters/disk adapters/memory adapters/sql adapters/sqlite adapters/postgres adapters/redis app; do \
+    for crate in domain ports adapters/disk adapters/memory adapters/sql adapters/sqlite adapters/postgres adapters/redis adapters/outbound app; do \
       mkdir -p "$crate/src" && : > "$crate/src/lib.rs"; \
     done; \
     echo 'fn main() {}' > app/src/main.rs; \
-    for crate in domain ports adapters/disk adapters/memory adapters/sql adapters/sqlite adapters/postgres adapters/redis app; do \
+    for crate in domain ports adapters/disk adapters/memory adapters/sql adapters/sqlite adapters/postgres adapters/redis adapters/outbound app; do \
       for bench in $(awk '/^\[\[bench\]\]/ { in_bench = 1; next } in_bench && /^name *=/ { gsub(/^name *= *"|".*$/, ""); print; in_bench = 0 }' "$crate/Cargo.toml"); do \
         mkdir -p "$crate/benches" && : > "$crate/benches/$bench.rs"; \
       done; \
