@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod composition;
 pub mod http;
+pub mod latency_histogram;
 pub mod master_secret;
 pub mod repeated_warning;
 pub mod services;

@@ -47,6 +47,8 @@ pub struct AppState {
     /// The agents that sign requests, by `did:key` text: the parsed DID and its decompressed
     /// public key (a pure function of the text: nothing in it can go stale).
     pub verifying_keys: authsome_domain::proof::VerifyingKeys,
+    /// This replica's token refresh counters.
+    pub refresh_metrics: crate::services::oauth::metrics::RefreshMetrics,
 }
 
 impl AppState {

@@ -7,9 +7,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use poem::http::Method;
 use serde_json::{Value, json};
-use support::authorization_server::{AuthorizationServer, person};
+use support::authorization_server::{
+    AuthorizationServer, configure_client, person, register_provider, resolved_token, session_cookie, session_of,
+    start_login,
+};
 use support::{Agent, Browser, Daemon};
 
 const CALLBACK: &str = "/api/auth/callback/oauth";
@@ -21,66 +23,6 @@ async fn setup(handle: &str) -> (Daemon, String, AuthorizationServer, Agent, Bro
     let server = AuthorizationServer::start(&[&format!("{base_url}{CALLBACK}")], 3600);
     let (agent, browser) = daemon.claimed_agent(handle, &format!("{handle}@example.com")).await;
     (daemon, base_url, server, agent, browser)
-}
-
-fn session_cookie(browser: &Browser) -> String {
-    format!(
-        "authsome_ui_session={}",
-        browser.cookie("authsome_ui_session").expect("signed in")
-    )
-}
-
-async fn register_provider(daemon: &Daemon, admin: &Agent, definition: Value) {
-    admin
-        .post(daemon, "/api/providers", json!({"definition": definition}))
-        .await
-        .expect(200);
-}
-
-async fn configure_client(daemon: &Daemon, admin: &Agent, provider: &str, client_id: &str, secret: &str) {
-    admin
-        .call(
-            daemon,
-            Method::PUT,
-            &format!("/api/providers/{provider}/configuration"),
-            Some(json!({"client_id": client_id, "client_secret": secret, "scopes": ["openid", "offline_access", "api:read"]})),
-        )
-        .await
-        .expect(200);
-}
-
-async fn start_login(daemon: &Daemon, agent: &Agent, provider: &str) -> Value {
-    agent
-        .post(
-            daemon,
-            "/api/auth/sessions",
-            json!({"base_url": null, "connection": "default", "flow": null, "force": false, "provider": provider, "scopes": null}),
-        )
-        .await
-        .expect(200)
-        .json()
-}
-
-async fn session_of(daemon: &Daemon, agent: &Agent, id: &str) -> Value {
-    agent
-        .get(daemon, &format!("/api/auth/sessions/{id}"))
-        .await
-        .expect(200)
-        .json()
-}
-
-/// The agent resolves its connection; the token it gets is the authorization server's.
-async fn resolved_token(daemon: &Daemon, agent: &Agent, provider: &str) -> String {
-    let resolved = agent
-        .post(daemon, "/api/credentials/resolve", json!({"provider": provider}))
-        .await
-        .expect(200)
-        .json();
-    let header = resolved["headers"]["Authorization"]
-        .as_str()
-        .expect("a bearer header")
-        .to_owned();
-    header.strip_prefix("Bearer ").expect("Bearer").to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -353,6 +353,23 @@ pub struct ProviderStateRecord {
     pub extra: Map<String, Value>,
 }
 
+impl ProviderStateRecord {
+    /// An empty state record for `provider`.
+    pub fn new(provider: &str) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            provider: provider.to_owned(),
+            identity: None,
+            principal_id: None,
+            vault_id: None,
+            last_refresh_at: None,
+            last_refresh_error: None,
+            metadata: Map::new(),
+            extra: Map::new(),
+        }
+    }
+}
+
 /// A provider's OAuth client, shared by the whole server.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)]

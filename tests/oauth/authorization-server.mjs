@@ -9,6 +9,14 @@
 //   REDIRECT_URIS   comma-separated redirect URIs the static clients may use
 //   ACCESS_TOKEN_TTL  seconds an access token lives (default 3600)
 // It prints one JSON line when it listens: {"issuer": ..., "port": ...}.
+//
+// Two test hooks sit beside the provider, outside its routes (nothing in them changes how it
+// answers OAuth requests):
+//   GET  /_test/token-requests  the token endpoint's answers so far, by grant type:
+//                               {"refresh_token": {"success": 1, "error": 0}, ...}
+//   POST /_test/hold-next-token-request?ms=N  holds the next token request N ms before the
+//                               provider sees it, and drops it unseen if the client's
+//                               connection closes meanwhile (a client that died mid-request)
 
 import http from 'node:http';
 
@@ -54,6 +62,35 @@ const clients = [
   },
 ];
 
+/** Token endpoint answers by grant type, for the tests that count grants. */
+const tokenRequests = {};
+function countTokenRequest(ctx, outcome) {
+  const grantType = String(ctx.oidc?.params?.grant_type || 'unknown');
+  tokenRequests[grantType] ||= { success: 0, error: 0 };
+  tokenRequests[grantType][outcome] += 1;
+}
+let holdNextTokenRequestMs = 0;
+
+/** Answers a test hook, or returns false for any other request. */
+function testHook(request, response) {
+  const url = new URL(request.url, 'http://127.0.0.1');
+  const reply = (body) => {
+    const text = JSON.stringify(body);
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    response.end(text);
+  };
+  if (request.method === 'GET' && url.pathname === '/_test/token-requests') {
+    reply(tokenRequests);
+    return true;
+  }
+  if (request.method === 'POST' && url.pathname === '/_test/hold-next-token-request') {
+    holdNextTokenRequestMs = Number(url.searchParams.get('ms') || 0);
+    reply({ holding_ms: holdNextTokenRequestMs });
+    return true;
+  }
+  return false;
+}
+
 const server = http.createServer();
 server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
   const { port } = server.address();
@@ -89,7 +126,31 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
     cookies: { keys: ['authsome-rs test authorization server, not a secret'] },
   });
   provider.proxy = false;
-  server.on('request', provider.callback());
+  provider.on('grant.success', (ctx) => countTokenRequest(ctx, 'success'));
+  provider.on('grant.error', (ctx) => countTokenRequest(ctx, 'error'));
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.path === '/token' && holdNextTokenRequestMs > 0) {
+      const ms = holdNextTokenRequestMs;
+      holdNextTokenRequestMs = 0;
+      const clientLeft = await new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), ms);
+        ctx.req.socket.once('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (clientLeft) {
+        return;
+      }
+    }
+    await next();
+  });
+  const callback = provider.callback();
+  server.on('request', (request, response) => {
+    if (!testHook(request, response)) {
+      callback(request, response);
+    }
+  });
   process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
 });
 

@@ -14,24 +14,12 @@ use std::time::Duration;
 use poem::http::{HeaderValue, header};
 use poem::{IntoResponse, Request, Response, handler};
 
+use crate::latency_histogram::{LatencyHistogram, escape};
 use crate::state::SharedState;
-
-/// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 14] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
-#[derive(Default, Clone)]
-struct Series {
-    count: u64,
-    sum_seconds: f64,
-    /// Cumulative counts per bucket bound.
-    buckets: [u64; BUCKETS.len()],
-}
 
 /// Series by method, then route pattern, then status: nested so that counting a request whose
 /// series exists looks it up by `&str` and allocates nothing.
-type SeriesByLabels = BTreeMap<String, BTreeMap<String, BTreeMap<u16, Series>>>;
+type SeriesByLabels = BTreeMap<String, BTreeMap<String, BTreeMap<u16, LatencyHistogram>>>;
 
 /// Request counters and latency histograms.
 #[derive(Default)]
@@ -42,7 +30,6 @@ pub struct HttpMetrics {
 impl HttpMetrics {
     /// Counts one answered request.
     pub fn observe(&self, method: &str, route: &str, status: u16, latency: Duration) {
-        let seconds = latency.as_secs_f64();
         let Ok(mut series) = self.series.lock() else { return };
         if !series.contains_key(method) {
             series.insert(method.to_owned(), BTreeMap::new());
@@ -54,17 +41,10 @@ impl HttpMetrics {
         let Some(by_status) = by_route.get_mut(route) else {
             return;
         };
-        let entry = by_status.entry(status).or_default();
-        entry.count += 1;
-        entry.sum_seconds += seconds;
-        for (bound, bucket) in BUCKETS.iter().zip(entry.buckets.iter_mut()) {
-            if seconds <= *bound {
-                *bucket += 1;
-            }
-        }
+        by_status.entry(status).or_default().observe(latency);
     }
 
-    fn snapshot(&self) -> BTreeMap<(String, String, u16), Series> {
+    fn snapshot(&self) -> BTreeMap<(String, String, u16), LatencyHistogram> {
         let Ok(series) = self.series.lock() else {
             return BTreeMap::new();
         };
@@ -95,44 +75,15 @@ impl HttpMetrics {
         }
         out.push_str("# HELP authsome_http_request_duration_seconds Time to answer, by method and route pattern.\n");
         out.push_str("# TYPE authsome_http_request_duration_seconds histogram\n");
-        let mut by_route: BTreeMap<(String, String), Series> = BTreeMap::new();
+        let mut by_route: BTreeMap<(String, String), LatencyHistogram> = BTreeMap::new();
         for ((method, route, _), series) in snapshot {
-            let merged = by_route.entry((method, route)).or_default();
-            merged.count += series.count;
-            merged.sum_seconds += series.sum_seconds;
-            for (total, bucket) in merged.buckets.iter_mut().zip(series.buckets) {
-                *total += bucket;
-            }
+            by_route.entry((method, route)).or_default().merge(&series);
         }
         for ((method, route), series) in &by_route {
             let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
-            for (bound, count) in BUCKETS.iter().zip(series.buckets) {
-                let _ = writeln!(
-                    out,
-                    "authsome_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "authsome_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                series.count
-            );
-            let _ = writeln!(
-                out,
-                "authsome_http_request_duration_seconds_sum{{{labels}}} {}",
-                series.sum_seconds
-            );
-            let _ = writeln!(
-                out,
-                "authsome_http_request_duration_seconds_count{{{labels}}} {}",
-                series.count
-            );
+            series.render(out, "authsome_http_request_duration_seconds", &labels);
         }
     }
-}
-
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// `GET /metrics`.
@@ -143,6 +94,7 @@ pub async fn endpoint(request: &Request) -> Response {
     };
     let mut out = String::with_capacity(4096);
     state.metrics.render(&mut out);
+    state.refresh_metrics.render(&mut out);
     out.push_str(
         "# HELP authsome_backend_up Whether a backend answered its probe during this scrape (1) or not (0).\n",
     );

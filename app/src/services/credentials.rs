@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use authsome_domain::credential_records::{
-    ConnectionRecord, ConnectionStatus, ProviderClientRecord, ProviderMetadataRecord, SERVER_COLLECTION, VaultKeyKind,
-    VaultKeys, client_key,
+    ConnectionRecord, ProviderClientRecord, ProviderMetadataRecord, ProviderStateRecord, SERVER_COLLECTION,
+    VaultKeyKind, VaultKeys, client_key,
 };
 use authsome_domain::provider_definition::{AuthType, ProviderDefinition};
 use authsome_domain::{
@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::services::audit::{self, AuditEventExt};
 use crate::services::catalog::CustomDefinition;
+use crate::services::oauth;
 use crate::services::ownership::Caller;
 use crate::services::{AuthsomeError, ServiceError};
 use crate::state::AppState;
@@ -154,6 +155,27 @@ impl<'a> VaultScope<'a> {
             .delete(&self.keys.collection(), &self.keys.metadata(provider))
             .await?;
         Ok(())
+    }
+
+    /// The provider's refresh state in this vault.
+    pub async fn provider_state(&self, provider: &str) -> Result<Option<ProviderStateRecord>, ServiceError> {
+        let Some(text) = self.get_text(&self.keys.state(provider)).await? else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_str(&text).ok())
+    }
+
+    /// Stores the provider's refresh state, stamped with this scope.
+    pub async fn save_provider_state(&self, record: &mut ProviderStateRecord) -> Result<(), ServiceError> {
+        record.identity = self.identity.clone();
+        record.principal_id = self.principal_id.clone();
+        record.vault_id = Some(self.vault_id.as_str().to_owned());
+        let text = serde_json::to_string(record).unwrap_or_default();
+        Ok(self
+            .state
+            .vault
+            .put(&self.keys.collection(), &self.keys.state(&record.provider), &text)
+            .await?)
     }
 
     /// Every (provider, connection name) stored, in key order.
@@ -417,8 +439,9 @@ async fn effective_from_local<'a>(
 /// The headers that authenticate a request to the provider with `record`.
 pub async fn request_headers(
     state: &AppState,
+    caller: &Caller,
     effective: &mut Effective<'_>,
-    definition: &ProviderDefinition,
+    definition: &Arc<ProviderDefinition>,
 ) -> Result<Map<String, Value>, ServiceError> {
     let record = &mut effective.record;
     let provider = record.provider.clone();
@@ -439,16 +462,12 @@ pub async fn request_headers(
             headers.insert(name, Value::String(value));
         }
         AuthType::Oauth2 => {
-            let token = record
-                .access_token
-                .clone()
-                .ok_or_else(|| AuthsomeError::credential_missing("No access token stored", &provider))?;
-            if record.expires_at.is_some_and(|expiry| now >= expiry) {
-                // Token refresh is not implemented yet: an expired token is reported as such.
-                record.status = ConnectionStatus::Expired;
-                effective.scope.save_connection(record).await?;
-                return Err(AuthsomeError::token_expired(&provider).into());
-            }
+            let target = oauth::refresh::Refreshing {
+                scope: &effective.scope,
+                definition,
+                caller,
+            };
+            let token = oauth::refresh::usable_access_token(state, &target, record).await?;
             headers.insert("Authorization".to_owned(), Value::String(format!("Bearer {token}")));
         }
         AuthType::Browser => {
@@ -481,7 +500,6 @@ pub async fn request_headers(
             headers.insert("Cookie".to_owned(), Value::String(cookie_header.join("; ")));
         }
     }
-    let _ = state;
     Ok(headers)
 }
 
@@ -513,7 +531,7 @@ pub async fn resolve_credentials(
 ) -> Result<ResolvedCredentials, ServiceError> {
     let mut effective = effective_from_local(state, caller, scope, provider, local).await?;
     let definition = state.catalog.get_with(provider, custom_definition).await?;
-    let headers = request_headers(state, &mut effective, &definition).await?;
+    let headers = request_headers(state, caller, &mut effective, &definition).await?;
     Ok(ResolvedCredentials {
         provider: provider.to_owned(),
         connection: effective.record.connection_name.clone(),
@@ -668,10 +686,10 @@ pub async fn logout(
     provider: &str,
     connection: &str,
 ) -> Result<(), ServiceError> {
-    state.catalog.get(provider).await?;
-    if scope.connection(provider, connection).await?.is_none() {
+    let definition = state.catalog.get(provider).await?;
+    let Some(record) = scope.connection(provider, connection).await? else {
         return Ok(());
-    }
+    };
     let provider_name = ProviderName::parse(provider).ok();
     let pointer = match &provider_name {
         Some(name) => state.registries.global_connections.get(name).await?,
@@ -696,6 +714,10 @@ pub async fn logout(
         Ok::<_, ServiceError>(())
     })
     .await?;
+    // Gone here first, then ended at the provider: a provider that does not answer cannot
+    // keep a connection someone asked to remove.
+    let revocation = oauth::revocation::revoke_tokens(state, &definition, &record).await;
+    oauth::revocation::record(state, actor, &record, &revocation).await;
     if let (Some(pointer), Some(name)) = (pointer, provider_name)
         && pointer.target.owner_vault_id == *scope.vault_id()
         && pointer.target.connection_name.as_str() == connection

@@ -17,6 +17,9 @@ pub struct AuthsomeError {
     pub provider: Option<String>,
     /// The operation concerned.
     pub operation: Option<String>,
+    /// A status other than the one the reference gives the class (a provider that could not
+    /// be reached is a 502 or 504, whatever the class).
+    pub status_override: Option<StatusCode>,
 }
 
 impl AuthsomeError {
@@ -35,7 +38,14 @@ impl AuthsomeError {
             message: parts.join(" "),
             provider: provider.map(str::to_owned),
             operation: operation.map(str::to_owned),
+            status_override: None,
         }
+    }
+
+    /// The same error answered with `status`.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status_override = Some(status);
+        self
     }
 
     /// `ProviderNotFoundError` (404).
@@ -66,6 +76,16 @@ impl AuthsomeError {
     /// `TokenExpiredError` (400).
     pub fn token_expired(provider: &str) -> Self {
         Self::new("TokenExpiredError", "Access token expired", Some(provider), None)
+    }
+
+    /// `RefreshFailedError` (400): `Token refresh failed: <reason>`.
+    pub fn refresh_failed(reason: &str, provider: &str) -> Self {
+        Self::new(
+            "RefreshFailedError",
+            format!("Token refresh failed: {reason}"),
+            Some(provider),
+            None,
+        )
     }
 
     /// `OperationNotAllowedError` (400).
@@ -105,6 +125,9 @@ impl AuthsomeError {
 
     /// The HTTP status the reference gives this class.
     pub fn status(&self) -> StatusCode {
+        if let Some(status) = self.status_override {
+            return status;
+        }
         match self.class {
             "ConnectionNotFoundError" | "ProviderNotFoundError" | "IdentityNotFoundError" => StatusCode::NOT_FOUND,
             "CredentialMissingError" => StatusCode::UNAUTHORIZED,

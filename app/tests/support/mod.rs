@@ -122,6 +122,7 @@ impl Daemon {
             password_slots: tokio::sync::Semaphore::new(PASSWORD_HASHING_SLOTS),
             metrics: Default::default(),
             verifying_keys: authsome_domain::proof::VerifyingKeys::new(authsome_app::state::VERIFYING_KEYS_CAPACITY),
+            refresh_metrics: Default::default(),
         };
         customize(&mut state);
         let state = Arc::new(state);
@@ -144,11 +145,21 @@ impl Daemon {
     /// a person's browser back to it), served on that address, with its device-code poller
     /// running, as `authsome serve` runs them.
     pub async fn serve_at_own_address(vars: &[(&str, &str)]) -> (Self, String) {
+        Self::serve_at_own_address_on(vars, Arc::new(authsome_memory::MemoryBlobStore::new()), |_| {}).await
+    }
+
+    /// [`serve_at_own_address`](Self::serve_at_own_address) with the vault on `blob_store` and
+    /// a last change to the state.
+    pub async fn serve_at_own_address_on(
+        vars: &[(&str, &str)],
+        blob_store: Arc<dyn authsome_ports::VaultBlobStore>,
+        customize: impl FnOnce(&mut AppState),
+    ) -> (Self, String) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base_url = format!("http://127.0.0.1:{}", listener.local_addr().expect("address").port());
         let mut all: Vec<(&str, &str)> = vec![("AUTHSOME_BASE_URL", &base_url)];
         all.extend_from_slice(vars);
-        let daemon = Self::start_with(&all).await;
+        let daemon = Self::build_on(&all, blob_store, customize).await;
         daemon.serve_on(listener);
         tokio::spawn(authsome_app::services::oauth::device::run_poller(daemon.state.clone()));
         (daemon, base_url)

@@ -11,6 +11,7 @@
 pub mod authorization;
 pub mod device;
 pub mod pkce;
+pub mod refresh;
 pub mod registration;
 pub mod token;
 

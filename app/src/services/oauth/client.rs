@@ -106,6 +106,22 @@ impl ProviderSetup {
         })
     }
 
+    /// Whether requests with the stored client (a refresh, a revocation) authenticate with HTTP
+    /// Basic: the definition says `basic`, and the client is not one this server registered for
+    /// itself, which authenticates in the form (`client_secret_post`, as it was registered).
+    pub fn stored_client_uses_basic(&self) -> bool {
+        let registered = self
+            .record
+            .as_ref()
+            .is_some_and(|r| r.metadata.contains_key("registered_dynamically"));
+        let basic = self
+            .definition
+            .oauth
+            .as_ref()
+            .is_some_and(|o| o.authorization_method.eq_ignore_ascii_case("basic"));
+        basic && !registered
+    }
+
     /// The scopes a login asks for: its own, else the configured ones, else the definition's.
     pub fn scopes(&self, session: &AuthSession) -> Vec<String> {
         requested_scopes(session)

@@ -18,6 +18,9 @@ pub mod client;
 pub mod code_flow;
 pub mod cookies;
 pub mod device;
+pub mod metrics;
+pub mod refresh;
+pub mod revocation;
 
 use authsome_domain::credential_records::ConnectionRecord;
 use authsome_domain::oauth::TokenGrant;
