@@ -57,9 +57,10 @@ class Backends:
         return Backends("sqlite+disk", {})
 
     @staticmethod
-    def postgres_redis() -> "Backends":
+    def postgres_redis(redis_url: str | None = None) -> "Backends":
+        """A fresh database on the test Postgres, and the test Redis (or `redis_url`)."""
         database_url = required_env("AUTHSOME_TEST_DATABASE_URL")
-        redis_url = required_env("AUTHSOME_TEST_REDIS_URL")
+        redis_url = redis_url or required_env("AUTHSOME_TEST_REDIS_URL")
         suffix = secrets.token_hex(6)
         database = f"authsome_cli_{suffix}"
         subprocess.run(["psql", database_url, "-q", "-c", f"CREATE DATABASE {database}"], check=True)
@@ -84,6 +85,40 @@ class Backends:
     def clean(self) -> None:
         for command in self.cleanup:
             subprocess.run(command, check=False, capture_output=True)
+
+
+class PrivateRedis:
+    """A Redis server of the test's own, writing every command to its append-only file, so
+    that it can be killed and started again with nothing lost (as a crashed Redis that comes
+    back), without touching the Redis other tests share."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="authsome-redis-"))
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "PrivateRedis":
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+             "--appendfsync", "always", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("the private Redis did not start")
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Server:
@@ -305,12 +340,13 @@ class AuthorizationServer:
     """A real authorization server (node-oidc-provider, tests/oauth/authorization-server.mjs)
     whose static clients may send people back to `redirect_uris`."""
 
-    def __init__(self, redirect_uris: list[str]) -> None:
+    def __init__(self, redirect_uris: list[str], access_token_ttl: int = 3600) -> None:
         if not (OAUTH_DIR / "node_modules" / "oidc-provider").is_dir():
             raise RuntimeError("oidc-provider is not installed: run `npm ci` in tests/oauth (scripts/test does)")
         self.process = subprocess.Popen(
             ["node", str(OAUTH_DIR / "authorization-server.mjs")],
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PORT": "0", "REDIRECT_URIS": ",".join(redirect_uris)},
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PORT": "0", "REDIRECT_URIS": ",".join(redirect_uris),
+                 "ACCESS_TOKEN_TTL": str(access_token_ttl)},
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         line = self.process.stdout.readline()
@@ -350,6 +386,16 @@ class AuthorizationServer:
         response.raise_for_status()
         return response.json()
 
+    def token_requests(self, grant_type: str) -> tuple[int, int]:
+        """The token endpoint's answers so far for `grant_type`: (successes, errors)."""
+        counts = httpx.get(f"{self.issuer}/_test/token-requests", timeout=30).json().get(grant_type, {})
+        return counts.get("success", 0), counts.get("error", 0)
+
+    def hold_next_token_request(self, ms: int) -> None:
+        """Holds the next token request `ms` before the server sees it; dropped unseen if its
+        client goes away meanwhile."""
+        httpx.post(f"{self.issuer}/_test/hold-next-token-request?ms={ms}", timeout=30).raise_for_status()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -360,3 +406,30 @@ class AuthorizationServer:
 
 
 PERSON = OAUTH_DIR / "person.py"
+
+
+def connect_with_pkce(agent, api_url: str, public_url: str, authorization_server: AuthorizationServer,
+                      ui_session: str, provider: str) -> None:
+    """The agent (an admin's) registers `provider` at `authorization_server`, configures its
+    `authsome-pkce` client and logs in through `api_url`; the person (signed in with
+    `ui_session`) consents and comes back to `public_url`."""
+    def ok(response: httpx.Response) -> httpx.Response:
+        if response.status_code != 200:
+            raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
+        return response
+
+    ok(agent.call(api_url, "POST", "/api/providers", {"definition": authorization_server.definition(provider, "pkce")}))
+    ok(agent.call(api_url, "PUT", f"/api/providers/{provider}/configuration",
+                  {"client_id": "authsome-pkce", "client_secret": "pkce-client-secret",
+                   "scopes": ["openid", "offline_access", "api:read"]}))
+    started = ok(agent.call(api_url, "POST", "/api/auth/sessions",
+                            {"base_url": None, "connection": "default", "flow": None, "force": False,
+                             "provider": provider, "scopes": None}))
+    walked = subprocess.run(
+        ["python3", str(PERSON), started.json()["next_action"]["url"]],
+        env={"PATH": "/usr/bin:/bin", "PERSON_COOKIE": f"authsome_ui_session={ui_session}",
+             "PERSON_COOKIE_ORIGIN": public_url},
+        capture_output=True, text=True, timeout=120,
+    )
+    if walked.returncode != 0:
+        raise RuntimeError(f"the person could not log in: {walked.stderr}")
