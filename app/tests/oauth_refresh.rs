@@ -413,16 +413,8 @@ async fn logging_out_revokes_the_tokens_at_the_provider() {
     let refresh = record["refresh_token"].as_str().expect("refresh token").to_owned();
     assert_eq!(setup.server.introspect(&access).await.get("active"), Some(&json!(true)));
 
-    setup
-        .agent
-        .call(
-            &setup.daemon,
-            Method::POST,
-            &format!("/api/connections/{PROVIDER}/default/logout"),
-            None,
-        )
-        .await
-        .expect(200);
+    let revoked = log_out(&setup.daemon, &setup.agent).await;
+    assert_eq!(revoked["status"], "success", "{revoked}");
     assert_eq!(
         setup.server.introspect(&access).await.get("active"),
         Some(&json!(false))
@@ -431,25 +423,32 @@ async fn logging_out_revokes_the_tokens_at_the_provider() {
         setup.server.introspect(&refresh).await.get("active"),
         Some(&json!(false))
     );
-    setup
-        .agent
-        .get(&setup.daemon, &format!("/api/connections/{PROVIDER}/default"))
+}
+
+/// The agent logs out of its connection, which is then gone; returns the
+/// `provider.token_revoked` event the logout left.
+async fn log_out(daemon: &Daemon, agent: &Agent) -> Value {
+    let reply = agent
+        .call(
+            daemon,
+            Method::POST,
+            &format!("/api/connections/{PROVIDER}/default/logout"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    agent
+        .get(daemon, &format!("/api/connections/{PROVIDER}/default"))
         .await
         .expect(404);
-    let events = setup
-        .agent
-        .get(&setup.daemon, "/api/audit/events?limit=20")
-        .await
-        .expect(200)
-        .json();
-    let revoked = events["entries"]
+    let events = agent.get(daemon, "/api/audit/events?limit=20").await.expect(200).json();
+    events["entries"]
         .as_array()
         .expect("events")
         .iter()
         .find(|e| e["event"] == "provider.token_revoked")
         .cloned()
-        .unwrap_or_default();
-    assert_eq!(revoked["status"], "success", "{events}");
+        .unwrap_or_else(|| panic!("no provider.token_revoked event: {events}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -457,35 +456,8 @@ async fn a_failed_revocation_still_removes_the_connection_and_is_recorded() {
     let setup = memory_connected("refresh-logout-down", &[]).await;
     // The provider is gone when the person logs out.
     drop(setup.server);
-    let reply = setup
-        .agent
-        .call(
-            &setup.daemon,
-            Method::POST,
-            &format!("/api/connections/{PROVIDER}/default/logout"),
-            None,
-        )
-        .await;
-    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
-    setup
-        .agent
-        .get(&setup.daemon, &format!("/api/connections/{PROVIDER}/default"))
-        .await
-        .expect(404);
-    let events = setup
-        .agent
-        .get(&setup.daemon, "/api/audit/events?limit=20")
-        .await
-        .expect(200)
-        .json();
-    let revoked = events["entries"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .find(|e| e["event"] == "provider.token_revoked")
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(revoked["status"], "failure", "{events}");
+    let revoked = log_out(&setup.daemon, &setup.agent).await;
+    assert_eq!(revoked["status"], "failure", "{revoked}");
     let error = revoked["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("refresh_token: cannot reach the provider"), "{error}");
 }
