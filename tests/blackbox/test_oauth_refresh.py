@@ -5,6 +5,9 @@ when a used one comes back, as real providers do.
 - 100 agents' requests resolving one expired connection at the same moment, half through each
   replica, cause exactly one refresh grant, and all 100 get the token the server accepts; the
   rotated refresh token works for the next refresh.
+- A grant the person revoked at the provider: `RefreshFailedError`, the connection reads
+  `expired` from both replicas, `provider.refresh_failed` is in the audit log.
+- Logging out ends the tokens at the provider (its introspection says inactive).
 - A replica SIGKILLed while it holds a connection's refresh: the other replica refreshes once
   the dead holder's lease runs out, within the documented bound.
 - Redis (which holds the vault, the leases and the replay cache) killed while a refresh is out
@@ -100,7 +103,7 @@ class RefreshAcrossReplicas(unittest.TestCase):
     def test_a_hundred_concurrent_resolves_through_two_replicas_cause_one_refresh_grant(self) -> None:
         before = self.connect("refresh-crowd")
         time.sleep(TOKEN_SECONDS + 0.3)
-        self.assertEqual(self.authorization_server.token_requests("refresh_token"), (0, 0))
+        grants = self.authorization_server.token_requests("refresh_token")
 
         # Proofs are signed and clients made up front, so the 100 requests leave together; the
         # server takes a second over the one grant, so every request arrives while it is out.
@@ -125,7 +128,8 @@ class RefreshAcrossReplicas(unittest.TestCase):
             results = list(pool.map(send, requests))
         all_served = time.monotonic() - started
         tokens = {self.bearer(response) for response, _ in results}
-        self.assertEqual(self.authorization_server.token_requests("refresh_token"), (1, 0), "one refresh grant")
+        self.assertEqual(self.authorization_server.token_requests("refresh_token"), (grants[0] + 1, grants[1]),
+                         "one refresh grant")
         self.assertEqual(len(tokens), 1, tokens)
         token = tokens.pop()
         self.assertNotEqual(token, before["access_token"])
@@ -139,7 +143,7 @@ class RefreshAcrossReplicas(unittest.TestCase):
         # The rotated refresh token works for the next refresh, from the other replica.
         time.sleep(TOKEN_SECONDS + 0.3)
         next_token = self.bearer(self.resolve(self.replicas[1], "refresh-crowd"))
-        self.assertEqual(self.authorization_server.token_requests("refresh_token"), (2, 0))
+        self.assertEqual(self.authorization_server.token_requests("refresh_token"), (grants[0] + 2, grants[1]))
         self.assertTrue(self.authorization_server.introspect(next_token).get("active"))
 
         counted = [
@@ -150,6 +154,37 @@ class RefreshAcrossReplicas(unittest.TestCase):
         ]
         waited = sum(int(line.rsplit(" ", 1)[1]) for line in counted if 'outcome="waited"' in line)
         self.assertEqual(waited, 99, f"99 requests were served by the one refresh: {counted}")
+
+    def test_a_revoked_grant_fails_the_refresh_and_reads_expired_everywhere(self) -> None:
+        before = self.connect("refresh-revoked")
+        revoked = httpx.post(f"{self.authorization_server.issuer}/token/revocation",
+                             data={"token": before["refresh_token"]}, auth=("authsome-pkce", "pkce-client-secret"), timeout=30)
+        self.assertEqual(revoked.status_code, 200, revoked.text)
+        time.sleep(TOKEN_SECONDS + 0.3)
+        refused = self.resolve(self.replicas[0], "refresh-revoked")
+        self.assertEqual(refused.status_code, 400, refused.text)
+        self.assertEqual(refused.json()["error"], "RefreshFailedError")
+        self.assertIn("invalid_grant", refused.json()["message"])
+        self.assertNotIn(before["refresh_token"], refused.text)
+        # The other replica answers the same, from the record, without another grant.
+        again = self.resolve(self.replicas[1], "refresh-revoked")
+        self.assertEqual((again.status_code, again.json()["error"]), (400, "RefreshFailedError"), again.text)
+        for replica in self.replicas:
+            record = self.call(replica, "GET", "/api/connections/refresh-revoked/default").json()
+            self.assertEqual(record["status"], "expired")
+        events = self.call(self.replicas[1], "GET", "/api/audit/events?limit=100").json()["entries"]
+        failed = [e for e in events if e["event"] == "provider.refresh_failed" and e.get("provider") == "refresh-revoked"]
+        self.assertEqual(len(failed), 1, failed)
+        self.assertFalse(failed[0]["fallback_available"])
+
+    def test_logging_out_ends_the_tokens_at_the_provider(self) -> None:
+        record = self.connect("refresh-logout")
+        self.assertTrue(self.authorization_server.introspect(record["access_token"]).get("active"))
+        logged_out = self.call(self.replicas[1], "POST", "/api/connections/refresh-logout/default/logout")
+        self.assertEqual(logged_out.status_code, 200, logged_out.text)
+        self.assertFalse(self.authorization_server.introspect(record["access_token"]).get("active"))
+        self.assertFalse(self.authorization_server.introspect(record["refresh_token"]).get("active"))
+        self.assertEqual(self.call(self.replicas[0], "GET", "/api/connections/refresh-logout/default").status_code, 404)
 
     def test_z_a_replica_killed_while_refreshing_leaves_the_refresh_to_the_other(self) -> None:
         self.connect("refresh-orphan")
@@ -187,8 +222,10 @@ class RefreshWhileRedisFails(RefreshAcrossReplicas):
 
     redis = PrivateRedis()
 
-    # The crowd and the killed replica are RefreshAcrossReplicas' cases.
+    # The other cases are RefreshAcrossReplicas'.
     test_a_hundred_concurrent_resolves_through_two_replicas_cause_one_refresh_grant = None
+    test_a_revoked_grant_fails_the_refresh_and_reads_expired_everywhere = None
+    test_logging_out_ends_the_tokens_at_the_provider = None
     test_z_a_replica_killed_while_refreshing_leaves_the_refresh_to_the_other = None
 
     def refresh_with_redis_down(self, provider: str, down_seconds: float) -> tuple[httpx.Response, float]:
