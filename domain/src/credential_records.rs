@@ -605,6 +605,19 @@ mod tests {
             serde_json::from_str::<PlainConnectionRecord>(&written).is_ok(),
             "{written}"
         );
+        // So does an OAuth connection as a login stores it.
+        let mut oauth = ConnectionRecord::connected("github", "default", AuthType::Oauth2);
+        oauth.access_token = Some("gho_a".to_owned());
+        oauth.refresh_token = Some("ghr_b".to_owned());
+        oauth.token_type = Some("Bearer".to_owned());
+        oauth.scopes = Some(vec!["repo".to_owned()]);
+        oauth.expires_at = Some(Timestamp::now().plus_seconds(3600));
+        oauth
+            .metadata
+            .insert("callback_handled_by".to_owned(), Value::from("runtime"));
+        let written = oauth.to_json();
+        let one_pass = serde_json::from_str::<PlainConnectionRecord>(&written);
+        assert!(one_pass.is_ok(), "{written}: {:?}", one_pass.err());
     }
 
     #[test]
