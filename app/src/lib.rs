@@ -11,6 +11,7 @@ pub mod composition;
 pub mod http;
 pub mod latency_histogram;
 pub mod master_secret;
+pub mod protocol;
 pub mod repeated_warning;
 pub mod services;
 pub mod settings;

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use authsome_app::cli::{Cli, Command};
+use authsome_app::cli::{Cli, Command, DaemonCommand};
 use authsome_app::commands::{self, CommandError};
 use authsome_app::settings::{EnvironmentVariables, Settings};
 use clap::Parser;
@@ -27,7 +27,18 @@ fn main() -> ExitCode {
     for name in vars.unknown_authsome_variables() {
         tracing::warn!(variable = name, "unknown AUTHSOME_* variable is ignored (a typo?)");
     }
-    let outcome = runtime.block_on(run(cli.command, &vars));
+    // `serve --host/--port` stand for AUTHSOME_HOST/AUTHSOME_PORT and win over them.
+    let (command, vars) = match cli.command {
+        Command::Serve(args)
+        | Command::Daemon {
+            command: DaemonCommand::Serve(args),
+        } => {
+            let vars = args.apply(vars);
+            (Command::Serve(args), vars)
+        }
+        other => (other, vars),
+    };
+    let outcome = runtime.block_on(run(command, &vars));
     telemetry.finish();
     match outcome {
         Ok(report) => {
@@ -64,7 +75,7 @@ async fn run(command: Command, vars: &EnvironmentVariables) -> Result<String, Co
     match command {
         Command::Openapi => commands::openapi::run(),
         Command::Healthcheck { .. } => Err(CommandError::Usage("unreachable".to_owned())),
-        Command::Serve => commands::serve::run(&settings).await,
+        Command::Serve(_) | Command::Daemon { .. } => commands::serve::run(&settings).await,
         Command::Init { admin_email } => commands::init::run(&settings, admin_email.as_deref()).await,
         Command::Migrate => commands::migrate::run(&settings).await,
         Command::RotateMasterKey { new_key_file } => {

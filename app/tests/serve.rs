@@ -204,3 +204,53 @@ fn init_admin_email_prints_a_setup_link_the_server_accepts() {
     terminate(&child);
     assert!(child.wait().expect("exit").success());
 }
+
+/// `serve --host --port` (and the reference's spelling, `daemon serve`) win over
+/// AUTHSOME_HOST / AUTHSOME_PORT; `--version` names the protocol; each subcommand's help
+/// names the settings it reads.
+#[test]
+fn the_command_line_takes_the_references_spellings_and_says_what_it_reads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for spelling in [&["serve"][..], &["daemon", "serve"][..]] {
+        let port = free_port();
+        // AUTHSOME_PORT names a port nobody listens on: the flag must win.
+        let mut child = command(dir.path(), free_port(), &[("AUTHSOME_HOST", "0.0.0.0")])
+            .args(spelling)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        wait_until_healthy(port, &mut child);
+        terminate(&child);
+        assert!(child.wait().expect("wait").success(), "{spelling:?}");
+    }
+
+    let version = command(dir.path(), 7998, &[]).arg("--version").output().expect("run");
+    let version = String::from_utf8_lossy(&version.stdout);
+    assert!(
+        version.starts_with(&format!("authsome {}", env!("CARGO_PKG_VERSION"))) && version.contains("protocol 0.7.2"),
+        "{version}"
+    );
+    for (subcommand, settings) in [
+        (
+            &["serve", "--help"][..],
+            &[
+                "AUTHSOME_HOST",
+                "AUTHSOME_PORT",
+                "AUTHSOME_DATABASE_URL",
+                "AUTHSOME_REDIS_URL",
+            ][..],
+        ),
+        (&["healthcheck", "--help"][..], &["AUTHSOME_HOST", "AUTHSOME_PORT"][..]),
+        (&["migrate", "--help"][..], &["AUTHSOME_DATABASE_URL"][..]),
+        (&["init", "--help"][..], &["AUTHSOME_ADMIN_EMAIL", "AUTHSOME_HOME"][..]),
+        (&["rotate-master-key", "--help"][..], &["AUTHSOME_NEW_MASTER_KEY"][..]),
+    ] {
+        let help = command(dir.path(), 7998, &[]).args(subcommand).output().expect("run");
+        let help = String::from_utf8_lossy(&help.stdout);
+        for setting in settings {
+            assert!(help.contains(setting), "{subcommand:?} does not name {setting}: {help}");
+        }
+    }
+}

@@ -112,7 +112,7 @@ pub async fn endpoint(request: &Request) -> Response {
         out,
         "authsome_build_info{{version=\"{}\",protocol=\"{}\"}} 1",
         env!("CARGO_PKG_VERSION"),
-        crate::http::api::health::PROTOCOL_VERSION
+        crate::protocol::PROTOCOL_VERSION
     );
     let mut response = out.into_response();
     response.headers_mut().insert(

@@ -77,6 +77,13 @@ impl EnvironmentVariables {
         Self::from_pairs(std::env::vars())
     }
 
+    /// These variables with `name` set to `value` (a command-line flag that stands for a
+    /// variable, such as `serve --port`, wins over the environment).
+    pub fn with(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.by_upper_name.insert(name.to_ascii_uppercase(), value.into());
+        self
+    }
+
     /// A given set of variables (for tests and embedding).
     pub fn from_pairs<K: AsRef<str>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
         Self {

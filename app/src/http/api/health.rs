@@ -11,10 +11,7 @@ use crate::http::errors::ApiResult;
 use crate::services::credentials::{self, VaultScope};
 use crate::state::{AppState, SharedState};
 
-/// The protocol version reported as `version`: the reference CLI restarts a daemon on its
-/// default address whose version differs from its own, so we report the version of the
-/// protocol we speak and name ourselves in `implementation`.
-pub const PROTOCOL_VERSION: &str = "0.7.2";
+use crate::protocol::PROTOCOL_VERSION;
 
 /// `GET /health`.
 #[derive(Object)]
