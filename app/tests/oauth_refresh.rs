@@ -84,6 +84,9 @@ async fn a_hundred_concurrent_resolves_of_an_expired_token_cause_one_refresh_gra
     let setup = memory_connected("refresh-crowd", &[]).await;
     let before = stored(&setup).await;
     until_expired().await;
+    // The provider takes half a second over the grant, so that all 100 requests are in while
+    // it is out (a fast grant would serve late arrivals a token already fresh).
+    setup.server.hold_next_token_request(500).await;
 
     let started = Instant::now();
     let mut resolves = tokio::task::JoinSet::new();

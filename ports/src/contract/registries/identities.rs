@@ -167,9 +167,13 @@ pub async fn identity_ownership_lookup_follows_the_claim(r: &Registries) {
     );
     assert_eq!(owned.default_vault, Some(binding.vault_id));
 
-    // A second, non-default vault does not change the answer.
+    // A second vault cannot take the default's place, and does not change the answer.
     let extra = r.vaults.create().await.expect("vault");
-    let _ = r.bindings.bind_default(&principal.id, &extra.id).await;
+    let refused = r.bindings.bind_default(&principal.id, &extra.id).await;
+    assert!(
+        matches!(refused, Err(RegistryError::Conflict(Conflict::DefaultVaultExists(ref id))) if *id == principal.id),
+        "{refused:?}"
+    );
     assert_eq!(
         r.ownership
             .lookup(&handle)
