@@ -242,7 +242,7 @@ pub async fn build_state(settings: &Settings) -> Result<crate::state::SharedStat
         catalog,
         redis,
         password_slots: tokio::sync::Semaphore::new(crate::state::PASSWORD_HASHING_SLOTS),
-        metrics: crate::http::metrics::HttpMetrics::default(),
+        metrics: crate::request_metrics::HttpMetrics::default(),
         verifying_keys: authsome_domain::proof::VerifyingKeys::new(crate::state::VERIFYING_KEYS_CAPACITY),
         refresh_metrics: Default::default(),
     }))

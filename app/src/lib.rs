@@ -13,6 +13,7 @@ pub mod latency_histogram;
 pub mod master_secret;
 pub mod protocol;
 pub mod repeated_warning;
+pub mod request_metrics;
 pub mod services;
 pub mod settings;
 pub mod state;

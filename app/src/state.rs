@@ -43,7 +43,7 @@ pub struct AppState {
     /// Bounds concurrent password hashing.
     pub password_slots: Semaphore,
     /// This replica's request metrics.
-    pub metrics: crate::http::metrics::HttpMetrics,
+    pub metrics: crate::request_metrics::HttpMetrics,
     /// The agents that sign requests, by `did:key` text: the parsed DID and its decompressed
     /// public key (a pure function of the text: nothing in it can go stale).
     pub verifying_keys: authsome_domain::proof::VerifyingKeys,
