@@ -12,6 +12,7 @@ use authsome_domain::Timestamp;
 use authsome_ports::{IdQuota, ReplayCache, ReplayCheck, StateError};
 use poem::http::Method;
 use serde_json::json;
+use support::faulty_vault::FaultyWrites;
 use support::{Agent, Browser, Daemon, encode, hidden_field, local_path};
 
 const PASSWORD: &str = "a long enough password";
@@ -997,62 +998,15 @@ async fn a_change_that_cannot_be_audited_is_not_made() {
     newcomer.get(&daemon, "/api/whoami").await.expect(200);
 }
 
-/// The vault store, failing writes while `failing` is set.
-struct FailingWrites {
-    inner: authsome_memory::MemoryBlobStore,
-    failing: Arc<AtomicBool>,
-}
-
-type Entry = serde_json::Map<String, serde_json::Value>;
-
-impl FailingWrites {
-    fn check(&self) -> Result<(), StateError> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(StateError::unavailable(std::io::Error::other(
-                "no space left on device",
-            )));
-        }
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl authsome_ports::VaultBlobStore for FailingWrites {
-    async fn get(&self, collection: &str, key: &str) -> Result<Option<Entry>, StateError> {
-        self.inner.get(collection, key).await
-    }
-    async fn put(&self, collection: &str, key: &str, value: &Entry) -> Result<(), StateError> {
-        self.check()?;
-        self.inner.put(collection, key, value).await
-    }
-    async fn put_if_absent(&self, collection: &str, key: &str, value: &Entry) -> Result<bool, StateError> {
-        self.check()?;
-        self.inner.put_if_absent(collection, key, value).await
-    }
-    async fn delete(&self, collection: &str, key: &str) -> Result<bool, StateError> {
-        self.check()?;
-        self.inner.delete(collection, key).await
-    }
-    async fn list_keys(&self, collection: &str, prefix: &str) -> Result<Vec<String>, StateError> {
-        self.inner.list_keys(collection, prefix).await
-    }
-    async fn ping(&self) -> Result<(), StateError> {
-        self.inner.ping().await
-    }
-    fn backend_name(&self) -> &'static str {
-        self.inner.backend_name()
-    }
-}
-
 /// An event is recorded before its change; when the change then fails, a second event with
 /// status `failure` says so.
 #[tokio::test]
 async fn a_recorded_change_that_fails_is_recorded_as_failed() {
     let failing = Arc::new(AtomicBool::new(false));
-    let store = Arc::new(FailingWrites {
-        inner: authsome_memory::MemoryBlobStore::new(),
-        failing: failing.clone(),
-    });
+    let switch = failing.clone();
+    let store = Arc::new(FaultyWrites::new("no space left on device", move |_| {
+        switch.load(Ordering::SeqCst)
+    }));
     let daemon = Daemon::build_on(&[], store, |_| {}).await;
     let (agent, _) = daemon.claimed_agent("unlucky-agent", "unlucky@example.com").await;
     let resume = agent.start_openai_login(&daemon, "default").await;

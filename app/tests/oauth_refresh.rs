@@ -19,6 +19,7 @@ use authsome_ports::{LeaseStore, StateError};
 use poem::http::Method;
 use serde_json::{Value, json};
 use support::authorization_server::{AuthorizationServer, connect_with_pkce, resolved_token};
+use support::faulty_vault::FaultyWrites;
 use support::{Agent, Browser, Daemon};
 
 const CALLBACK: &str = "/api/auth/callback/oauth";
@@ -341,54 +342,17 @@ impl LeaseStore for Switchable {
     }
 }
 
-type Entry = serde_json::Map<String, Value>;
-
-/// The vault store, failing the next `failures` writes of connection records.
-struct FlakyConnectionWrites {
-    inner: authsome_memory::MemoryBlobStore,
-    failures: Arc<AtomicUsize>,
-}
-
-#[async_trait::async_trait]
-impl authsome_ports::VaultBlobStore for FlakyConnectionWrites {
-    async fn get(&self, collection: &str, key: &str) -> Result<Option<Entry>, StateError> {
-        self.inner.get(collection, key).await
-    }
-    async fn put(&self, collection: &str, key: &str, value: &Entry) -> Result<(), StateError> {
-        if key.contains(":connection:")
-            && self
-                .failures
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
-        {
-            return Err(StateError::unavailable(std::io::Error::other("connection reset")));
-        }
-        self.inner.put(collection, key, value).await
-    }
-    async fn put_if_absent(&self, collection: &str, key: &str, value: &Entry) -> Result<bool, StateError> {
-        self.inner.put_if_absent(collection, key, value).await
-    }
-    async fn delete(&self, collection: &str, key: &str) -> Result<bool, StateError> {
-        self.inner.delete(collection, key).await
-    }
-    async fn list_keys(&self, collection: &str, prefix: &str) -> Result<Vec<String>, StateError> {
-        self.inner.list_keys(collection, prefix).await
-    }
-    async fn ping(&self) -> Result<(), StateError> {
-        self.inner.ping().await
-    }
-    fn backend_name(&self) -> &'static str {
-        self.inner.backend_name()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refreshed_token_that_cannot_be_stored_at_once_is_stored_from_the_same_grant() {
+    // The next `failures` writes of connection records fail.
     let failures = Arc::new(AtomicUsize::new(0));
-    let store = Arc::new(FlakyConnectionWrites {
-        inner: authsome_memory::MemoryBlobStore::new(),
-        failures: failures.clone(),
-    });
+    let left = failures.clone();
+    let store = Arc::new(FaultyWrites::new("connection reset", move |key| {
+        key.contains(":connection:")
+            && left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+    }));
     let setup = connected("refresh-flaky", &[], store, |_| {}).await;
     until_expired().await;
     failures.store(3, Ordering::SeqCst);

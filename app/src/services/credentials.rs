@@ -129,10 +129,7 @@ impl<'a> VaultScope<'a> {
 
     /// The provider's metadata.
     pub async fn metadata(&self, provider: &str) -> Result<Option<ProviderMetadataRecord>, ServiceError> {
-        let Some(text) = self.get_text(&self.keys.metadata(provider)).await? else {
-            return Ok(None);
-        };
-        Ok(serde_json::from_str(&text).ok())
+        self.read_record(&self.keys.metadata(provider)).await
     }
 
     /// Stores the provider's metadata, stamped with this scope.
@@ -140,12 +137,7 @@ impl<'a> VaultScope<'a> {
         record.identity = self.identity.clone();
         record.principal_id = self.principal_id.clone();
         record.vault_id = Some(self.vault_id.as_str().to_owned());
-        let text = serde_json::to_string(record).unwrap_or_default();
-        Ok(self
-            .state
-            .vault
-            .put(&self.keys.collection(), &self.keys.metadata(&record.provider), &text)
-            .await?)
+        self.write_record(&self.keys.metadata(&record.provider), record).await
     }
 
     /// Removes the provider's metadata.
@@ -159,10 +151,7 @@ impl<'a> VaultScope<'a> {
 
     /// The provider's refresh state in this vault.
     pub async fn provider_state(&self, provider: &str) -> Result<Option<ProviderStateRecord>, ServiceError> {
-        let Some(text) = self.get_text(&self.keys.state(provider)).await? else {
-            return Ok(None);
-        };
-        Ok(serde_json::from_str(&text).ok())
+        self.read_record(&self.keys.state(provider)).await
     }
 
     /// Stores the provider's refresh state, stamped with this scope.
@@ -170,12 +159,21 @@ impl<'a> VaultScope<'a> {
         record.identity = self.identity.clone();
         record.principal_id = self.principal_id.clone();
         record.vault_id = Some(self.vault_id.as_str().to_owned());
+        self.write_record(&self.keys.state(&record.provider), record).await
+    }
+
+    /// A metadata or state record of this vault (unreadable: absent, as the reference reads it).
+    async fn read_record<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ServiceError> {
+        let Some(text) = self.get_text(key).await? else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_str(&text).ok())
+    }
+
+    /// Stores a metadata or state record of this vault.
+    async fn write_record<T: serde::Serialize>(&self, key: &str, record: &T) -> Result<(), ServiceError> {
         let text = serde_json::to_string(record).unwrap_or_default();
-        Ok(self
-            .state
-            .vault
-            .put(&self.keys.collection(), &self.keys.state(&record.provider), &text)
-            .await?)
+        Ok(self.state.vault.put(&self.keys.collection(), key, &text).await?)
     }
 
     /// Every (provider, connection name) stored, in key order.

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod authorization_server;
+pub mod faulty_vault;
 pub mod http1;
 pub mod process;
 

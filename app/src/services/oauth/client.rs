@@ -8,6 +8,7 @@ use authsome_domain::credential_records::ProviderClientRecord;
 use authsome_domain::oauth::expand_base_url;
 use authsome_domain::provider_definition::{FlowType, OAuthConfig, ProviderDefinition};
 use authsome_domain::{AuditEvent, AuthSession};
+use authsome_ports::{EndpointBody, EndpointError, EndpointReply, EndpointRequest};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -44,6 +45,28 @@ impl LoginClient {
             form.push(("client_secret", secret));
         }
         None
+    }
+}
+
+impl LoginClient {
+    /// POSTs `form` to the provider endpoint `url`, authenticated as this client (see
+    /// [`authenticate`](Self::authenticate)).
+    pub async fn send_form<'a>(
+        &'a self,
+        state: &AppState,
+        url: &str,
+        basic: bool,
+        mut form: Vec<(&'a str, &'a str)>,
+    ) -> Result<EndpointReply, EndpointError> {
+        let basic_auth = self.authenticate(basic, &mut form);
+        state
+            .endpoints
+            .send(&EndpointRequest {
+                url,
+                body: EndpointBody::Form(&form),
+                basic_auth,
+            })
+            .await
     }
 }
 

@@ -192,7 +192,7 @@ pub async fn finish(state: &AppState, session: &mut AuthSession, callback: Callb
         .ok_or_else(|| failed(session, "the login lost its PKCE verifier; start it again"))?;
     let redirect_uri = callback_url(state);
     let token_url = setup.endpoint(&oauth.token_url, session);
-    let mut form = vec![
+    let form = vec![
         ("grant_type", "authorization_code"),
         ("code", code.expose_secret()),
         ("redirect_uri", redirect_uri.as_str()),
@@ -200,14 +200,8 @@ pub async fn finish(state: &AppState, session: &mut AuthSession, callback: Callb
     ];
     // A registered client authenticates in the form (`client_secret_post`, as registered).
     let basic = !registered && oauth.authorization_method.eq_ignore_ascii_case("basic");
-    let basic_auth = client.authenticate(basic, &mut form);
-    let reply = state
-        .endpoints
-        .send(&EndpointRequest {
-            url: &token_url,
-            body: EndpointBody::Form(&form),
-            basic_auth,
-        })
+    let reply = client
+        .send_form(state, &token_url, basic, form)
         .await
         .map_err(|e| exchange_failed(session, "Token exchange", &e))?;
     let grant =

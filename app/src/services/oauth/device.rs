@@ -55,14 +55,9 @@ pub async fn begin(
     }
     // Authenticated as at the token endpoint (RFC 8628 §3.1): a confidential client's secret
     // goes too (the reference sent only the id, which such clients are refused with).
-    let basic_auth = client.authenticate(oauth.authorization_method.eq_ignore_ascii_case("basic"), &mut form);
-    let reply = state
-        .endpoints
-        .send(&EndpointRequest {
-            url: &endpoint,
-            body: EndpointBody::Form(&form),
-            basic_auth,
-        })
+    let basic = oauth.authorization_method.eq_ignore_ascii_case("basic");
+    let reply = client
+        .send_form(state, &endpoint, basic, form)
         .await
         .map_err(|e| exchange_failed(session, "Device authorization", &e))?;
     let codes = DeviceAuthorization::from_answer(&reply.answer())
@@ -228,16 +223,9 @@ async fn poll_token_endpoint(
             })
             .await
     } else {
-        let mut form = vec![("grant_type", GRANT_TYPE), ("device_code", device_code.expose_secret())];
-        let basic_auth = client.authenticate(oauth.authorization_method.eq_ignore_ascii_case("basic"), &mut form);
-        state
-            .endpoints
-            .send(&EndpointRequest {
-                url: &token_url,
-                body: EndpointBody::Form(&form),
-                basic_auth,
-            })
-            .await
+        let form = vec![("grant_type", GRANT_TYPE), ("device_code", device_code.expose_secret())];
+        let basic = oauth.authorization_method.eq_ignore_ascii_case("basic");
+        client.send_form(state, &token_url, basic, form).await
     };
     Ok(reply.map(|reply| DevicePoll::from_answer(&reply.answer())))
 }

@@ -27,7 +27,7 @@ use authsome_domain::oauth::refresh::{
 };
 use authsome_domain::provider_definition::ProviderDefinition;
 use authsome_domain::{AuditEvent, Timestamp};
-use authsome_ports::{EndpointBody, EndpointError, EndpointRequest};
+use authsome_ports::EndpointError;
 use poem::http::StatusCode;
 use tracing::Instrument;
 
@@ -276,18 +276,11 @@ async fn request_grant(
         return Err(refused("No client_id available for refresh".to_owned()));
     };
     let token_url = expand_base_url(&oauth.token_url, record.base_url.as_deref());
-    let mut form = vec![("grant_type", refresh::GRANT_TYPE), ("refresh_token", refresh_token)];
-    let basic = setup.stored_client_uses_basic();
-    let basic_auth = client.authenticate(basic, &mut form);
+    let form = vec![("grant_type", refresh::GRANT_TYPE), ("refresh_token", refresh_token)];
     let started = Instant::now();
     let span = tracing::info_span!("oauth.token_request", provider = %record.provider, grant = refresh::GRANT_TYPE);
-    let reply = state
-        .endpoints
-        .send(&EndpointRequest {
-            url: &token_url,
-            body: EndpointBody::Form(&form),
-            basic_auth,
-        })
+    let reply = client
+        .send_form(state, &token_url, setup.stored_client_uses_basic(), form)
         .instrument(span)
         .await;
     state
