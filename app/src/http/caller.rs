@@ -372,6 +372,36 @@ fn provider_in_body(body: &[u8]) -> Option<ProviderName> {
 /// A caller authenticated by a proof-of-possession token or a browser session.
 pub struct AnyCaller(pub Caller);
 
+/// A person authenticated by a browser session (routes the browser pages read; they only
+/// read, so no CSRF token is asked for).
+pub struct BrowserCaller(pub Caller);
+
+impl<'a> ApiExtractor<'a> for BrowserCaller {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_browser(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![BROWSER_SCHEME]
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _options: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        match browser_caller(request).await {
+            Ok(Some(caller)) => Ok(Self(caller)),
+            Ok(None) => Err(unauthorized("Missing or invalid browser session").into_poem()),
+            Err(error) => Err(error.into_poem()),
+        }
+    }
+}
+
 impl<'a> ApiExtractor<'a> for PopCaller {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
     type ParamType = ();

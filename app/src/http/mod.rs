@@ -5,6 +5,7 @@
 //! Handlers only translate between HTTP and the [services](crate::services); they hold no
 //! state of their own beyond the shared [`AppState`](crate::state::AppState).
 
+mod allowed_methods;
 pub mod api;
 pub mod caller;
 pub mod client_address;

@@ -184,6 +184,7 @@ pub async fn capture_body<E: Endpoint>(inner: Arc<E>, mut request: Request) -> p
 /// parameters): JSON for the API, a page for browsers.
 pub async fn json_errors<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
     let is_api = request.uri().path().starts_with("/api/") || !pages::html_expected(&request);
+    let path = request.uri().path().to_owned();
     match inner.call(request).await {
         Ok(response) => Ok(response.into_response()),
         Err(error) if error.is_from_response() => Ok(error.into_response()),
@@ -210,11 +211,18 @@ pub async fn json_errors<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
                 _ => error.to_string(),
             };
             let api_error = ApiError::detail(status, message);
-            if is_api {
-                Ok(with_pattern(api_error.into_response()))
+            let mut response = if is_api {
+                with_pattern(api_error.into_response())
             } else {
-                Ok(with_pattern(pages::failure_page(api_error)))
+                with_pattern(pages::failure_page(api_error))
+            };
+            if status == StatusCode::METHOD_NOT_ALLOWED
+                && let Some(allow) = crate::http::allowed_methods::allow_header(&path)
+                && let Ok(value) = poem::http::HeaderValue::from_str(&allow)
+            {
+                response.headers_mut().insert(poem::http::header::ALLOW, value);
             }
+            Ok(response)
         }
     }
 }

@@ -57,15 +57,14 @@ async fn with_password_slot<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ServiceError> {
-    let _slot = state.password_slots.acquire().await.map_err(|_| {
-        ServiceError::detail(
-            poem::http::StatusCode::SERVICE_UNAVAILABLE,
-            "The server is shutting down",
-        )
-    })?;
+    let _slot = state
+        .password_slots
+        .acquire()
+        .await
+        .map_err(|_| ServiceError::Unavailable("The server is shutting down".to_owned()))?;
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|_| ServiceError::detail(poem::http::StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"))
+        .map_err(|_| ServiceError::Internal("a password hashing task failed"))
 }
 
 fn check_password_rules(state: &AppState, password: &SecretString) -> Result<(), AccountError> {
@@ -84,9 +83,7 @@ async fn hash(state: &AppState, password: &SecretString) -> Result<PasswordHash,
     let password = password.clone();
     match with_password_slot(state, move || authsome_domain::password::hash(&password)).await? {
         Some(hash) => Ok(hash),
-        None => {
-            Err(ServiceError::detail(poem::http::StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into())
-        }
+        None => Err(ServiceError::Internal("a password could not be hashed").into()),
     }
 }
 

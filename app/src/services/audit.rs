@@ -18,7 +18,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use authsome_domain::{AuditEvent, AuditSource};
-use poem::http::StatusCode;
 use serde_json::{Map, Value};
 
 use crate::repeated_warning::RepeatedWarning;
@@ -83,10 +82,7 @@ pub async fn record(state: &AppState, event: AuditEvent) {
 
 /// The refusal when the audit log cannot record a change.
 fn audit_unavailable() -> ServiceError {
-    ServiceError::detail(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The audit log cannot be written, so nothing was changed; try again shortly",
-    )
+    ServiceError::Unavailable("The audit log cannot be written, so nothing was changed; try again shortly".to_owned())
 }
 
 /// Carries out `change` (a future, so nothing of it runs before this says so) under its audit

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use authsome_domain::credential_records::ConnectionRecord;
 use authsome_domain::provider_definition::{AuthType, FlowType, ProviderDefinition};
 use authsome_domain::{AuthSession, AuthSessionState, ConnectionName, ProviderName, Timestamp};
-use poem::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
@@ -40,7 +39,7 @@ pub struct StartLogin {
 }
 
 fn bad_request(message: impl Into<String>) -> ServiceError {
-    ServiceError::detail(StatusCode::BAD_REQUEST, message)
+    ServiceError::Invalid(message.into())
 }
 
 /// The input fields a flow needs from the person.
@@ -319,7 +318,7 @@ fn normalise_url(url: Option<&str>) -> Option<String> {
 
 fn error_text(error: &ServiceError) -> String {
     match error {
-        ServiceError::Authsome(e) => format!("{}: {}", e.class, e.message),
+        ServiceError::Authsome(e) => format!("{}: {}", e.class.name(), e.message),
         other => other.to_string(),
     }
 }
@@ -411,16 +410,12 @@ pub async fn save_login_connection(
     let provider = session.provider.as_str();
     let connection = session.connection_name.as_str();
     let Some(principal_id) = &session.principal_id else {
-        return Err(ServiceError::detail(
-            StatusCode::NOT_FOUND,
-            "Authentication session not found",
-        ));
+        return Err(ServiceError::NotFound("Authentication session not found".to_owned()));
     };
     let Some(binding) = state.registries.bindings.get_default(principal_id).await? else {
-        return Err(ServiceError::detail(
-            StatusCode::FORBIDDEN,
-            format!("Principal '{principal_id}' has no default vault"),
-        ));
+        return Err(ServiceError::Forbidden(format!(
+            "Principal '{principal_id}' has no default vault"
+        )));
     };
     let scope = VaultScope::new(
         state,
@@ -499,10 +494,20 @@ pub async fn resume(
     }
 }
 
-/// The JSON view of a session (`AuthSessionResponse`), with the reference's `next_action`:
-/// the input page while inputs are missing, the cookie capture for a browser login, the
-/// provider's authorization page, or the device-code page.
-pub fn view(state: &AppState, session: &AuthSession) -> Value {
+/// What the client should do next for a login: the reference's `next_action`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextStep {
+    /// Nothing: the session is finished (or waits on the server).
+    Nothing,
+    /// Open this address in a browser: the input page while inputs are missing, the
+    /// provider's authorization page, or the device-code page.
+    OpenUrl(String),
+    /// Capture the provider's cookies from a browser (a browser-cookie login).
+    CaptureCookies(cookies::CookieCapture),
+}
+
+/// The next step of `session`.
+pub fn next_step(state: &AppState, session: &AuthSession) -> NextStep {
     let open = matches!(
         session.state,
         AuthSessionState::Pending | AuthSessionState::WaitingForUser | AuthSessionState::Processing
@@ -511,38 +516,23 @@ pub fn view(state: &AppState, session: &AuthSession) -> Value {
         .payload
         .get("input_fields")
         .is_some_and(|f| f.as_array().is_some_and(|a| !a.is_empty()));
-    let code = device::user_code(session);
-    let next_action = if !open {
-        json!({"type": "none"})
+    if !open {
+        NextStep::Nothing
     } else if has_inputs {
-        json!({"type": "open_url", "url": state.url(&format!("/auth/input?session={}", session.id.as_str()))})
+        NextStep::OpenUrl(state.url(&format!("/auth/input?session={}", session.id.as_str())))
     } else if session
         .payload
         .get("browser_login")
         .is_some_and(|b| b == &Value::Bool(true))
     {
-        cookies::next_action(session)
+        NextStep::CaptureCookies(cookies::capture(session))
     } else if let Some(url) = session.payload.get("auth_url").and_then(Value::as_str) {
-        json!({"type": "open_url", "url": url})
-    } else if code.is_some() {
-        json!({"type": "open_url", "url": state.url(&device_path(session))})
+        NextStep::OpenUrl(url.to_owned())
+    } else if device::user_code(session).is_some() {
+        NextStep::OpenUrl(state.url(&device_path(session)))
     } else {
-        json!({"type": "none"})
-    };
-    json!({
-        "id": session.id.as_str(),
-        "provider": session.provider.as_str(),
-        "connection": session.connection_name.as_str(),
-        "status": session.state.as_str(),
-        "message": session.status_message,
-        "error": session.error_message,
-        "created_at": session.created_at.to_json_form(),
-        "expires_at": session.expires_at.to_json_form(),
-        "next_action": next_action,
-        "user_code": code.map(|(user_code, _, _)| user_code),
-        "verification_uri": code.map(|(_, uri, _)| uri),
-        "verification_uri_complete": code.and_then(|(_, _, complete)| complete),
-    })
+        NextStep::Nothing
+    }
 }
 
 #[cfg(test)]

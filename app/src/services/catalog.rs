@@ -181,11 +181,9 @@ impl ProviderCatalog {
         }
         match self.custom.insert(&document).await {
             Ok(()) => Ok(()),
-            Err(RegistryError::Conflict(_)) => Err(AuthsomeError::new(
-                "ProviderAlreadyRegisteredError",
+            Err(RegistryError::Conflict(_)) => Err(AuthsomeError::already_registered(
                 format!("Provider '{}' already registered", definition.name),
-                Some(&definition.name),
-                None,
+                &definition.name,
             )
             .into()),
             Err(other) => Err(other.into()),

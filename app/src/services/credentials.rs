@@ -620,8 +620,7 @@ pub async fn set_global_connection(
         .connection(provider, &name)
         .await?
         .ok_or_else(|| not_found(provider, &name, Some(caller)))?;
-    let invalid =
-        |e: authsome_domain::ValidationError| ServiceError::detail(poem::http::StatusCode::BAD_REQUEST, e.to_string());
+    let invalid = |e: authsome_domain::ValidationError| ServiceError::from(e);
     let target = GlobalProviderConnectionTarget {
         provider: ProviderName::parse(provider).map_err(invalid)?,
         owner_principal_id: caller.principal_id.clone(),

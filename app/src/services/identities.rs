@@ -10,7 +10,6 @@ use authsome_domain::{
     ClaimStatus, ClientAddress, DidKey, IdentityHandle, IdentityRegistration, PendingClaim, PrincipalId,
 };
 use authsome_ports::{Conflict, RegistryError};
-use poem::http::StatusCode;
 
 use crate::repeated_warning::RepeatedWarning;
 use crate::services::ServiceError;
@@ -56,7 +55,7 @@ pub struct IdentityStatus {
 }
 
 fn bad_request(message: impl Into<String>) -> ServiceError {
-    ServiceError::detail(StatusCode::BAD_REQUEST, message)
+    ServiceError::Invalid(message.into())
 }
 
 async fn status_of(state: &AppState, registration: IdentityRegistration) -> Result<IdentityStatus, ServiceError> {
@@ -148,7 +147,7 @@ pub async fn register(
     let registered = match state.registries.identities.register(&handle, &did).await {
         Ok(registered) => registered,
         Err(RegistryError::Conflict(conflict @ (Conflict::HandleTaken(_) | Conflict::DidTaken(_)))) => {
-            return Err(ServiceError::Detail(StatusCode::CONFLICT, conflict.to_string()).into());
+            return Err(ServiceError::Conflict(conflict.to_string()).into());
         }
         Err(other) => return Err(ServiceError::from(other).into()),
     };

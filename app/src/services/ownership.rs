@@ -4,7 +4,6 @@
 
 use authsome_domain::{BrowserSession, ClaimStatus, DidKey, Email, IdentityHandle, PrincipalId, Role, VaultId};
 use authsome_ports::IdentityOwnership;
-use poem::http::StatusCode;
 use secrecy::SecretString;
 
 use crate::services::ServiceError;
@@ -90,7 +89,7 @@ impl Caller {
 /// The 403 messages of the reference when an identity may not act.
 pub fn caller_from_ownership(ownership: IdentityOwnership, did: DidKey) -> Result<Caller, ServiceError> {
     let handle = ownership.registration.handle;
-    let forbidden = |message: String| ServiceError::detail(StatusCode::FORBIDDEN, message);
+    let forbidden = |message: String| ServiceError::Forbidden(message);
     let Some(claim) = ownership.claim else {
         return Err(forbidden(format!("Identity '{handle}' is not claimed")));
     };

@@ -38,14 +38,12 @@ pub async fn register(
 ) -> Result<(), ServiceError> {
     caller.require_admin()?;
     if let Some(twin) = state.catalog.case_twin(&definition.name).await? {
-        return Err(AuthsomeError::new(
-            "ProviderAlreadyRegisteredError",
+        return Err(AuthsomeError::already_registered(
             format!(
                 "Provider '{}' differs from the existing provider '{twin}' only in letter case; choose another name",
                 definition.name
             ),
-            Some(&definition.name),
-            None,
+            &definition.name,
         )
         .into());
     }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod authorization_server;
+pub mod conformance;
 pub mod faulty_vault;
 pub mod http1;
 pub mod process;
@@ -185,6 +186,7 @@ impl Daemon {
     }
 
     pub async fn send(&self, request: Request) -> Reply {
+        let (method, uri) = (request.method().clone(), request.uri().to_string());
         let response = self
             .endpoint
             .call(request)
@@ -193,6 +195,7 @@ impl Daemon {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.into_body().into_vec().await.expect("body");
+        conformance::check(&method, &uri, status, &headers, &body);
         Reply { status, headers, body }
     }
 

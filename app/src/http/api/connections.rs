@@ -13,9 +13,12 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::http::api::ApiTags;
+use crate::http::api::documented::Documented;
 use crate::http::api::shared_documents::SharedDocuments;
+use crate::http::api::stored_shapes::{AccountDocument, ConnectionRecordDocument, ProviderDefinitionDocument};
+use crate::http::api::wire_enums::{AuthType, ConnectionStatus, CredentialSource, Done};
 use crate::http::caller::{AnyCaller, PopCaller};
-use crate::http::errors::{ApiError, ApiResult};
+use crate::http::errors::{ApiError, ApiResult, ErrorBody};
 use crate::services::credentials::{self, VaultScope};
 use crate::services::ownership::{self, Caller};
 use crate::state::{AppState, SharedState};
@@ -27,17 +30,21 @@ pub struct ConnectionListEntry {
     pub connection_name: String,
     /// Whether it is the provider's default in this vault.
     pub is_default: bool,
-    /// `api_key`, `oauth2` or `browser`.
-    pub auth_type: String,
-    /// `connected`, `expired`, ...
-    pub status: String,
-    /// Granted scopes.
+    /// How requests are authenticated.
+    pub auth_type: AuthType,
+    /// Where it stands.
+    pub status: ConnectionStatus,
+    /// Granted scopes; null when none were recorded.
+    #[oai(nullable)]
     pub scopes: Option<Vec<String>>,
-    /// Provider base URL (self-hosted providers).
+    /// Provider base URL (self-hosted providers); null otherwise.
+    #[oai(nullable)]
     pub base_url: Option<String>,
-    /// API address the connection is for.
+    /// API address the connection is for; null when the provider's own.
+    #[oai(nullable)]
     pub api_url: Option<String>,
-    /// Expiry, ISO 8601 with `+00:00`.
+    /// Expiry, ISO 8601 with `+00:00`; null when it does not expire.
+    #[oai(nullable)]
     pub expires_at: Option<String>,
 }
 
@@ -62,15 +69,17 @@ pub struct GlobalConnectionSummary {
     /// The target connection's name.
     pub connection_name: String,
     /// Its status.
-    pub status: String,
+    pub status: ConnectionStatus,
     /// Its auth type.
-    pub auth_type: String,
+    pub auth_type: AuthType,
     /// The account it is, when known.
+    #[oai(nullable)]
     pub account_label: Option<String>,
     /// API address.
+    #[oai(nullable)]
     pub api_url: Option<String>,
     /// Always `global`.
-    pub source: String,
+    pub source: CredentialSource,
 }
 
 /// Provider definitions by origin.
@@ -79,7 +88,7 @@ pub struct ProvidersBySourceView {
     /// Every bundled definition.
     pub bundled: SharedDocuments,
     /// Every admin-registered definition.
-    pub custom: Vec<Value>,
+    pub custom: Vec<Documented<ProviderDefinitionDocument>>,
 }
 
 /// `GET /api/connections`.
@@ -99,10 +108,13 @@ pub struct ConnectionsOverview {
 #[derive(Object)]
 pub struct ConnectionSecrets {
     /// OAuth access token.
+    #[oai(nullable)]
     pub access_token: Option<String>,
     /// OAuth refresh token.
+    #[oai(nullable)]
     pub refresh_token: Option<String>,
     /// API key.
+    #[oai(nullable)]
     pub api_key: Option<String>,
     /// Browser cookies.
     pub credentials: BTreeMap<String, Value>,
@@ -118,29 +130,38 @@ pub struct ConnectionDetail {
     /// Connection name.
     pub connection_name: String,
     /// Owning principal.
+    #[oai(nullable)]
     pub principal_id: Option<String>,
     /// The identity that stored it.
+    #[oai(nullable)]
     pub identity: Option<String>,
     /// The vault holding it.
+    #[oai(nullable)]
     pub vault_id: Option<String>,
     /// Status.
-    pub status: String,
+    pub status: ConnectionStatus,
     /// Auth type.
-    pub auth_type: String,
+    pub auth_type: AuthType,
     /// Provider base URL.
+    #[oai(nullable)]
     pub base_url: Option<String>,
     /// API address.
+    #[oai(nullable)]
     pub api_url: Option<String>,
     /// Granted scopes.
     pub scopes: Vec<String>,
     /// OAuth token type.
+    #[oai(nullable)]
     pub token_type: Option<String>,
     /// When the credential was obtained.
+    #[oai(nullable)]
     pub obtained_at: Option<String>,
     /// When it expires.
+    #[oai(nullable)]
     pub expires_at: Option<String>,
     /// The provider account, when known.
-    pub account: Option<Value>,
+    #[oai(nullable)]
+    pub account: Option<Documented<AccountDocument>>,
     /// The secret values: only for the caller's own connections. An admin viewing another
     /// principal's connection gets them empty and `secrets_redacted: true`.
     pub secrets: ConnectionSecrets,
@@ -158,20 +179,18 @@ pub struct ConnectionDetail {
 #[derive(Object)]
 pub struct StatusOk {
     /// `ok`.
-    pub status: String,
+    pub status: Done,
 }
 
 fn ok() -> StatusOk {
-    StatusOk {
-        status: "ok".to_owned(),
-    }
+    StatusOk { status: Done::Ok }
 }
 
 /// `POST .../default` response.
 #[derive(Object)]
 pub struct DefaultSet {
     /// `ok`.
-    pub status: String,
+    pub status: Done,
     /// Provider name.
     pub provider: String,
     /// The new default.
@@ -182,7 +201,7 @@ pub struct DefaultSet {
 #[derive(Object)]
 pub struct GlobalSet {
     /// `ok`.
-    pub status: String,
+    pub status: Done,
     /// Provider name.
     pub provider: String,
     /// The connection now global.
@@ -193,11 +212,144 @@ pub struct GlobalSet {
 #[derive(Object)]
 pub struct GlobalUnset {
     /// `ok`.
-    pub status: String,
+    pub status: Done,
     /// Provider name.
     pub provider: String,
     /// Whether a global connection was removed.
     pub deleted: bool,
+}
+
+operation_success! {
+    /// What `GET /api/connections` answers.
+    ListConnectionsSuccess {
+        /// The caller's connections, the global fallbacks and the catalog.
+        200 Overview(ConnectionsOverview),
+    }
+}
+
+operation_failures! {
+    /// Why `GET /api/connections` can fail.
+    ListConnectionsFailure authenticated {}
+}
+
+operation_success! {
+    /// What `GET /api/connections/{provider}/{connection}` answers.
+    GetConnectionSuccess {
+        /// The stored record, **with its secret values**.
+        200 Record(Documented<ConnectionRecordDocument>),
+    }
+}
+
+operation_failures! {
+    /// Why `GET /api/connections/{provider}/{connection}` can fail.
+    GetConnectionFailure authenticated {
+        /// A name is not valid.
+        400 BadRequest(ErrorBody),
+        /// No such connection in the calling agent's vault (`ConnectionNotFoundError`).
+        404 NotFound(ErrorBody),
+    }
+}
+
+operation_success! {
+    /// What `GET /api/connections/{provider}/{connection}/detail` answers.
+    ConnectionDetailSuccess {
+        /// The connection; secret values only for the caller's own.
+        200 Detail(ConnectionDetail),
+    }
+}
+
+operation_failures! {
+    /// Why `GET /api/connections/{provider}/{connection}/detail` can fail (403 also for
+    /// `?principal=` from a non-admin).
+    ConnectionDetailFailure authenticated {
+        /// A name is not valid.
+        400 BadRequest(ErrorBody),
+        /// No such provider, connection or principal.
+        404 NotFound(ErrorBody),
+    }
+}
+
+operation_success! {
+    /// What `POST /api/connections/{provider}/{connection}/logout` and
+    /// `POST /api/connections/{provider}/revoke` answer.
+    DoneSuccess {
+        /// Done (a connection that did not exist is not an error).
+        200 Done(StatusOk),
+    }
+}
+
+operation_failures! {
+    /// Why logging out of a connection can fail (403 also for `?principal=` from a
+    /// non-admin).
+    LogoutFailure authenticated {
+        /// A name is not valid.
+        400 BadRequest(ErrorBody),
+        /// No such provider or principal.
+        404 NotFound(ErrorBody),
+    }
+}
+
+operation_failures! {
+    /// Why revoking a provider everywhere can fail (403 also when the caller is not an
+    /// admin).
+    RevokeFailure authenticated {
+        /// The name is not valid.
+        400 BadRequest(ErrorBody),
+        /// No such provider (`ProviderNotFoundError`).
+        404 NotFound(ErrorBody),
+    }
+}
+
+operation_success! {
+    /// What `POST /api/connections/{provider}/{connection}/default` answers.
+    SetDefaultSuccess {
+        /// The connection is the provider's default in the caller's vault.
+        200 Set(DefaultSet),
+    }
+}
+
+operation_failures! {
+    /// Why setting a default can fail.
+    SetDefaultFailure authenticated {
+        /// A name is not valid.
+        400 BadRequest(ErrorBody),
+        /// No such connection (`ConnectionNotFoundError`).
+        404 NotFound(ErrorBody),
+    }
+}
+
+operation_success! {
+    /// What `POST /api/connections/{provider}/{connection}/global` answers.
+    SetGlobalSuccess {
+        /// The connection is the provider's deployment-wide fallback.
+        200 Set(GlobalSet),
+    }
+}
+
+operation_failures! {
+    /// Why setting the global fallback can fail (403 also when the caller is not an admin).
+    SetGlobalFailure authenticated {
+        /// A name is not valid.
+        400 BadRequest(ErrorBody),
+        /// No such connection in the caller's vault (`ConnectionNotFoundError`).
+        404 NotFound(ErrorBody),
+    }
+}
+
+operation_success! {
+    /// What `DELETE /api/connections/{provider}/global` answers.
+    UnsetGlobalSuccess {
+        /// Whether a fallback was removed.
+        200 Unset(GlobalUnset),
+    }
+}
+
+operation_failures! {
+    /// Why removing the global fallback can fail (403 also when the caller is not an admin).
+    UnsetGlobalFailure authenticated {
+        /// The name is not valid.
+        400 BadRequest(ErrorBody),
+    }
 }
 
 /// Stored connections.
@@ -225,8 +377,8 @@ fn list_entry(connection_name: &str, is_default: bool, record: &ConnectionRecord
     ConnectionListEntry {
         connection_name: connection_name.to_owned(),
         is_default,
-        auth_type: record.auth_type.as_str().to_owned(),
-        status: record.status.as_str().to_owned(),
+        auth_type: record.auth_type.into(),
+        status: record.status.into(),
         scopes: record.scopes.clone(),
         base_url: record.base_url.clone(),
         api_url: record.api_url.clone(),
@@ -286,11 +438,11 @@ pub async fn overview(state: &AppState, caller: &Caller) -> ApiResult<Connection
             provider: record.provider.clone(),
             provider_display_name: display,
             connection_name: record.connection_name.clone(),
-            status: record.status.as_str().to_owned(),
-            auth_type: record.auth_type.as_str().to_owned(),
+            status: record.status.into(),
+            auth_type: record.auth_type.into(),
             account_label: record.account.as_ref().and_then(|a| a.label.clone()),
             api_url: record.api_url.clone(),
-            source: "global".to_owned(),
+            source: CredentialSource::Global,
         })
         .collect();
     let by_source = state.catalog.list_by_source().await?;
@@ -300,7 +452,7 @@ pub async fn overview(state: &AppState, caller: &Caller) -> ApiResult<Connection
         provider_connection_counts: provider_connection_counts(state, caller, &groups).await?,
         by_source: ProvidersBySourceView {
             bundled: by_source.bundled.into(),
-            custom: by_source.custom.iter().map(|d| d.to_value()).collect(),
+            custom: by_source.custom.iter().map(|d| Documented::new(d.to_value())).collect(),
         },
     })
 }
@@ -314,36 +466,53 @@ pub fn record_json(record: &ConnectionRecord) -> Value {
 impl ConnectionsApi {
     /// The caller's connections grouped by provider, the global fallbacks, per-provider
     /// counts (admins) and the provider catalog.
-    #[oai(path = "/api/connections", method = "get")]
-    async fn list(&self, state: Data<&SharedState>, caller: AnyCaller) -> ApiResult<Json<ConnectionsOverview>> {
-        Ok(Json(overview(state.0, &caller.0).await?))
+    #[oai(path = "/api/connections", method = "get", operation_id = "list_connections")]
+    async fn list(
+        &self,
+        state: Data<&SharedState>,
+        caller: AnyCaller,
+    ) -> Result<ListConnectionsSuccess, ListConnectionsFailure> {
+        Ok(ListConnectionsSuccess::Overview(Json(
+            overview(state.0, &caller.0).await?,
+        )))
     }
 
     /// One of the calling agent's connections, with its secret values (the CLI's
     /// `connections inspect` and the onboard drift check read them).
-    #[oai(path = "/api/connections/:provider/:connection", method = "get")]
+    #[oai(
+        path = "/api/connections/:provider/:connection",
+        method = "get",
+        operation_id = "get_connection"
+    )]
     async fn get(
         &self,
         state: Data<&SharedState>,
         caller: PopCaller,
         provider: Path<String>,
         connection: Path<String>,
-    ) -> ApiResult<Json<Value>> {
+    ) -> Result<GetConnectionSuccess, GetConnectionFailure> {
         let record = credentials::get_connection(state.0, &caller.0, &provider.0, Some(&connection.0)).await?;
-        Ok(Json(record_json(&record)))
+        Ok(GetConnectionSuccess::Record(Json(Documented::new(record_json(
+            &record,
+        )))))
     }
 
     /// A connection's details. `?principal=` (admins) views another principal's connection,
     /// whose secret values are withheld.
-    #[oai(path = "/api/connections/:provider/:connection/detail", method = "get")]
+    #[oai(
+        path = "/api/connections/:provider/:connection/detail",
+        method = "get",
+        operation_id = "connection_detail"
+    )]
     async fn detail(
         &self,
         state: Data<&SharedState>,
         caller: AnyCaller,
         provider: Path<String>,
         connection: Path<String>,
+        /// Another principal's vault (admins).
         principal: Query<Option<String>>,
-    ) -> ApiResult<Json<ConnectionDetail>> {
+    ) -> Result<ConnectionDetailSuccess, ConnectionDetailFailure> {
         let state = state.0;
         let caller = caller.0;
         let target = target_principal(state, &caller, principal.0.as_deref()).await?;
@@ -378,41 +547,50 @@ impl ConnectionsApi {
                 credentials: BTreeMap::new(),
             }
         };
-        Ok(Json(ConnectionDetail {
+        Ok(ConnectionDetailSuccess::Detail(Json(ConnectionDetail {
             provider: record.provider.clone(),
             provider_display_name: definition.display_name.clone(),
             connection_name: record.connection_name.clone(),
             principal_id: record.principal_id.clone(),
             identity: record.identity.clone(),
             vault_id: record.vault_id.clone(),
-            status: record.status.as_str().to_owned(),
-            auth_type: record.auth_type.as_str().to_owned(),
+            status: record.status.into(),
+            auth_type: record.auth_type.into(),
             base_url: record.base_url.clone(),
             api_url: record.api_url.clone(),
             scopes: record.scopes.clone().unwrap_or_default(),
             token_type: record.token_type.clone(),
             obtained_at: record.obtained_at.map(|t| t.to_json_form()),
             expires_at: record.expires_at.map(|t| t.to_json_form()),
-            account: record.account.as_ref().and_then(|a| serde_json::to_value(a).ok()),
+            account: record
+                .account
+                .as_ref()
+                .and_then(|a| serde_json::to_value(a).ok())
+                .map(Documented::new),
             secrets,
             secrets_redacted: !own,
             can_set_default: own,
             can_set_global: own && caller.is_admin(),
             is_global,
-        }))
+        })))
     }
 
     /// Logs out of a connection (a missing connection is not an error). `?principal=`
     /// (admins) acts on another principal's vault.
-    #[oai(path = "/api/connections/:provider/:connection/logout", method = "post")]
+    #[oai(
+        path = "/api/connections/:provider/:connection/logout",
+        method = "post",
+        operation_id = "logout_connection"
+    )]
     async fn logout(
         &self,
         state: Data<&SharedState>,
         caller: AnyCaller,
         provider: Path<String>,
         connection: Path<String>,
+        /// Another principal's vault (admins).
         principal: Query<Option<String>>,
-    ) -> ApiResult<Json<StatusOk>> {
+    ) -> Result<DoneSuccess, LogoutFailure> {
         let state = state.0;
         let target = target_principal(state, &caller.0, principal.0.as_deref()).await?;
         let scope = VaultScope::new(
@@ -422,68 +600,84 @@ impl ConnectionsApi {
             Some(target.principal_id.as_str()),
         );
         credentials::logout(state, &scope, &caller.0, &provider.0, &connection.0).await?;
-        Ok(Json(ok()))
+        Ok(DoneSuccess::Done(Json(ok())))
     }
 
     /// Revokes a provider in every vault (admins).
-    #[oai(path = "/api/connections/:provider/revoke", method = "post")]
+    #[oai(
+        path = "/api/connections/:provider/revoke",
+        method = "post",
+        operation_id = "revoke_provider"
+    )]
     async fn revoke(
         &self,
         state: Data<&SharedState>,
         caller: AnyCaller,
         provider: Path<String>,
-    ) -> ApiResult<Json<StatusOk>> {
+    ) -> Result<DoneSuccess, RevokeFailure> {
         credentials::revoke(state.0, &caller.0, &provider.0).await?;
-        Ok(Json(ok()))
+        Ok(DoneSuccess::Done(Json(ok())))
     }
 
     /// Makes a connection the provider's default in the caller's vault.
-    #[oai(path = "/api/connections/:provider/:connection/default", method = "post")]
+    #[oai(
+        path = "/api/connections/:provider/:connection/default",
+        method = "post",
+        operation_id = "set_default_connection"
+    )]
     async fn set_default(
         &self,
         state: Data<&SharedState>,
         caller: AnyCaller,
         provider: Path<String>,
         connection: Path<String>,
-    ) -> ApiResult<Json<DefaultSet>> {
+    ) -> Result<SetDefaultSuccess, SetDefaultFailure> {
         credentials::set_default_connection(state.0, &caller.0, &provider.0, &connection.0).await?;
-        Ok(Json(DefaultSet {
-            status: "ok".to_owned(),
+        Ok(SetDefaultSuccess::Set(Json(DefaultSet {
+            status: Done::Ok,
             provider: provider.0,
             default_connection: connection.0,
-        }))
+        })))
     }
 
     /// Makes one of the (admin) caller's connections the provider's deployment-wide fallback.
-    #[oai(path = "/api/connections/:provider/:connection/global", method = "post")]
+    #[oai(
+        path = "/api/connections/:provider/:connection/global",
+        method = "post",
+        operation_id = "set_global_connection"
+    )]
     async fn set_global(
         &self,
         state: Data<&SharedState>,
         caller: AnyCaller,
         provider: Path<String>,
         connection: Path<String>,
-    ) -> ApiResult<Json<GlobalSet>> {
+    ) -> Result<SetGlobalSuccess, SetGlobalFailure> {
         let pointer = credentials::set_global_connection(state.0, &caller.0, &provider.0, &connection.0).await?;
-        Ok(Json(GlobalSet {
-            status: "ok".to_owned(),
+        Ok(SetGlobalSuccess::Set(Json(GlobalSet {
+            status: Done::Ok,
             provider: pointer.target.provider.as_str().to_owned(),
             connection_name: pointer.target.connection_name.as_str().to_owned(),
-        }))
+        })))
     }
 
     /// Removes the provider's global fallback (admins).
-    #[oai(path = "/api/connections/:provider/global", method = "delete")]
+    #[oai(
+        path = "/api/connections/:provider/global",
+        method = "delete",
+        operation_id = "unset_global_connection"
+    )]
     async fn unset_global(
         &self,
         state: Data<&SharedState>,
         caller: AnyCaller,
         provider: Path<String>,
-    ) -> ApiResult<Json<GlobalUnset>> {
+    ) -> Result<UnsetGlobalSuccess, UnsetGlobalFailure> {
         let deleted = credentials::unset_global_connection(state.0, &caller.0, &provider.0).await?;
-        Ok(Json(GlobalUnset {
-            status: "ok".to_owned(),
+        Ok(UnsetGlobalSuccess::Unset(Json(GlobalUnset {
+            status: Done::Ok,
             provider: provider.0,
             deleted,
-        }))
+        })))
     }
 }

@@ -7,23 +7,26 @@ use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::http::api::ApiTags;
+use crate::http::api::wire_enums::{CredentialSource, ExportFormat, RouteScope};
 use crate::http::caller::{PopCaller, ResolvingCaller};
-use crate::http::errors::{ApiError, ApiResult};
+use crate::http::errors::{Detail, ErrorBody, ReferenceError, ValidationReport};
 use crate::services::catalog::CustomDefinition;
-use crate::services::credentials::{self, ExportFormat, VaultScope};
-use crate::services::proxy_routes::{self, RouteScope};
+use crate::services::credentials::{self, VaultScope};
+use crate::services::proxy_routes;
 use crate::state::SharedState;
 
 /// `POST /api/credentials/resolve` body.
 #[derive(Object)]
 pub struct ResolveRequest {
     /// Provider name.
+    #[oai(deserialize_with = "crate::http::api::strict_json::text")]
     pub provider: String,
     /// A connection name; absent or `default` uses the default (falling back to the
     /// provider's global connection).
+    #[oai(deserialize_with = "crate::http::api::strict_json::optional_text")]
     pub connection: Option<String>,
 }
 
@@ -36,10 +39,24 @@ pub struct ResolvedCredentialsView {
     pub connection: String,
     /// Header names and values to set on the outbound request.
     pub headers: BTreeMap<String, String>,
-    /// When the credential expires, if it does.
+    /// When the credential expires (ISO 8601); null when it does not.
+    #[oai(nullable)]
     pub expires_at: Option<String>,
-    /// `local` (the caller's vault) or `global` (an admin's fallback).
-    pub source: String,
+    /// The caller's vault, or the provider's global connection.
+    pub source: CredentialSource,
+}
+
+/// `POST /api/credentials/export` body.
+#[derive(Object)]
+pub struct ExportRequest {
+    /// One provider, or null (or absent) for every connection in the caller's vault.
+    #[oai(nullable, deserialize_with = "crate::http::api::strict_json::optional_text")]
+    pub provider: Option<String>,
+    /// The connection (`default` when absent).
+    #[oai(deserialize_with = "crate::http::api::strict_json::optional_text")]
+    pub connection: Option<String>,
+    /// The text format (`env` when absent).
+    pub format: Option<ExportFormat>,
 }
 
 /// `POST /api/credentials/export` response.
@@ -55,7 +72,7 @@ pub struct ProxyRoute {
     /// Provider name.
     pub provider: String,
     /// The connection to resolve for it.
-    pub connection: Option<String>,
+    pub connection: String,
     /// A host, URL or `regex:` pattern the outbound request is matched against.
     pub api_url: String,
     /// Paths of the provider's own auth endpoints (never given credentials).
@@ -69,32 +86,95 @@ pub struct ProxyRoutes {
     pub routes: Vec<ProxyRoute>,
 }
 
-/// Credentials for outbound requests.
-pub struct CredentialsApi;
-
-fn optional_text<'a>(body: &'a Map<String, Value>, field: &str) -> ApiResult<Option<&'a str>> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
-        Some(_) => Err(ApiError::validation(
-            &["body", field],
-            "Input should be a valid string",
-            "string_type",
-        )),
+operation_success! {
+    /// What `POST /api/credentials/resolve` answers.
+    ResolveSuccess {
+        /// The headers to set on the outbound request.
+        200 Resolved(ResolvedCredentialsView),
     }
 }
+
+operation_failures! {
+    /// Why `POST /api/credentials/resolve` can fail.
+    ResolveFailure authenticated {
+        /// The credential cannot be used: its token expired and cannot be refreshed
+        /// (`TokenExpiredError`), the provider refused the refresh (`RefreshFailedError`), or
+        /// the name is not valid.
+        400 BadRequest(ErrorBody),
+        /// No such provider (`ProviderNotFoundError`) or connection in the caller's vault or
+        /// as the provider's global connection (`ConnectionNotFoundError`).
+        404 NotFound(ErrorBody),
+        /// The body is not `{"provider": ..., "connection": ...}`.
+        422 Invalid(ValidationReport),
+        /// The body is larger than the server accepts (1 MiB).
+        413 TooLarge(Detail),
+        /// The provider could not be reached to refresh the token (`RefreshFailedError`).
+        502 UpstreamUnreachable(ReferenceError),
+        /// The provider did not answer the refresh in time (`RefreshFailedError`).
+        504 UpstreamTimedOut(ReferenceError),
+    }
+}
+
+operation_success! {
+    /// What `POST /api/credentials/export` answers.
+    ExportSuccess {
+        /// The credentials as text.
+        200 Exported(ExportOutput),
+    }
+}
+
+operation_failures! {
+    /// Why `POST /api/credentials/export` can fail.
+    ExportFailure authenticated {
+        /// A credential cannot be used (expired, refresh refused) or a name is not valid.
+        400 BadRequest(ErrorBody),
+        /// No such provider or connection.
+        404 NotFound(ErrorBody),
+        /// The body is not an export request.
+        422 Invalid(ValidationReport),
+        /// The body is larger than the server accepts (1 MiB).
+        413 TooLarge(Detail),
+        /// The provider could not be reached to refresh a token.
+        502 UpstreamUnreachable(ReferenceError),
+        /// The provider did not answer a refresh in time.
+        504 UpstreamTimedOut(ReferenceError),
+    }
+}
+
+operation_success! {
+    /// What `GET /api/proxy/routes` answers.
+    ProxyRoutesSuccess {
+        /// The route table.
+        200 Routes(ProxyRoutes),
+    }
+}
+
+operation_failures! {
+    /// Why `GET /api/proxy/routes` can fail.
+    ProxyRoutesFailure authenticated {
+        /// `scope` is neither `connected` nor `configured`.
+        422 Invalid(ValidationReport),
+    }
+}
+
+/// Credentials for outbound requests.
+pub struct CredentialsApi;
 
 #[OpenApi(tag = "ApiTags::Credentials")]
 impl CredentialsApi {
     /// The headers for a provider request: decrypted from the caller's vault (or the
     /// provider's global fallback) and shaped by the provider definition.
-    #[oai(path = "/api/credentials/resolve", method = "post")]
+    #[oai(
+        path = "/api/credentials/resolve",
+        method = "post",
+        operation_id = "resolve_credentials"
+    )]
     async fn resolve(
         &self,
         state: Data<&SharedState>,
         caller: ResolvingCaller,
         body: Json<ResolveRequest>,
-    ) -> ApiResult<Json<ResolvedCredentialsView>> {
+    ) -> Result<ResolveSuccess, ResolveFailure> {
         let ResolvingCaller {
             caller,
             provider,
@@ -130,70 +210,57 @@ impl CredentialsApi {
                 (name, value)
             })
             .collect();
-        Ok(Json(ResolvedCredentialsView {
+        Ok(ResolveSuccess::Resolved(Json(ResolvedCredentialsView {
             provider: resolved.provider,
             connection: resolved.connection,
             headers,
             expires_at: resolved.expires_at.map(|t| t.to_json_form()),
-            source: resolved.source.as_str().to_owned(),
-        }))
+            source: resolved.source.into(),
+        })))
     }
 
     /// Exports credentials as text: `{"provider": <name or null for all>, "connection":
     /// "default", "format": "env" | "shell" | "json"}`.
-    #[oai(path = "/api/credentials/export", method = "post")]
+    #[oai(
+        path = "/api/credentials/export",
+        method = "post",
+        operation_id = "export_credentials"
+    )]
     async fn export(
         &self,
         state: Data<&SharedState>,
         caller: PopCaller,
-        body: Json<Value>,
-    ) -> ApiResult<Json<ExportOutput>> {
-        let body = super::json_object(body.0)?;
-        let provider = optional_text(&body, "provider")?;
-        let connection = optional_text(&body, "connection")?.unwrap_or("default");
-        let format_text = optional_text(&body, "format")?.unwrap_or("env");
-        let Some(format) = ExportFormat::parse(format_text) else {
-            return Err(ApiError::validation(
-                &["body", "format"],
-                format!("'{format_text}' is not a valid export format (env, shell or json)"),
-                "enum",
-            ));
-        };
-        let output = credentials::export(state.0, &caller.0, provider, connection, format).await?;
-        Ok(Json(ExportOutput { output }))
+        body: Json<ExportRequest>,
+    ) -> Result<ExportSuccess, ExportFailure> {
+        let request = body.0;
+        let connection = request.connection.as_deref().unwrap_or("default");
+        let format = request.format.unwrap_or(ExportFormat::Env).into();
+        let output = credentials::export(state.0, &caller.0, request.provider.as_deref(), connection, format).await?;
+        Ok(ExportSuccess::Exported(Json(ExportOutput { output })))
     }
 
     /// The local proxy's route table: `connected` (providers the caller has a default or
     /// global connection for) or `configured` (every provider with an API address).
-    #[oai(path = "/api/proxy/routes", method = "get")]
+    #[oai(path = "/api/proxy/routes", method = "get", operation_id = "proxy_routes")]
     async fn proxy_routes(
         &self,
         state: Data<&SharedState>,
         caller: PopCaller,
-        scope: Query<Option<String>>,
-    ) -> ApiResult<Json<ProxyRoutes>> {
-        let scope = match scope.0.as_deref() {
-            None | Some("connected") => RouteScope::Connected,
-            Some("configured") => RouteScope::Configured,
-            Some(_) => {
-                return Err(ApiError::validation(
-                    &["query", "scope"],
-                    "String should match pattern '^(connected|configured)$'",
-                    "string_pattern_mismatch",
-                ));
-            }
-        };
+        /// Which providers to route (`connected` when absent).
+        scope: Query<Option<RouteScope>>,
+    ) -> Result<ProxyRoutesSuccess, ProxyRoutesFailure> {
+        let scope = scope.0.unwrap_or(RouteScope::Connected).into();
         let routes = proxy_routes::build(state.0, &caller.0, scope).await?;
-        Ok(Json(ProxyRoutes {
+        Ok(ProxyRoutesSuccess::Routes(Json(ProxyRoutes {
             routes: routes
                 .into_iter()
                 .map(|route| ProxyRoute {
                     provider: route.provider,
-                    connection: Some(route.connection),
+                    connection: route.connection,
                     api_url: route.api_url,
                     auth_endpoint_paths: route.auth_endpoint_paths,
                 })
                 .collect(),
-        }))
+        })))
     }
 }

@@ -1,15 +1,21 @@
 //! The JSON API: one poem-openapi `OpenApi` per area, every path and shape the reference
 //! daemon's CLI, proxy and browser flows use.
 
+#[macro_use]
+pub mod responses;
 pub mod audit;
 pub mod auth_sessions;
 pub mod connections;
 pub mod credentials;
+pub mod documented;
 pub mod health;
 pub mod identities;
 pub mod principals;
 pub mod providers;
 pub mod shared_documents;
+pub mod stored_shapes;
+pub mod strict_json;
+pub mod wire_enums;
 
 use poem_openapi::{OpenApiService, Tags};
 

@@ -5,12 +5,16 @@ use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::http::api::ApiTags;
 use crate::http::api::connections::ProvidersBySourceView;
+use crate::http::api::documented::Documented;
+use crate::http::api::stored_shapes::ProviderDefinitionDocument;
+use crate::http::api::strict_json::TextOrList;
+use crate::http::api::wire_enums::{AuthType, ConnectionStatus, Done, Role};
 use crate::http::caller::{AnyCaller, PopCaller};
-use crate::http::errors::{ApiError, ApiResult};
+use crate::http::errors::{ApiResult, Detail, ErrorBody, ReferenceError, ValidationReport};
 use crate::services::credentials::{self, VaultScope};
 use crate::services::ownership::Caller;
 use crate::services::providers;
@@ -20,7 +24,7 @@ use crate::state::{AppState, SharedState};
 #[derive(Object)]
 pub struct ProviderChanged {
     /// `ok`.
-    pub status: String,
+    pub status: Done,
     /// Provider name.
     pub provider: String,
 }
@@ -29,7 +33,7 @@ pub struct ProviderChanged {
 #[derive(Object)]
 pub struct ConfigurationChanged {
     /// `ok`.
-    pub status: String,
+    pub status: Done,
     /// Whether the settings changed (connections were revoked if a client existed).
     pub changed: bool,
     /// Provider name.
@@ -41,29 +45,82 @@ pub struct ConfigurationChanged {
 #[derive(Object)]
 pub struct ConfigurationUpdate {
     /// OAuth client id.
+    #[oai(deserialize_with = "crate::http::api::strict_json::optional_text")]
     pub client_id: Option<String>,
     /// OAuth client secret.
+    #[oai(deserialize_with = "crate::http::api::strict_json::optional_text")]
     pub client_secret: Option<String>,
     /// Base URL (self-hosted providers).
+    #[oai(deserialize_with = "crate::http::api::strict_json::optional_text")]
     pub base_url: Option<String>,
     /// API address (self-hosted providers).
+    #[oai(deserialize_with = "crate::http::api::strict_json::optional_text")]
     pub api_url: Option<String>,
     /// Scopes: a comma-separated string or a list.
-    pub scopes: Option<Value>,
+    pub scopes: Option<TextOrList>,
+}
+
+/// `POST /api/providers` body with its options.
+#[derive(Object)]
+pub struct DefinitionRegistration {
+    /// The definition.
+    pub definition: ProviderDefinitionDocument,
+    /// Replace an existing custom definition of the same name.
+    pub force: Option<bool>,
+}
+
+/// `POST /api/providers` body: a definition, bare or with options.
+#[derive(poem_openapi::Union)]
+#[oai(one_of)]
+pub enum DefinitionBody {
+    /// `{"definition": {...}, "force": bool}`.
+    WithOptions(DefinitionRegistration),
+    /// The definition itself.
+    Bare(ProviderDefinitionDocument),
+}
+
+/// An input an admin may set on the provider's OAuth client.
+#[derive(Object)]
+pub struct ConfigurationField {
+    /// The input's name (`client_id`, `client_secret`, `scopes`, `base_url`, `api_url`).
+    pub name: String,
+    /// Its label.
+    pub label: String,
+    /// Whether it is secret (never filled in).
+    pub secret: bool,
+    /// Whether it must be given.
+    pub required: bool,
+    /// The current value (empty for a secret).
+    pub default: String,
+}
+
+/// The caller, as the provider detail page shows it.
+#[derive(Object)]
+pub struct CallerAccount {
+    /// The caller's principal.
+    pub principal_id: String,
+    /// Its role.
+    pub role: Role,
+    /// Whether it is an admin.
+    pub is_admin: bool,
 }
 
 /// A provider's OAuth client settings, without the secret.
 #[derive(Object)]
 pub struct ProviderClientView {
     /// Client id.
+    #[oai(nullable)]
     pub client_id: Option<String>,
     /// Never sent back: always null (see `client_secret_set`).
+    #[oai(nullable)]
     pub client_secret: Option<String>,
     /// Whether a client secret is stored.
     pub client_secret_set: bool,
     /// Base URL.
+    #[oai(nullable)]
     pub base_url: Option<String>,
     /// API address.
+    #[oai(nullable)]
     pub api_url: Option<String>,
     /// Scopes.
     pub scopes: Vec<String>,
@@ -79,12 +136,14 @@ pub struct ProviderConnectionSummary {
     /// Connection name.
     pub connection_name: String,
     /// Status.
-    pub status: String,
+    pub status: ConnectionStatus,
     /// Auth type.
-    pub auth_type: String,
+    pub auth_type: AuthType,
     /// The provider account, when known.
+    #[oai(nullable)]
     pub account_label: Option<String>,
     /// Owning principal.
+    #[oai(nullable)]
     pub principal_id: Option<String>,
 }
 
@@ -94,6 +153,7 @@ pub struct PrincipalUsage {
     /// The principal.
     pub principal_id: String,
     /// Its email.
+    #[oai(nullable)]
     pub email: Option<String>,
     /// Its connections to the provider.
     pub connections: Vec<ProviderConnectionSummary>,
@@ -103,18 +163,21 @@ pub struct PrincipalUsage {
 #[derive(Object)]
 pub struct ProviderDetail {
     /// The definition.
-    pub provider: Value,
-    /// `{"principal_id", "role", "is_admin"}` of the caller.
-    pub account: Value,
-    /// The OAuth client settings (admins), without the secret.
+    pub provider: Documented<ProviderDefinitionDocument>,
+    /// The caller.
+    pub account: CallerAccount,
+    /// The OAuth client settings (admins), without the secret; null otherwise.
+    #[oai(nullable)]
     pub client: Option<ProviderClientView>,
     /// The inputs an admin may set, with current values (never the secret).
-    pub configuration_fields: Vec<Value>,
-    /// Shown when changing the settings would revoke connections.
+    pub configuration_fields: Vec<Documented<ConfigurationField>>,
+    /// Shown when changing the settings would revoke connections; null otherwise.
+    #[oai(nullable)]
     pub configuration_warning: Option<String>,
     /// Whether to show the OAuth callback address.
     pub show_callback_helper: bool,
-    /// The OAuth callback address (admins).
+    /// The OAuth callback address (admins); null otherwise.
+    #[oai(nullable)]
     pub callback_url: Option<String>,
     /// The caller's connections to the provider.
     pub connections: Vec<ProviderConnectionSummary>,
@@ -122,12 +185,123 @@ pub struct ProviderDetail {
     pub principal_usage: Vec<PrincipalUsage>,
 }
 
+operation_success! {
+    /// What `GET /api/providers` answers.
+    ListProvidersSuccess {
+        /// Every definition, by origin.
+        200 Listed(ProvidersBySourceView),
+    }
+}
+
+operation_failures! {
+    /// Why `GET /api/providers` can fail.
+    ListProvidersFailure authenticated {}
+}
+
+operation_success! {
+    /// What `POST /api/providers` and `PUT /api/providers/{provider}` answer.
+    ProviderChangedSuccess {
+        /// The definition is stored.
+        200 Changed(ProviderChanged),
+    }
+}
+
+operation_failures! {
+    /// Why `POST /api/providers` or `PUT /api/providers/{provider}` can fail (403 also when
+    /// the caller is not an admin).
+    DefinitionFailure authenticated {
+        /// The definition is not valid (`InvalidProviderSchemaError`), or a custom provider of
+        /// that name (or a case twin) exists (`ProviderAlreadyRegisteredError`).
+        400 BadRequest(ReferenceError),
+        /// `PUT`: no custom provider has that name (`ProviderNotFoundError`).
+        404 NotFound(ReferenceError),
+        /// The body is not a JSON object.
+        422 Invalid(ValidationReport),
+        /// The body is larger than the server accepts (1 MiB).
+        413 TooLarge(Detail),
+    }
+}
+
+operation_success! {
+    /// What `GET /api/providers/{provider}` answers.
+    ProviderSuccess {
+        /// The definition (custom first, then bundled).
+        200 Definition(Documented<ProviderDefinitionDocument>),
+    }
+}
+
+operation_failures! {
+    /// Why `GET /api/providers/{provider}` can fail.
+    ProviderFailure authenticated {
+        /// No such provider (`ProviderNotFoundError`).
+        404 NotFound(ReferenceError),
+    }
+}
+
+operation_success! {
+    /// What `DELETE /api/providers/{provider}` answers.
+    DeleteProviderSuccess {
+        /// Revoked everywhere; a custom definition is removed.
+        200 Deleted(ProviderChanged),
+    }
+}
+
+operation_failures! {
+    /// Why `DELETE /api/providers/{provider}` can fail (403 also when the caller is not an
+    /// admin).
+    DeleteProviderFailure authenticated {
+        /// The name is not valid.
+        400 BadRequest(ErrorBody),
+        /// No such provider (`ProviderNotFoundError`).
+        404 NotFound(ErrorBody),
+    }
+}
+
+operation_success! {
+    /// What `GET /api/providers/{provider}/detail` answers.
+    ProviderDetailSuccess {
+        /// The provider and the caller's connections to it.
+        200 Detail(ProviderDetail),
+    }
+}
+
+operation_failures! {
+    /// Why `GET /api/providers/{provider}/detail` can fail.
+    ProviderDetailFailure authenticated {
+        /// No such provider (`ProviderNotFoundError`).
+        404 NotFound(ReferenceError),
+    }
+}
+
+operation_success! {
+    /// What `PUT /api/providers/{provider}/configuration` answers.
+    ConfigureSuccess {
+        /// Stored (or nothing changed).
+        200 Configured(ConfigurationChanged),
+    }
+}
+
+operation_failures! {
+    /// Why `PUT /api/providers/{provider}/configuration` can fail (403 also when the caller is
+    /// not an admin).
+    ConfigureFailure authenticated {
+        /// A setting is not valid.
+        400 BadRequest(ErrorBody),
+        /// No such provider (`ProviderNotFoundError`).
+        404 NotFound(ReferenceError),
+        /// The body is not a configuration.
+        422 Invalid(ValidationReport),
+        /// The body is larger than the server accepts (1 MiB).
+        413 TooLarge(Detail),
+    }
+}
+
 /// Provider definitions.
 pub struct ProvidersApi;
 
 fn changed(provider: &str) -> Json<ProviderChanged> {
     Json(ProviderChanged {
-        status: "ok".to_owned(),
+        status: Done::Ok,
         provider: provider.to_owned(),
     })
 }
@@ -137,8 +311,8 @@ fn summary(record: &ConnectionRecord, display_name: &str) -> ProviderConnectionS
         provider: record.provider.clone(),
         provider_display_name: display_name.to_owned(),
         connection_name: record.connection_name.clone(),
-        status: record.status.as_str().to_owned(),
-        auth_type: record.auth_type.as_str().to_owned(),
+        status: record.status.into(),
+        auth_type: record.auth_type.into(),
         account_label: record.account.as_ref().and_then(|a| a.label.clone()),
         principal_id: record.principal_id.clone(),
     }
@@ -190,110 +364,109 @@ async fn principal_usage(
     Ok(usage)
 }
 
-fn scopes_input(scopes: Option<Value>) -> ApiResult<Option<String>> {
-    match scopes {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
-        Some(Value::Array(items)) => {
-            let mut names = Vec::with_capacity(items.len());
-            for item in items {
-                match item {
-                    Value::String(text) => names.push(text),
-                    _ => {
-                        return Err(ApiError::validation(
-                            &["body", "scopes"],
-                            "Scopes must be strings",
-                            "string_type",
-                        ));
-                    }
-                }
-            }
-            Ok(Some(names.join(",")))
-        }
-        Some(_) => Err(ApiError::validation(
-            &["body", "scopes"],
-            "Scopes must be a comma-separated string or a list of strings",
-            "string_type",
-        )),
+fn scopes_input(scopes: Option<TextOrList>) -> Option<String> {
+    match scopes? {
+        TextOrList::Text(text) => Some(text),
+        TextOrList::List(names) => Some(names.join(",")),
     }
+}
+
+/// The body as the service reads it (a JSON object); 422 otherwise.
+fn definition_body(body: Documented<DefinitionBody>) -> ApiResult<Map<String, Value>> {
+    super::json_object(body.into_value())
 }
 
 #[OpenApi(tag = "ApiTags::Providers")]
 impl ProvidersApi {
     /// Every provider definition: `bundled` (all of them, even those a custom definition
     /// shadows) and `custom`, each sorted by name.
-    #[oai(path = "/api/providers", method = "get")]
-    async fn list(&self, state: Data<&SharedState>, _caller: PopCaller) -> ApiResult<Json<ProvidersBySourceView>> {
+    #[oai(path = "/api/providers", method = "get", operation_id = "list_providers")]
+    async fn list(
+        &self,
+        state: Data<&SharedState>,
+        _caller: PopCaller,
+    ) -> Result<ListProvidersSuccess, ListProvidersFailure> {
         let by_source = state.0.catalog.list_by_source().await?;
-        Ok(Json(ProvidersBySourceView {
+        Ok(ListProvidersSuccess::Listed(Json(ProvidersBySourceView {
             bundled: by_source.bundled.into(),
-            custom: by_source.custom.iter().map(|d| d.to_value()).collect(),
-        }))
+            custom: by_source.custom.iter().map(|d| Documented::new(d.to_value())).collect(),
+        })))
     }
 
     /// Registers a custom provider (admins): `{"definition": {...}, "force": bool}` or the
     /// definition itself. `force` replaces an existing custom definition.
-    #[oai(path = "/api/providers", method = "post")]
+    #[oai(path = "/api/providers", method = "post", operation_id = "register_provider")]
     async fn register(
         &self,
         state: Data<&SharedState>,
         caller: AnyCaller,
-        body: Json<Value>,
-    ) -> ApiResult<Json<ProviderChanged>> {
+        body: Json<Documented<DefinitionBody>>,
+    ) -> Result<ProviderChangedSuccess, DefinitionFailure> {
         caller.0.require_admin()?;
-        let (definition, force) = providers::definition_from_body(&super::json_object(body.0)?)?;
+        let (definition, force) = providers::definition_from_body(&definition_body(body.0)?)?;
         providers::register(state.0, &caller.0, &definition, force).await?;
-        Ok(changed(&definition.name))
+        Ok(ProviderChangedSuccess::Changed(changed(&definition.name)))
     }
 
     /// A provider definition (custom first, then bundled).
-    #[oai(path = "/api/providers/:provider", method = "get")]
+    #[oai(path = "/api/providers/:provider", method = "get", operation_id = "get_provider")]
     async fn get(
         &self,
         state: Data<&SharedState>,
         _caller: PopCaller,
         provider: Path<String>,
-    ) -> ApiResult<Json<Value>> {
-        Ok(Json(state.0.catalog.get(&provider.0).await?.to_value()))
+    ) -> Result<ProviderSuccess, ProviderFailure> {
+        let definition = state.0.catalog.get(&provider.0).await?;
+        Ok(ProviderSuccess::Definition(Json(Documented::new(
+            definition.to_value(),
+        ))))
     }
 
     /// Replaces a custom provider definition (admins); the name must match the path.
-    #[oai(path = "/api/providers/:provider", method = "put")]
+    #[oai(path = "/api/providers/:provider", method = "put", operation_id = "update_provider")]
     async fn update(
         &self,
         state: Data<&SharedState>,
         caller: AnyCaller,
         provider: Path<String>,
-        body: Json<Value>,
-    ) -> ApiResult<Json<ProviderChanged>> {
+        body: Json<Documented<DefinitionBody>>,
+    ) -> Result<ProviderChangedSuccess, DefinitionFailure> {
         caller.0.require_admin()?;
-        let (definition, _) = providers::definition_from_body(&super::json_object(body.0)?)?;
+        let (definition, _) = providers::definition_from_body(&definition_body(body.0)?)?;
         providers::update(state.0, &caller.0, &provider.0, &definition).await?;
-        Ok(changed(&definition.name))
+        Ok(ProviderChangedSuccess::Changed(changed(&definition.name)))
     }
 
     /// Revokes the provider in every vault and removes its custom definition (admins). A
     /// bundled definition stays.
-    #[oai(path = "/api/providers/:provider", method = "delete")]
+    #[oai(
+        path = "/api/providers/:provider",
+        method = "delete",
+        operation_id = "delete_provider"
+    )]
     async fn delete(
         &self,
         state: Data<&SharedState>,
         caller: AnyCaller,
         provider: Path<String>,
-    ) -> ApiResult<Json<ProviderChanged>> {
+    ) -> Result<DeleteProviderSuccess, DeleteProviderFailure> {
         providers::delete(state.0, &caller.0, &provider.0).await?;
-        Ok(changed(&provider.0))
+        Ok(DeleteProviderSuccess::Deleted(changed(&provider.0)))
     }
 
     /// A provider with the caller's connections to it; for admins also its OAuth client
     /// settings (never the secret) and every principal's usage.
-    #[oai(path = "/api/providers/:provider/detail", method = "get")]
+    #[oai(
+        path = "/api/providers/:provider/detail",
+        method = "get",
+        operation_id = "provider_detail"
+    )]
     async fn detail(
         &self,
         state: Data<&SharedState>,
         caller: AnyCaller,
         provider: Path<String>,
-    ) -> ApiResult<Json<ProviderDetail>> {
+    ) -> Result<ProviderDetailSuccess, ProviderDetailFailure> {
         let state = state.0;
         let caller = caller.0;
         let definition = state.catalog.get(&provider.0).await?;
@@ -305,6 +478,9 @@ impl ProvidersApi {
         };
         let configuration_fields = if is_admin {
             providers::configuration_fields(&definition, client.as_ref())
+                .into_iter()
+                .map(Documented::new)
+                .collect()
         } else {
             Vec::new()
         };
@@ -314,13 +490,13 @@ impl ProvidersApi {
             &definition.display_name,
         )
         .await?;
-        Ok(Json(ProviderDetail {
-            provider: definition.to_value(),
-            account: json!({
-                "principal_id": caller.principal_id.as_str(),
-                "role": caller.role.as_str(),
-                "is_admin": is_admin,
-            }),
+        Ok(ProviderDetailSuccess::Detail(Json(ProviderDetail {
+            provider: Documented::new(definition.to_value()),
+            account: CallerAccount {
+                principal_id: caller.principal_id.as_str().to_owned(),
+                role: caller.role.into(),
+                is_admin,
+            },
             configuration_warning: client
                 .as_ref()
                 .map(|_| "Changing these credentials will revoke existing connections for this provider.".to_owned()),
@@ -337,19 +513,23 @@ impl ProvidersApi {
             callback_url: is_admin.then(|| state.url("/api/auth/callback/oauth")),
             connections,
             principal_usage: principal_usage(state, &caller, &definition.name, &definition.display_name).await?,
-        }))
+        })))
     }
 
     /// Sets a provider's OAuth client settings (admins). A change revokes every existing
     /// connection to the provider.
-    #[oai(path = "/api/providers/:provider/configuration", method = "put")]
+    #[oai(
+        path = "/api/providers/:provider/configuration",
+        method = "put",
+        operation_id = "configure_provider"
+    )]
     async fn configure(
         &self,
         state: Data<&SharedState>,
         caller: AnyCaller,
         provider: Path<String>,
         body: Json<ConfigurationUpdate>,
-    ) -> ApiResult<Json<ConfigurationChanged>> {
+    ) -> Result<ConfigureSuccess, ConfigureFailure> {
         caller.0.require_admin()?;
         let body = body.0;
         let mut inputs = Map::new();
@@ -358,17 +538,17 @@ impl ProvidersApi {
             ("client_secret", body.client_secret),
             ("base_url", body.base_url),
             ("api_url", body.api_url),
-            ("scopes", scopes_input(body.scopes)?),
+            ("scopes", scopes_input(body.scopes)),
         ] {
             if let Some(value) = value {
                 inputs.insert(name.to_owned(), Value::String(value));
             }
         }
         let changed = providers::update_configuration(state.0, &caller.0, &provider.0, &inputs).await?;
-        Ok(Json(ConfigurationChanged {
-            status: "ok".to_owned(),
+        Ok(ConfigureSuccess::Configured(Json(ConfigurationChanged {
+            status: Done::Ok,
             changed,
             provider: provider.0,
-        }))
+        })))
     }
 }

@@ -4,8 +4,7 @@
 //! poem-openapi answers with a `serde_json::Value` tree that it builds per response; with a
 //! `Vec<Value>` field each request first serialised every definition into such a tree and
 //! then copied it. This type keeps the tree behind an `Arc`, so a response pays for one copy
-//! only. Its OpenAPI schema is exactly that of `Vec<Value>` (the committed document does not
-//! change).
+//! only. Its OpenAPI schema is that of a list of provider definitions.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -13,6 +12,11 @@ use std::sync::Arc;
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
+
+use crate::http::api::stored_shapes::ProviderDefinitionDocument;
+
+/// The documented element type.
+type Schema = Vec<ProviderDefinitionDocument>;
 
 /// An immutable, shared JSON array.
 #[derive(Debug, Clone, Default)]
@@ -36,15 +40,15 @@ impl Type for SharedDocuments {
     type RawElementValueType = Value;
 
     fn name() -> Cow<'static, str> {
-        <Vec<Value> as Type>::name()
+        <Schema as Type>::name()
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        <Vec<Value> as Type>::schema_ref()
+        <Schema as Type>::schema_ref()
     }
 
     fn register(registry: &mut Registry) {
-        <Vec<Value> as Type>::register(registry);
+        <Schema as Type>::register(registry);
     }
 
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {
@@ -79,13 +83,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn serialises_like_the_vector_it_replaces() {
+    fn serialises_like_a_vector_with_the_definition_schema() {
         let documents = vec![serde_json::json!({"name": "a"}), serde_json::json!({"name": "b"})];
         let shared = SharedDocuments::from(documents.clone());
         assert_eq!(shared.to_json(), documents.to_json());
         assert_eq!(
             serde_json::to_string(&SharedDocuments::schema_ref()).ok(),
-            serde_json::to_string(&<Vec<Value> as Type>::schema_ref()).ok()
+            serde_json::to_string(&<Schema as Type>::schema_ref()).ok()
         );
     }
 }

@@ -397,13 +397,7 @@ pub fn login_location(next: &str) -> String {
 /// An error as a page: the message the JSON API would give, never internals.
 pub fn failure_page(error: ApiError) -> Response {
     let status = error.status();
-    let body = error.body();
-    let message = body
-        .get("message")
-        .or_else(|| body.get("detail"))
-        .and_then(|m| m.as_str())
-        .unwrap_or("Something went wrong")
-        .to_owned();
+    let message = error.message().unwrap_or("Something went wrong").to_owned();
     let title = if status.is_server_error() {
         "Something went wrong"
     } else {

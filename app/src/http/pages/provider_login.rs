@@ -208,20 +208,14 @@ async fn submit(request: &Request, session_id: &str) -> Response {
         ));
     }
     match auth_sessions::submit_inputs(&state, &mut session, &person.caller, &fields).await {
-        Ok(()) if json => Json(auth_sessions::view(&state, &session)).into_response(),
+        Ok(()) if json => Json(crate::http::api::auth_sessions::session_view(&state, &session)).into_response(),
         Ok(()) => super::after_form(&state, &auth_sessions::next_page(&state, &session)),
         Err(error) => {
             let error = ApiError::from(error);
             if json || error.status().is_server_error() {
                 return refuse(error);
             }
-            let message = error
-                .body()
-                .get("message")
-                .or_else(|| error.body().get("detail"))
-                .and_then(Value::as_str)
-                .unwrap_or("The input was not accepted")
-                .to_owned();
+            let message = error.message().unwrap_or("The input was not accepted").to_owned();
             render_input(&state, &person, &session, Some(&message), StatusCode::BAD_REQUEST).await
         }
     }

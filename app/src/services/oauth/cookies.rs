@@ -41,16 +41,38 @@ pub async fn begin(state: &AppState, session: &mut AuthSession) -> Result<(), Se
 }
 
 /// The `browser` action the CLI acts on.
-pub fn next_action(session: &AuthSession) -> Value {
-    let get = |name: &str| session.payload.get(name).cloned().unwrap_or(Value::Null);
-    json!({
-        "type": "browser",
-        "entry_url": get("entry_url"),
-        "domains": get("domains"),
-        "auth_cookies": get("auth_cookies"),
-        "ttl_from_cookie": get("ttl_from_cookie"),
-        "ttl_hours": get("ttl_hours"),
-    })
+pub fn capture(session: &AuthSession) -> CookieCapture {
+    let text = |name: &str| session.payload.get(name).and_then(Value::as_str).map(str::to_owned);
+    let list = |name: &str| -> Vec<String> {
+        session
+            .payload
+            .get(name)
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    CookieCapture {
+        entry_url: text("entry_url"),
+        domains: list("domains"),
+        auth_cookies: list("auth_cookies"),
+        ttl_from_cookie: text("ttl_from_cookie"),
+        ttl_hours: session.payload.get("ttl_hours").and_then(Value::as_i64),
+    }
+}
+
+/// What the CLI needs to capture a browser login's cookies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieCapture {
+    /// Where the person signs in.
+    pub entry_url: Option<String>,
+    /// The cookie domains.
+    pub domains: Vec<String>,
+    /// The cookies that make up the session.
+    pub auth_cookies: Vec<String>,
+    /// The cookie whose expiry is the session's.
+    pub ttl_from_cookie: Option<String>,
+    /// The session lifetime in hours, when no cookie gives it.
+    pub ttl_hours: Option<i64>,
 }
 
 /// Finishes the login with the cookies the CLI read (`{"credentials": {name: value}}`):

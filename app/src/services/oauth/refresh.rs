@@ -28,13 +28,13 @@ use authsome_domain::oauth::refresh::{
 use authsome_domain::provider_definition::ProviderDefinition;
 use authsome_domain::{AuditEvent, Timestamp};
 use authsome_ports::EndpointError;
-use poem::http::StatusCode;
 use tracing::Instrument;
 
 use super::client::ProviderSetup;
 use super::metrics::RefreshOutcome;
 use crate::services::audit::{self, AuditEventExt};
 use crate::services::credentials::VaultScope;
+use crate::services::errors::UpstreamFailure;
 use crate::services::ownership::Caller;
 use crate::services::{AuthsomeError, ServiceError};
 use crate::state::AppState;
@@ -170,9 +170,8 @@ fn still_being_refreshed(record: &ConnectionRecord) -> Result<String, ServiceErr
     {
         return Ok(token.clone());
     }
-    Err(ServiceError::detail(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Another request is still refreshing this connection's token; try again shortly",
+    Err(ServiceError::Unavailable(
+        "Another request is still refreshing this connection's token; try again shortly".to_owned(),
     ))
 }
 
@@ -196,8 +195,8 @@ fn answer_failure(record: &ConnectionRecord, failure: &RefreshFailure) -> Result
     let error = AuthsomeError::refresh_failed(&failure.reason, &record.provider);
     Err(match failure.kind {
         FailureKind::Refused => error,
-        FailureKind::Unreachable => error.with_status(StatusCode::BAD_GATEWAY),
-        FailureKind::TimedOut => error.with_status(StatusCode::GATEWAY_TIMEOUT),
+        FailureKind::Unreachable => error.caused_upstream(UpstreamFailure::Unreachable),
+        FailureKind::TimedOut => error.caused_upstream(UpstreamFailure::TimedOut),
     })
 }
 
@@ -407,6 +406,7 @@ async fn save_state(target: &Refreshing<'_, '_>, provider: &str, error: Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::errors::{FailureKind as ServiceFailureKind, ReferenceErrorClass};
     use authsome_domain::provider_definition::AuthType;
 
     #[test]
@@ -427,13 +427,13 @@ mod tests {
         record.expires_at = Some(now.plus_seconds(-1));
         let refused = answer_failure(&record, &failure(FailureKind::Refused)).expect_err("refused");
         assert_eq!(
-            (refused.class, refused.status()),
-            ("RefreshFailedError", StatusCode::BAD_REQUEST)
+            (refused.class, refused.kind()),
+            (ReferenceErrorClass::RefreshFailed, ServiceFailureKind::Invalid)
         );
         assert_eq!(refused.message, "[github] Token refresh failed: why");
         let down = answer_failure(&record, &failure(FailureKind::Unreachable)).expect_err("down");
-        assert_eq!(down.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(down.kind(), ServiceFailureKind::UpstreamUnreachable);
         let slow = answer_failure(&record, &failure(FailureKind::TimedOut)).expect_err("slow");
-        assert_eq!(slow.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(slow.kind(), ServiceFailureKind::UpstreamTimedOut);
     }
 }
