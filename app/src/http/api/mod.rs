@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth_sessions;
 pub mod connections;
 pub mod credentials;
+pub mod document_shape;
 pub mod documented;
 pub mod health;
 pub mod identities;
@@ -90,7 +91,17 @@ pub fn service() -> OpenApiService<Apis, ()> {
     )
 }
 
-/// The OpenAPI document as JSON.
+/// The OpenAPI document as JSON: the one committed in `openapi/openapi.json` and served at
+/// `/openapi.json` (shaped for client generators, see [`document_shape`]).
 pub fn document() -> String {
-    service().spec()
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| {
+            let spec = service().spec();
+            match serde_json::from_str(&spec) {
+                Ok(value) => serde_json::to_string_pretty(&document_shape::for_generators(value)).unwrap_or(spec),
+                Err(_) => spec,
+            }
+        })
+        .clone()
 }
