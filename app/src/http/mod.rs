@@ -32,16 +32,14 @@ pub fn endpoint(state: SharedState) -> impl Endpoint<Output = poem::Response> {
     let api = api::service();
     let mut route = Route::new();
     if state.settings.api_docs {
-        route = route
-            .nest(DOCS_PATH, api.swagger_ui())
-            .at(
-                OPENAPI_PATH,
-                poem::get(poem::endpoint::make_sync(|_| {
-                    poem::Response::builder()
-                        .content_type("application/json; charset=utf-8")
-                        .body(api::document())
-                })),
-            );
+        route = route.nest(DOCS_PATH, api.swagger_ui()).at(
+            OPENAPI_PATH,
+            poem::get(poem::endpoint::make_sync(|_| {
+                poem::Response::builder()
+                    .content_type("application/json; charset=utf-8")
+                    .body(api::document())
+            })),
+        );
     }
     if state.settings.metrics {
         route = route.at(METRICS_PATH, poem::get(metrics::endpoint));

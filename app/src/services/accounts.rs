@@ -355,3 +355,12 @@ async fn consume_setup_token(state: &AppState, token: &str) -> Result<(), Servic
     }
     Ok(state.registries.server_config.save(&config).await?)
 }
+
+/// Every account, oldest first: for admins only.
+pub async fn list_principals(
+    state: &AppState,
+    caller: &crate::services::ownership::Caller,
+) -> Result<Vec<authsome_domain::Principal>, ServiceError> {
+    caller.require_admin()?;
+    Ok(state.registries.principals.list().await?)
+}

@@ -244,3 +244,60 @@ pub async fn confirm_claim(state: &AppState, token: &str, principal_id: &Princip
     })
     .await
 }
+
+/// An agent as its detail view shows it.
+#[derive(Debug, Clone)]
+pub struct AgentDetail {
+    /// The registration.
+    pub registration: IdentityRegistration,
+    /// Its claim, when someone claimed it (in any state).
+    pub claim: Option<authsome_domain::IdentityClaim>,
+    /// The claiming principal's email.
+    pub principal_email: Option<authsome_domain::Email>,
+}
+
+impl AgentDetail {
+    /// Where the claim stands.
+    pub fn registration_status(&self) -> RegistrationStatus {
+        match self.claim.as_ref().map(|c| c.status) {
+            None => RegistrationStatus::ClaimRequired,
+            Some(ClaimStatus::Accepted) => RegistrationStatus::Claimed,
+            Some(ClaimStatus::Pending) => RegistrationStatus::Pending,
+            Some(ClaimStatus::Rejected) => RegistrationStatus::Rejected,
+        }
+    }
+}
+
+/// An agent's detail, for its owner or an admin. Anyone else is told it does not exist (the
+/// same answer as for an unknown or invalid handle), so handles cannot be probed.
+pub async fn agent_detail(
+    state: &AppState,
+    caller: &crate::services::ownership::Caller,
+    handle: &str,
+) -> Result<AgentDetail, ServiceError> {
+    let not_found = || ServiceError::NotFound("Identity not found".to_owned());
+    let Ok(handle) = IdentityHandle::parse(handle) else {
+        return Err(not_found());
+    };
+    let Some(registration) = state.registries.identities.get(&handle).await? else {
+        return Err(not_found());
+    };
+    let claim = state.registries.claims.get(&handle).await?;
+    if !caller.is_admin() && claim.as_ref().is_none_or(|c| c.principal_id != caller.principal_id) {
+        return Err(not_found());
+    }
+    let principal_email = match &claim {
+        Some(claim) => state
+            .registries
+            .principals
+            .get(&claim.principal_id)
+            .await?
+            .map(|p| p.email),
+        None => None,
+    };
+    Ok(AgentDetail {
+        registration,
+        claim,
+        principal_email,
+    })
+}

@@ -143,24 +143,3 @@ pub async fn caller_from_browser_session(
         },
     }))
 }
-
-/// The context to act in another principal's vault (admin views): that principal's role
-/// and default vault; `None` when it does not exist or has no vault.
-pub async fn principal_context(state: &AppState, principal_id: &PrincipalId) -> Result<Option<Caller>, ServiceError> {
-    let Some(principal) = state.registries.principals.get(principal_id).await? else {
-        return Ok(None);
-    };
-    let Some(binding) = state.registries.bindings.get_default(&principal.id).await? else {
-        return Ok(None);
-    };
-    Ok(Some(Caller {
-        identity: None,
-        principal_id: principal.id,
-        email: Some(principal.email),
-        vault_id: binding.vault_id,
-        role: principal.role,
-        authentication: Authentication::Browser {
-            csrf_token: SecretString::from(String::new()),
-        },
-    }))
-}

@@ -1,9 +1,7 @@
 //! `/api/connections/*`: the caller's stored connections, defaults, global fallbacks, logout
 //! and revocation.
 
-use authsome_domain::PrincipalId;
 use authsome_domain::credential_records::ConnectionRecord;
-use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -18,9 +16,10 @@ use crate::http::api::shared_documents::SharedDocuments;
 use crate::http::api::stored_shapes::{AccountDocument, ConnectionRecordDocument, ProviderDefinitionDocument};
 use crate::http::api::wire_enums::{AuthType, ConnectionStatus, CredentialSource, Done};
 use crate::http::caller::{AnyCaller, PopCaller};
-use crate::http::errors::{ApiError, ApiResult, ErrorBody};
+use crate::http::errors::{ApiResult, ErrorBody};
+use crate::services::connections;
 use crate::services::credentials::{self, VaultScope};
-use crate::services::ownership::{self, Caller};
+use crate::services::ownership::Caller;
 use crate::state::{AppState, SharedState};
 
 /// One connection in `GET /api/connections`.
@@ -355,24 +354,6 @@ operation_failures! {
 /// Stored connections.
 pub struct ConnectionsApi;
 
-/// The principal whose vault a dual-auth route acts on: the caller's own, or (admins only)
-/// the one named by `?principal=`.
-pub async fn target_principal(state: &AppState, caller: &Caller, principal: Option<&str>) -> ApiResult<Caller> {
-    let Some(requested) = principal.filter(|p| *p != caller.principal_id.as_str()) else {
-        return Ok(caller.clone());
-    };
-    if !caller.is_admin() {
-        return Err(ApiError::detail(StatusCode::FORBIDDEN, "Admin role required"));
-    }
-    let not_found = || ApiError::detail(StatusCode::NOT_FOUND, "Principal not found");
-    let Ok(principal_id) = PrincipalId::parse(requested) else {
-        return Err(not_found());
-    };
-    ownership::principal_context(state, &principal_id)
-        .await?
-        .ok_or_else(not_found)
-}
-
 fn list_entry(connection_name: &str, is_default: bool, record: &ConnectionRecord) -> ConnectionListEntry {
     ConnectionListEntry {
         connection_name: connection_name.to_owned(),
@@ -384,36 +365,6 @@ fn list_entry(connection_name: &str, is_default: bool, record: &ConnectionRecord
         api_url: record.api_url.clone(),
         expires_at: record.expires_at.map(|t| t.to_isoformat()),
     }
-}
-
-/// Connections per provider over every principal's default vault (admin overview). The
-/// caller's own vault was just listed (`own`): it is counted from that listing, not read again.
-async fn provider_connection_counts(
-    state: &AppState,
-    caller: &Caller,
-    own: &[credentials::ProviderConnections],
-) -> ApiResult<BTreeMap<String, u64>> {
-    let mut counts = BTreeMap::new();
-    if !caller.is_admin() {
-        return Ok(counts);
-    }
-    let mut count = |groups: &[credentials::ProviderConnections]| {
-        for group in groups {
-            *counts.entry(group.name.clone()).or_insert(0) += group.connections.len() as u64;
-        }
-    };
-    for principal in state.registries.principals.list().await? {
-        let Some(binding) = state.registries.bindings.get_default(&principal.id).await? else {
-            continue;
-        };
-        if binding.vault_id == caller.vault_id {
-            count(own);
-            continue;
-        }
-        let scope = VaultScope::new(state, &binding.vault_id, None, Some(principal.id.as_str()));
-        count(&credentials::list_connections(&scope).await?);
-    }
-    Ok(counts)
 }
 
 /// The caller's connections, the global fallbacks and the provider catalog.
@@ -449,7 +400,7 @@ pub async fn overview(state: &AppState, caller: &Caller) -> ApiResult<Connection
     Ok(ConnectionsOverview {
         connections,
         global_connections,
-        provider_connection_counts: provider_connection_counts(state, caller, &groups).await?,
+        provider_connection_counts: connections::connection_counts_by_provider(state, caller, &groups).await?,
         by_source: ProvidersBySourceView {
             bundled: by_source.bundled.into(),
             custom: by_source.custom.iter().map(|d| Documented::new(d.to_value())).collect(),
@@ -513,43 +464,20 @@ impl ConnectionsApi {
         /// Another principal's vault (admins).
         principal: Query<Option<String>>,
     ) -> Result<ConnectionDetailSuccess, ConnectionDetailFailure> {
-        let state = state.0;
         let caller = caller.0;
-        let target = target_principal(state, &caller, principal.0.as_deref()).await?;
-        let definition = state.catalog.get(&provider.0).await?;
-        let record = credentials::get_connection(state, &target, &provider.0, Some(&connection.0)).await?;
-        let is_global = match authsome_domain::ProviderName::parse(&provider.0) {
-            Ok(name) => state
-                .registries
-                .global_connections
-                .get(&name)
-                .await?
-                .is_some_and(|pointer| {
-                    Some(pointer.target.owner_principal_id.as_str()) == record.principal_id.as_deref()
-                        && Some(pointer.target.owner_vault_id.as_str()) == record.vault_id.as_deref()
-                        && pointer.target.connection_name.as_str() == record.connection_name
-                }),
-            Err(_) => false,
-        };
-        let own = target.principal_id == caller.principal_id;
-        let secrets = if own {
-            ConnectionSecrets {
-                access_token: record.access_token.clone(),
-                refresh_token: record.refresh_token.clone(),
-                api_key: record.api_key.clone(),
-                credentials: record.credentials.clone().unwrap_or_default().into_iter().collect(),
-            }
-        } else {
-            ConnectionSecrets {
-                access_token: None,
-                refresh_token: None,
-                api_key: None,
-                credentials: BTreeMap::new(),
-            }
+        let detail =
+            connections::connection_detail(state.0, &caller, &provider.0, &connection.0, principal.0.as_deref())
+                .await?;
+        let record = &detail.record;
+        let secrets = ConnectionSecrets {
+            access_token: record.access_token.clone(),
+            refresh_token: record.refresh_token.clone(),
+            api_key: record.api_key.clone(),
+            credentials: record.credentials.clone().unwrap_or_default().into_iter().collect(),
         };
         Ok(ConnectionDetailSuccess::Detail(Json(ConnectionDetail {
             provider: record.provider.clone(),
-            provider_display_name: definition.display_name.clone(),
+            provider_display_name: detail.definition.display_name.clone(),
             connection_name: record.connection_name.clone(),
             principal_id: record.principal_id.clone(),
             identity: record.identity.clone(),
@@ -568,10 +496,10 @@ impl ConnectionsApi {
                 .and_then(|a| serde_json::to_value(a).ok())
                 .map(Documented::new),
             secrets,
-            secrets_redacted: !own,
-            can_set_default: own,
-            can_set_global: own && caller.is_admin(),
-            is_global,
+            secrets_redacted: detail.secrets_redacted,
+            can_set_default: detail.can_set_default,
+            can_set_global: detail.can_set_global,
+            is_global: detail.is_global,
         })))
     }
 
@@ -591,15 +519,7 @@ impl ConnectionsApi {
         /// Another principal's vault (admins).
         principal: Query<Option<String>>,
     ) -> Result<DoneSuccess, LogoutFailure> {
-        let state = state.0;
-        let target = target_principal(state, &caller.0, principal.0.as_deref()).await?;
-        let scope = VaultScope::new(
-            state,
-            &target.vault_id,
-            caller.0.identity_str(),
-            Some(target.principal_id.as_str()),
-        );
-        credentials::logout(state, &scope, &caller.0, &provider.0, &connection.0).await?;
+        connections::logout(state.0, &caller.0, &provider.0, &connection.0, principal.0.as_deref()).await?;
         Ok(DoneSuccess::Done(Json(ok())))
     }
 

@@ -1,6 +1,6 @@
 //! `/api/identities/*`: agent registration, claim status, and the caller's agents.
 
-use authsome_domain::{DidKey, IdentityHandle};
+use authsome_domain::DidKey;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -369,33 +369,14 @@ impl IdentitiesApi {
         handle: Path<String>,
         caller: AnyCaller,
     ) -> Result<AgentDetailSuccess, AgentDetailFailure> {
-        let state = state.0;
         let caller = caller.0;
-        let Ok(handle) = IdentityHandle::parse(&handle.0) else {
-            return Err(identity_not_found().into());
-        };
-        let Some(registration) = state.registries.identities.get(&handle).await? else {
-            return Err(identity_not_found().into());
-        };
-        let claim = state.registries.claims.get(&handle).await?;
-        if !caller.is_admin() && claim.as_ref().is_none_or(|c| c.principal_id != caller.principal_id) {
-            return Err(identity_not_found().into());
-        }
-        let principal_email = match &claim {
-            Some(claim) => state
-                .registries
-                .principals
-                .get(&claim.principal_id)
-                .await?
-                .map(|p| p.email.as_str().to_owned()),
-            None => None,
-        };
-        let registration_status = match claim.as_ref().map(|c| c.status) {
-            None => RegistrationStatus::ClaimRequired,
-            Some(authsome_domain::ClaimStatus::Accepted) => RegistrationStatus::Claimed,
-            Some(authsome_domain::ClaimStatus::Pending) => RegistrationStatus::Pending,
-            Some(authsome_domain::ClaimStatus::Rejected) => RegistrationStatus::Rejected,
-        };
+        let detail = identities::agent_detail(state.0, &caller, &handle.0).await?;
+        let registration_status = detail.registration_status().into();
+        let identities::AgentDetail {
+            registration,
+            claim,
+            principal_email,
+        } = detail;
         Ok(AgentDetailSuccess::Detail(Json(AgentDetail {
             is_active: caller.identity.as_ref() == Some(&registration.handle),
             handle: registration.handle.as_str().to_owned(),
@@ -403,7 +384,7 @@ impl IdentitiesApi {
             registration_status,
             claim_status: claim.as_ref().map(|c| c.status.into()),
             principal_id: claim.as_ref().map(|c| c.principal_id.as_str().to_owned()),
-            principal_email,
+            principal_email: principal_email.map(|e| e.as_str().to_owned()),
             created_at: registration.created_at.to_json_form(),
             updated_at: registration.updated_at.to_json_form(),
             claimed_at: claim.as_ref().map(|c| c.created_at.to_json_form()),
@@ -452,7 +433,7 @@ impl IdentitiesApi {
         request: &poem::Request,
         token: Path<String>,
     ) -> Result<ClaimStatusSuccess, ClaimStatusFailure> {
-        let Some(pending) = crate::http::pages::pending_claim(state.0, &token.0).await? else {
+        let Some(pending) = identities::pending_claim(state.0, &token.0).await? else {
             return Ok(ClaimStatusSuccess::Status(Json(ClaimLinkStatus {
                 token: token.0,
                 identity: String::new(),

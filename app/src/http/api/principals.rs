@@ -47,8 +47,7 @@ pub struct PrincipalsApi;
 
 impl PrincipalsApi {
     async fn all(state: &SharedState, caller: AnyCaller) -> Result<PrincipalsSuccess, PrincipalsFailure> {
-        caller.0.require_admin()?;
-        let principals = state.registries.principals.list().await?;
+        let principals = crate::services::accounts::list_principals(state, &caller.0).await?;
         Ok(PrincipalsSuccess::Listed(Json(Principals {
             principals: principals
                 .into_iter()

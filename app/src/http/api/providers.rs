@@ -17,7 +17,7 @@ use crate::http::caller::{AnyCaller, PopCaller};
 use crate::http::errors::{ApiResult, Detail, ErrorBody, ReferenceError, ValidationReport};
 use crate::services::credentials::{self, VaultScope};
 use crate::services::ownership::Caller;
-use crate::services::providers;
+use crate::services::{connections, providers};
 use crate::state::{AppState, SharedState};
 
 /// `{"status": "ok", "provider": ...}`.
@@ -318,50 +318,39 @@ fn summary(record: &ConnectionRecord, display_name: &str) -> ProviderConnectionS
     }
 }
 
-/// The provider's connections in `scope`, by connection name.
+/// The provider's connections in `scope`, as summaries.
 async fn connections_in(
     scope: &VaultScope<'_>,
     provider: &str,
     display_name: &str,
 ) -> ApiResult<Vec<ProviderConnectionSummary>> {
-    let mut rows = Vec::new();
-    for (stored_provider, connection) in scope.connection_keys().await? {
-        if stored_provider != provider {
-            continue;
-        }
-        if let Some(record) = scope.connection(provider, &connection).await? {
-            rows.push(summary(&record, display_name));
-        }
-    }
-    rows.sort_by(|a, b| a.connection_name.cmp(&b.connection_name));
-    Ok(rows)
+    Ok(connections::connections_to(scope, provider)
+        .await?
+        .iter()
+        .map(|record| summary(record, display_name))
+        .collect())
 }
 
+/// Every principal's connections to the provider (admin view).
 async fn principal_usage(
     state: &AppState,
     caller: &Caller,
     provider: &str,
     display_name: &str,
 ) -> ApiResult<Vec<PrincipalUsage>> {
-    let mut usage = Vec::new();
-    if !caller.is_admin() {
-        return Ok(usage);
-    }
-    for principal in state.registries.principals.list().await? {
-        let Some(binding) = state.registries.bindings.get_default(&principal.id).await? else {
-            continue;
-        };
-        let scope = VaultScope::new(state, &binding.vault_id, None, Some(principal.id.as_str()));
-        let connections = connections_in(&scope, provider, display_name).await?;
-        if !connections.is_empty() {
-            usage.push(PrincipalUsage {
-                principal_id: principal.id.as_str().to_owned(),
-                email: Some(principal.email.as_str().to_owned()),
-                connections,
-            });
-        }
-    }
-    Ok(usage)
+    Ok(connections::provider_usage(state, caller, provider)
+        .await?
+        .into_iter()
+        .map(|usage| PrincipalUsage {
+            principal_id: usage.principal.id.as_str().to_owned(),
+            email: Some(usage.principal.email.as_str().to_owned()),
+            connections: usage
+                .connections
+                .iter()
+                .map(|record| summary(record, display_name))
+                .collect(),
+        })
+        .collect())
 }
 
 fn scopes_input(scopes: Option<TextOrList>) -> Option<String> {
