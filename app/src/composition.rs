@@ -6,9 +6,8 @@ use std::sync::Arc;
 use authsome_domain::vault_crypto::KdfParams;
 use authsome_ports::{Registries, RuntimeState, VaultBlobStore};
 use authsome_postgres::PostgresSettings;
-use authsome_redis::{RedisKeys, RedisSettings};
+use authsome_redis::{RedisConnection, RedisKeys, RedisSettings};
 use authsome_sqlite::SqliteSettings;
-use redis::aio::ConnectionManager;
 use thiserror::Error;
 
 use crate::master_secret::{self, MasterSecretError, MasterSecretSource, WhenMissing};
@@ -27,6 +26,9 @@ pub enum StartupError {
     /// Redis could not be reached.
     #[error(transparent)]
     Redis(#[from] authsome_redis::RedisConnectError),
+    /// The vault is on Redis but no Redis URL is set.
+    #[error("AUTHSOME_VAULT_BACKEND=redis needs AUTHSOME_REDIS_URL")]
+    RedisVaultWithoutUrl,
     /// The master secret could not be had.
     #[error(transparent)]
     MasterSecret(#[from] MasterSecretError),
@@ -88,7 +90,7 @@ pub async fn migrate(database: &DatabaseSettings) -> Result<Vec<i64>, StartupErr
 }
 
 /// The Redis connection, when `AUTHSOME_REDIS_URL` is set.
-pub async fn connect_redis(settings: &Settings) -> Result<Option<ConnectionManager>, StartupError> {
+pub async fn connect_redis(settings: &Settings) -> Result<Option<RedisConnection>, StartupError> {
     match &settings.redis_url {
         None => Ok(None),
         Some(url) => Ok(Some(authsome_redis::connect(&RedisSettings::new(url.expose())).await?)),
@@ -103,7 +105,7 @@ pub fn redis_keys(settings: &Settings) -> RedisKeys {
 /// The configured vault blob store.
 pub fn vault_store(
     settings: &Settings,
-    redis: Option<&ConnectionManager>,
+    redis: Option<&RedisConnection>,
 ) -> Result<Arc<dyn VaultBlobStore>, StartupError> {
     match (&settings.vault.backend, redis) {
         (VaultBackend::Disk { dir }, _) => {
@@ -119,9 +121,7 @@ pub fn vault_store(
             authsome_redis::RedisBlobStore::scanning(connection.clone(), redis_keys(settings))
         })),
         // Settings refuse a Redis vault without a Redis URL; this only guards the invariant.
-        (VaultBackend::Redis, None) => Err(StartupError::Redis(authsome_redis::RedisConnectError::Url(
-            redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "AUTHSOME_REDIS_URL is not set")),
-        ))),
+        (VaultBackend::Redis, None) => Err(StartupError::RedisVaultWithoutUrl),
         (VaultBackend::Memory, _) => Ok(Arc::new(authsome_memory::MemoryBlobStore::new())),
     }
 }
@@ -142,7 +142,7 @@ pub async fn resolve_master_secret(
 /// unwraps, or creates, the data key.
 pub async fn open_vault(
     settings: &Settings,
-    redis: Option<&ConnectionManager>,
+    redis: Option<&RedisConnection>,
 ) -> Result<(Vault, MasterSecretSource), StartupError> {
     let master = resolve_master_secret(settings, WhenMissing::Generate).await?;
     open_vault_with(settings, redis, master).await
@@ -151,7 +151,7 @@ pub async fn open_vault(
 /// Opens the vault with an already resolved master secret.
 pub async fn open_vault_with(
     settings: &Settings,
-    redis: Option<&ConnectionManager>,
+    redis: Option<&RedisConnection>,
     master: master_secret::ResolvedMasterSecret,
 ) -> Result<(Vault, MasterSecretSource), StartupError> {
     let store = vault_store(settings, redis)?;
@@ -170,7 +170,7 @@ pub async fn open_vault_with(
 /// listing index (by authsome 0.7.2 before a takeover). Listings SCAN until it has finished
 /// once, so serving does not wait for it; a failure is logged and retried at the next start.
 /// With `AUTHSOME_REDIS_LISTING_INDEX=off`, marks the index incomplete instead.
-fn spawn_listing_index_build(settings: &Settings, redis: Option<&ConnectionManager>) {
+fn spawn_listing_index_build(settings: &Settings, redis: Option<&RedisConnection>) {
     let (VaultBackend::Redis, Some(connection)) = (&settings.vault.backend, redis) else {
         return;
     };
@@ -208,7 +208,7 @@ fn spawn_listing_index_build(settings: &Settings, redis: Option<&ConnectionManag
 }
 
 /// The runtime state every replica shares: Redis when configured, else process memory.
-pub fn runtime_state(settings: &Settings, redis: Option<&ConnectionManager>, vault: &Vault) -> RuntimeState {
+pub fn runtime_state(settings: &Settings, redis: Option<&RedisConnection>, vault: &Vault) -> RuntimeState {
     match redis {
         Some(connection) => authsome_redis::runtime_state(connection.clone(), redis_keys(settings), vault.cipher()),
         None => authsome_memory::runtime_state(authsome_memory::DEFAULT_CAPACITY),
@@ -240,7 +240,6 @@ pub async fn build_state(settings: &Settings) -> Result<crate::state::SharedStat
         vault: Arc::new(vault),
         runtime,
         catalog,
-        redis,
         password_slots: tokio::sync::Semaphore::new(crate::state::PASSWORD_HASHING_SLOTS),
         metrics: crate::request_metrics::HttpMetrics::default(),
         verifying_keys: authsome_domain::proof::VerifyingKeys::new(crate::state::VERIFYING_KEYS_CAPACITY),

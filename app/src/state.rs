@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use authsome_ports::{Registries, RuntimeState};
-use redis::aio::ConnectionManager;
 use tokio::sync::Semaphore;
 
 use crate::services::catalog::ProviderCatalog;
@@ -36,8 +35,6 @@ pub struct AppState {
     pub runtime: RuntimeState,
     /// Provider definitions.
     pub catalog: ProviderCatalog,
-    /// The Redis connection, when configured (for readiness probes).
-    pub redis: Option<ConnectionManager>,
     /// Providers' OAuth endpoints, over the network.
     pub endpoints: Arc<dyn authsome_ports::ProviderEndpoints>,
     /// Bounds concurrent password hashing.

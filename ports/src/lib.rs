@@ -31,6 +31,7 @@ pub mod replay_cache;
 pub mod runtime_state;
 pub mod server_config_repository;
 pub mod state_error;
+pub mod state_health;
 pub mod vault_blob_store;
 pub mod vault_registry;
 
@@ -57,5 +58,6 @@ pub use replay_cache::{IdQuota, ReplayCache, ReplayCheck};
 pub use runtime_state::RuntimeState;
 pub use server_config_repository::ServerConfigRepository;
 pub use state_error::StateError;
+pub use state_health::StateHealth;
 pub use vault_blob_store::VaultBlobStore;
 pub use vault_registry::VaultRegistry;

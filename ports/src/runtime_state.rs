@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::{AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, RateLimiter, ReplayCache};
+use crate::{
+    AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, RateLimiter, ReplayCache, StateHealth,
+};
 
 /// The state that makes requests safe across replicas: seen token ids, login sessions,
 /// claim tokens, browser sessions, rate limits and leases. Cheap to clone.
@@ -20,4 +22,6 @@ pub struct RuntimeState {
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Exclusive holds on a piece of work (a device-code poll, a token refresh).
     pub leases: Arc<dyn LeaseStore>,
+    /// Whether the backend answers (readiness).
+    pub health: Arc<dyn StateHealth>,
 }

@@ -16,6 +16,7 @@ mod blob_store;
 mod expiring_map;
 mod replay_cache;
 mod session_stores;
+mod state_health;
 
 pub use blob_store::MemoryBlobStore;
 pub use expiring_map::{ExpiringMap, Full};
@@ -23,6 +24,7 @@ pub use replay_cache::MemoryReplayCache;
 pub use session_stores::{
     MemoryAuthSessionStore, MemoryBrowserSessionStore, MemoryLeaseStore, MemoryPendingClaimStore, MemoryRateLimiter,
 };
+pub use state_health::InProcessHealth;
 
 use std::sync::Arc;
 
@@ -41,5 +43,6 @@ pub fn runtime_state(capacity: usize) -> RuntimeState {
         browser_sessions: Arc::new(MemoryBrowserSessionStore::new(capacity)),
         rate_limiter: Arc::new(MemoryRateLimiter::new(capacity)),
         leases: Arc::new(MemoryLeaseStore::new(capacity)),
+        health: Arc::new(InProcessHealth),
     }
 }

@@ -72,6 +72,9 @@ impl SessionStoresFixture for Memory {
     fn rate_limiter_second_client(&self) -> Arc<dyn RateLimiter> {
         self.state.rate_limiter.clone()
     }
+    fn health(&self) -> Arc<dyn authsome_ports::StateHealth> {
+        self.state.health.clone()
+    }
 }
 
 mod blob_store {

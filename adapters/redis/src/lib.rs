@@ -18,6 +18,7 @@ mod connection;
 mod keys;
 mod replay_cache;
 mod session_stores;
+mod state_health;
 #[cfg(feature = "test-support")]
 pub mod test_prefix;
 
@@ -25,6 +26,10 @@ pub use blob_store::{IndexBuild, RedisBlobStore};
 pub use connection::{RedisConnectError, RedisSettings, connect};
 pub use keys::RedisKeys;
 pub use replay_cache::RedisReplayCache;
+pub use state_health::RedisHealth;
+
+/// The connection every Redis adapter shares (multiplexed, reconnecting).
+pub type RedisConnection = ConnectionManager;
 pub use session_stores::{
     RedisAuthSessionStore, RedisBrowserSessionStore, RedisLeaseStore, RedisPendingClaimStore, RedisRateLimiter,
 };
@@ -43,7 +48,8 @@ pub fn runtime_state(connection: ConnectionManager, keys: RedisKeys, cipher: Arc
         pending_claims: Arc::new(RedisPendingClaimStore::new(connection.clone(), keys.clone())),
         browser_sessions: Arc::new(RedisBrowserSessionStore::new(connection.clone(), keys.clone())),
         rate_limiter: Arc::new(RedisRateLimiter::new(connection.clone(), keys.clone())),
-        leases: Arc::new(RedisLeaseStore::new(connection, keys)),
+        leases: Arc::new(RedisLeaseStore::new(connection.clone(), keys)),
+        health: Arc::new(RedisHealth::new(connection)),
     }
 }
 

@@ -94,6 +94,9 @@ impl SessionStoresFixture for Redis {
     fn rate_limiter_second_client(&self) -> Arc<dyn RateLimiter> {
         self.second.1.rate_limiter.clone()
     }
+    fn health(&self) -> Arc<dyn authsome_ports::StateHealth> {
+        self.first.1.health.clone()
+    }
 }
 
 /// A fresh prefix whose listing index is built (empty), so listings read the index: the

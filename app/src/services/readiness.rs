@@ -1,5 +1,6 @@
-//! Probing the backends this replica depends on: the database, Redis (when configured) and the
-//! vault store. Used by the readiness routes and the metrics.
+//! Probing the backends this replica depends on: the database, the runtime state's backend
+//! (Redis, when configured) and the vault store, each through its port. Used by the readiness
+//! routes and the metrics.
 
 use std::time::Duration;
 
@@ -50,10 +51,9 @@ async fn probe_database(state: &AppState) -> Result<(), &'static str> {
     })
 }
 
-async fn probe_redis(redis: &redis::aio::ConnectionManager) -> Result<(), &'static str> {
-    let ping: Result<String, _> = redis::cmd("PING").query_async(&mut redis.clone()).await;
-    ping.map(|_| ()).map_err(|error| {
-        tracing::warn!(%error, "readiness: Redis did not answer");
+async fn probe_runtime_state(state: &AppState, backend: &'static str) -> Result<(), &'static str> {
+    state.runtime.health.ping().await.map_err(|error| {
+        tracing::warn!(backend, error = %crate::error_chain(&error), "readiness: the runtime state did not answer");
         "did not answer PING"
     })
 }
@@ -83,15 +83,16 @@ async fn probe_vault(state: &AppState, vault_roundtrip: bool) -> Result<(), &'st
 /// `vault_roundtrip`, the vault check writes, reads and deletes a probe value (readiness);
 /// without, it makes one read round trip (metrics scrapes).
 pub async fn probe(state: &AppState, vault_roundtrip: bool) -> Readiness {
-    let redis = async {
-        match &state.redis {
-            Some(redis) => Some(bounded("redis", probe_redis(redis)).await),
+    let backend = state.runtime.health.probed_backend();
+    let runtime = async {
+        match backend {
+            Some(name) => Some((name, bounded(name, probe_runtime_state(state, name)).await)),
             None => None,
         }
     };
-    let (store, redis, vault) = tokio::join!(
+    let (store, runtime, vault) = tokio::join!(
         bounded("store", probe_database(state)),
-        redis,
+        runtime,
         bounded("vault", probe_vault(state, vault_roundtrip)),
     );
     let mut readiness = Readiness {
@@ -105,8 +106,8 @@ pub async fn probe(state: &AppState, vault_roundtrip: bool) -> Readiness {
         }
     };
     record("store", store);
-    if let Some(redis) = redis {
-        record("redis", redis);
+    if let Some((name, outcome)) = runtime {
+        record(name, outcome);
     }
     record("vault", vault);
     readiness

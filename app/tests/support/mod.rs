@@ -117,7 +117,6 @@ impl Daemon {
             vault: Arc::new(vault),
             runtime: authsome_memory::runtime_state(authsome_memory::DEFAULT_CAPACITY),
             catalog,
-            redis: None,
             endpoints: Arc::new(
                 authsome_outbound::HttpProviderEndpoints::new(settings_outbound).expect("outbound client"),
             ),

@@ -35,6 +35,8 @@ pub trait SessionStoresFixture {
     fn leases(&self) -> Arc<dyn LeaseStore>;
     /// Leases through a second, independent client of the same backend.
     fn leases_second_client(&self) -> Arc<dyn LeaseStore>;
+    /// The backend's health.
+    fn health(&self) -> Arc<dyn crate::StateHealth>;
 }
 
 fn login_session(ttl_seconds: i64) -> AuthSession {
@@ -477,6 +479,14 @@ pub async fn rate_limiter_windows_expire(f: &dyn SessionStoresFixture) {
     assert_eq!(limiter.hit(&key, 900).await.expect("hit"), 1);
 }
 
+/// A backend that is up answers its ping, every time.
+pub async fn health_answers_while_the_backend_is_up<F: SessionStoresFixture>(fixture: &F) {
+    let health = fixture.health();
+    for _ in 0..3 {
+        health.ping().await.expect("a live backend answers its ping");
+    }
+}
+
 /// Expands to one `#[tokio::test]` per session-store contract case for `$fixture`.
 #[macro_export]
 macro_rules! session_stores_contract_tests {
@@ -501,6 +511,7 @@ macro_rules! session_stores_contract_tests {
             rate_limiter_counts_per_key_and_resets,
             rate_limiter_concurrent_hits_are_all_counted,
             rate_limiter_windows_expire,
+            health_answers_while_the_backend_is_up,
         );
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {
