@@ -108,6 +108,7 @@ async fn start_session(state: &AppState, principal: &Principal) -> Result<Signed
 /// an account; the first account ever becomes admin. With it off, only a valid setup link
 /// creates or completes an account. An account created without a password can only be
 /// completed with its setup link, never by whoever signs up first with that email.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn register(
     state: &AppState,
     email: &str,
@@ -184,6 +185,7 @@ fn throttle_keys(email: &str, address: Option<ClientAddress>) -> (String, Option
 
 /// Signs in. Every failure reads `Invalid email or password`; after too many failures for
 /// an email (or from an address) in 15 minutes, attempts are refused without checking.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn login(
     state: &AppState,
     email: &str,
@@ -238,6 +240,7 @@ pub async fn login(
 
 /// Changes the password, ends every session of the account (on every replica), and signs this
 /// browser in again.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn change_password(
     state: &AppState,
     principal_id: &authsome_domain::PrincipalId,
@@ -357,6 +360,7 @@ async fn consume_setup_token(state: &AppState, token: &str) -> Result<(), Servic
 }
 
 /// Every account, oldest first: for admins only.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor()))]
 pub async fn list_principals(
     state: &AppState,
     caller: &crate::services::ownership::Caller,

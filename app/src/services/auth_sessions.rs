@@ -121,6 +121,7 @@ fn check_flow(definition: &ProviderDefinition, flow: FlowType) -> Result<(), Ser
 }
 
 /// Starts a login for the caller (a PoP identity or a browser principal).
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %request.provider))]
 pub async fn start(state: &AppState, caller: &Caller, request: StartLogin) -> Result<AuthSession, ServiceError> {
     let provider = ProviderName::parse(&request.provider).map_err(|e| bad_request(e.to_string()))?;
     let definition = state.catalog.get(provider.as_str()).await?;
@@ -245,6 +246,7 @@ async fn begin_oauth(state: &AppState, session: &mut AuthSession, setup: &Provid
 /// scopes) from `person`, the session's owner: an API-key login completes; an OAuth login
 /// saves what it was given and begins. Errors leave the session waiting, to be filled again,
 /// except a flow that could not begin, which fails the session.
+#[tracing::instrument(level = "debug", skip_all, fields(session = %session.id.as_str()))]
 pub async fn submit_inputs(
     state: &AppState,
     session: &mut AuthSession,
@@ -462,6 +464,7 @@ fn validate_key(definition: &ProviderDefinition, key: Option<SecretString>) -> R
 /// takes `{"api_key": ...}` (`onboard`'s import); a browser-cookie login takes the cookies the
 /// CLI read (`{"credentials": {...}}`); a device-code login polls the provider now, when its
 /// poll is due; an authorization-code login finishes only through the provider's callback.
+#[tracing::instrument(level = "debug", skip_all, fields(session = %session.id.as_str(), provider = %session.provider.as_str()))]
 pub async fn resume(
     state: &AppState,
     session: &mut AuthSession,

@@ -100,6 +100,7 @@ pub struct ConnectionDetail {
 /// A connection's detail, in the caller's vault or (admins, `principal`) another's. Secret
 /// values are shown only to the connection's owner: an admin viewing another principal's
 /// connection sees everything else.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider, connection = %connection))]
 pub async fn connection_detail(
     state: &AppState,
     caller: &Caller,
@@ -158,6 +159,7 @@ fn redact(record: &mut ConnectionRecord) {
 
 /// Logs out of a connection in the caller's vault or (admins, `principal`) another's. A
 /// connection that does not exist is not an error.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider, connection = %connection))]
 pub async fn logout(
     state: &AppState,
     caller: &Caller,

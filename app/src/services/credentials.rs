@@ -519,6 +519,7 @@ pub struct ResolvedCredentials {
 /// vault already read into `local` (from `scope`, by [`read_local_connection`]). This is where
 /// effects start (a token refresh, a stale global pointer dropped): the request's token id
 /// must be consumed before it is called.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider))]
 pub async fn resolve_credentials(
     state: &AppState,
     caller: &Caller,
@@ -580,6 +581,7 @@ pub async fn global_connection_summaries(
 }
 
 /// Makes `connection` the provider's default in the caller's vault.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider, connection = %connection))]
 pub async fn set_default_connection(
     state: &AppState,
     caller: &Caller,
@@ -603,6 +605,7 @@ pub async fn set_default_connection(
 }
 
 /// Points the provider's global fallback at one of the (admin) caller's connections.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider, connection = %connection))]
 pub async fn set_global_connection(
     state: &AppState,
     caller: &Caller,
@@ -640,6 +643,7 @@ pub async fn set_global_connection(
 }
 
 /// Removes the provider's global fallback; returns whether one was removed.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider))]
 pub async fn unset_global_connection(state: &AppState, caller: &Caller, provider: &str) -> Result<bool, ServiceError> {
     caller.require_admin()?;
     let Ok(provider_name) = ProviderName::parse(provider) else {
@@ -676,6 +680,7 @@ pub async fn unset_global_connection(state: &AppState, caller: &Caller, provider
 
 /// Logs out of one connection in `scope`: removes it, updates the metadata, and drops a
 /// global pointer that targeted it. A missing connection is not an error.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.actor(), provider = %provider, connection = %connection))]
 pub async fn logout(
     state: &AppState,
     scope: &VaultScope<'_>,
@@ -746,6 +751,7 @@ pub async fn logout(
 
 /// Revokes the provider in every vault: logs out of every connection of it (not only those
 /// the metadata lists, unlike the reference), removes its metadata and its client record.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider))]
 pub async fn revoke(state: &AppState, caller: &Caller, provider: &str) -> Result<(), ServiceError> {
     caller.require_admin()?;
     state.catalog.get(provider).await?;
@@ -903,6 +909,7 @@ impl ExportFormat {
 
 /// Exports credentials as text: one connection, or every connection when `provider` is `None`
 /// (name collisions get `_<PROVIDER>_<CONNECTION>`, then `_2`, `_3`...).
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = provider.unwrap_or("*"), connection = %connection))]
 pub async fn export(
     state: &AppState,
     caller: &Caller,

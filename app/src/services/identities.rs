@@ -135,6 +135,7 @@ async fn admit_registration(state: &AppState, client: Option<ClientAddress>) -> 
 }
 
 /// `POST /api/identities/register` from `client` (when known).
+#[tracing::instrument(level = "debug", skip_all, fields(handle = %handle))]
 pub async fn register(
     state: &AppState,
     handle: &str,
@@ -198,6 +199,7 @@ pub enum ClaimError {
 /// Claims the agent behind claim link `token` for `principal_id`. The link is consumed only
 /// once the claim can succeed, so a refused claim leaves it usable; the principal's default
 /// vault is created when missing; the claim is in the audit log before it is accepted.
+#[tracing::instrument(level = "debug", skip_all, fields(principal = %principal_id))]
 pub async fn confirm_claim(state: &AppState, token: &str, principal_id: &PrincipalId) -> Result<(), ClaimError> {
     let Some(pending) = pending_claim(state, token).await? else {
         return Err(ClaimError::LinkExpired);
@@ -270,6 +272,7 @@ impl AgentDetail {
 
 /// An agent's detail, for its owner or an admin. Anyone else is told it does not exist (the
 /// same answer as for an unknown or invalid handle), so handles cannot be probed.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), handle = %handle))]
 pub async fn agent_detail(
     state: &AppState,
     caller: &crate::services::ownership::Caller,

@@ -30,6 +30,7 @@ pub fn definition_from_body(body: &Map<String, Value>) -> Result<(ProviderDefini
 }
 
 /// Registers a custom definition (admins).
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %definition.name))]
 pub async fn register(
     state: &AppState,
     caller: &Caller,
@@ -60,6 +61,7 @@ pub async fn register(
 }
 
 /// Replaces a custom definition (admins); the body's name must be the route's.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider))]
 pub async fn update(
     state: &AppState,
     caller: &Caller,
@@ -91,6 +93,7 @@ pub async fn update(
 /// Revokes the provider everywhere and removes its custom definition (admins). A bundled
 /// definition stays; its connections are revoked in every vault (the reference revoked only
 /// the caller's, leaving orphans elsewhere).
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider))]
 pub async fn delete(state: &AppState, caller: &Caller, provider: &str) -> Result<(), ServiceError> {
     caller.require_admin()?;
     credentials::revoke(state, caller, provider).await?;
@@ -147,6 +150,7 @@ pub fn configuration_fields(definition: &ProviderDefinition, client: Option<&Pro
 /// Replaces a provider's OAuth client settings (admins); when something changes and a
 /// client existed, every vault's connections to the provider are revoked first. Returns
 /// whether anything changed. Non-OAuth providers have nothing to configure.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider))]
 pub async fn update_configuration(
     state: &AppState,
     caller: &Caller,

@@ -70,6 +70,7 @@ pub struct Refreshing<'s, 'a> {
 
 /// The connection's access token, refreshed first when it is due (once across the fleet);
 /// `record` is what the request read, and becomes what it served.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn usable_access_token(
     state: &AppState,
     target: &Refreshing<'_, '_>,
