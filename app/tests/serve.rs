@@ -57,6 +57,22 @@ fn wait_until_healthy(port: u16, child: &mut Child) {
     panic!("the server never became healthy");
 }
 
+/// The child's exit status, failing the test (and killing it) when it has not exited within
+/// `limit`: a broken graceful stop fails rather than hangs the suite.
+fn exit_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("poll") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("the server did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn terminate(child: &Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -137,7 +153,7 @@ fn sigterm_lets_an_in_flight_request_finish_and_logs_carry_request_ids() {
     );
     assert!(response.contains("did:key"), "{response}");
 
-    let status = child.wait().expect("exit");
+    let status = exit_within(&mut child, Duration::from_secs(15));
     assert!(status.success(), "a graceful stop exits 0: {status:?}");
     let mut log = String::new();
     BufReader::new(child.stderr.take().expect("stderr"))
@@ -202,7 +218,7 @@ fn init_admin_email_prints_a_setup_link_the_server_accepts() {
     let closed = http(port, "GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(closed.contains("Sign-up is closed"), "{closed}");
     terminate(&child);
-    assert!(child.wait().expect("exit").success());
+    assert!(exit_within(&mut child, Duration::from_secs(15)).success());
 }
 
 /// `serve --host --port` (and the reference's spelling, `daemon serve`) win over
@@ -223,7 +239,10 @@ fn the_command_line_takes_the_references_spellings_and_says_what_it_reads() {
             .expect("spawn");
         wait_until_healthy(port, &mut child);
         terminate(&child);
-        assert!(child.wait().expect("wait").success(), "{spelling:?}");
+        assert!(
+            exit_within(&mut child, Duration::from_secs(15)).success(),
+            "{spelling:?}"
+        );
     }
 
     let version = command(dir.path(), 7998, &[]).arg("--version").output().expect("run");

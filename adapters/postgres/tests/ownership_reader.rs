@@ -59,7 +59,23 @@ async fn survives_the_server_dropping_its_connections_and_stays_within_its_bound
             .await
             .expect("terminate");
     assert!(!terminated.is_empty());
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Until the server has ended them, the reconnection path would not be exercised.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+            .bind(authsome_postgres::ownership_reader::APPLICATION_NAME)
+            .fetch_one(&mut admin)
+            .await
+            .expect("count backends");
+        if left == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{left} terminated backends still there after 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 
     // The next lookups still answer: a dead idle connection is replaced, not reported.
     for _ in 0..3 {
