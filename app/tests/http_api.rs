@@ -1508,3 +1508,51 @@ fn the_committed_openapi_document_matches_the_code() {
         "openapi/openapi.json is stale: run `cargo run -p authsome-app -- openapi > openapi/openapi.json`"
     );
 }
+
+/// A name in a path that is not a valid name names nothing: every route answers it as not
+/// found, the same as an unknown name, and echoes it escaped.
+#[tokio::test]
+async fn an_invalid_name_in_a_path_is_not_found_on_every_route() {
+    let daemon = Daemon::start().await;
+    let (agent, _) = daemon.claimed_agent("names-agent", "names@example.com").await;
+    agent.store_openai_key(&daemon, "default", OPENAI_KEY).await;
+    let bad_provider = "Open%E2%80%8BAI";
+    for (method, path) in [
+        (Method::GET, format!("/api/connections/{bad_provider}/default")),
+        (Method::GET, format!("/api/connections/{bad_provider}/default/detail")),
+        (Method::POST, format!("/api/connections/{bad_provider}/default/logout")),
+        (Method::POST, format!("/api/connections/{bad_provider}/default/default")),
+        (Method::POST, format!("/api/connections/{bad_provider}/default/global")),
+        (Method::POST, format!("/api/connections/{bad_provider}/revoke")),
+        (Method::DELETE, format!("/api/connections/{bad_provider}/global")),
+        (Method::GET, format!("/api/providers/{bad_provider}")),
+        (Method::GET, format!("/api/providers/{bad_provider}/detail")),
+        (Method::DELETE, format!("/api/providers/{bad_provider}")),
+    ] {
+        let reply = call_encoded(&daemon, &agent, method.clone(), &path).await;
+        assert_eq!(reply.status.as_u16(), 404, "{method} {path}: {}", reply.text());
+        let body = reply.json();
+        assert_eq!(body["error"], "ProviderNotFoundError", "{method} {path}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| m.contains("\\u{200B}")),
+            "{body}"
+        );
+    }
+    // A connection name with a control character: not found, as an unknown connection.
+    for (method, path) in [
+        (Method::GET, "/api/connections/openai/de%01fault".to_owned()),
+        (Method::POST, "/api/connections/openai/de%01fault/default".to_owned()),
+    ] {
+        let reply = call_encoded(&daemon, &agent, method.clone(), &path).await;
+        assert_eq!(reply.status.as_u16(), 404, "{method} {path}: {}", reply.text());
+        assert_eq!(reply.json()["error"], "ConnectionNotFoundError");
+    }
+}
+
+/// A signed request to a percent-encoded path: the proof names the decoded path, as the CLI
+/// signs it.
+async fn call_encoded(daemon: &Daemon, agent: &Agent, method: Method, path: &str) -> support::Reply {
+    let decoded = path.replace("%E2%80%8B", "\u{200B}").replace("%01", "\u{1}");
+    let proof = agent.proof(method.as_str(), &decoded, b"");
+    agent.call_with_proof(daemon, method, path, Vec::new(), &proof).await
+}

@@ -72,7 +72,7 @@ pub enum ValidationError {
 
 /// Shortens an untrusted value before it is echoed in an error, so that an error can never
 /// carry a megabyte of attacker-controlled text into a log line or a response.
-pub(crate) fn excerpt(value: &str) -> String {
+pub fn excerpt(value: &str) -> String {
     const LIMIT: usize = 80;
     if value.len() <= LIMIT {
         return value.to_owned();

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::http::api::ApiTags;
 use crate::http::api::documented::Documented;
+use crate::http::api::path_names;
 use crate::http::api::shared_documents::SharedDocuments;
 use crate::http::api::stored_shapes::{AccountDocument, ConnectionRecordDocument, ProviderDefinitionDocument};
 use crate::http::api::wire_enums::{AuthType, ConnectionStatus, CredentialSource, Done};
@@ -242,7 +243,7 @@ operation_success! {
 operation_failures! {
     /// Why `GET /api/connections/{provider}/{connection}` can fail.
     GetConnectionFailure authenticated {
-        /// A name is not valid.
+        /// The request cannot be carried out as sent.
         400 BadRequest(ErrorBody),
         /// No such connection in the calling agent's vault (`ConnectionNotFoundError`).
         404 NotFound(ErrorBody),
@@ -261,7 +262,7 @@ operation_failures! {
     /// Why `GET /api/connections/{provider}/{connection}/detail` can fail (403 also for
     /// `?principal=` from a non-admin).
     ConnectionDetailFailure authenticated {
-        /// A name is not valid.
+        /// The request cannot be carried out as sent.
         400 BadRequest(ErrorBody),
         /// No such provider, connection or principal.
         404 NotFound(ErrorBody),
@@ -281,7 +282,7 @@ operation_failures! {
     /// Why logging out of a connection can fail (403 also for `?principal=` from a
     /// non-admin).
     LogoutFailure authenticated {
-        /// A name is not valid.
+        /// The request cannot be carried out as sent.
         400 BadRequest(ErrorBody),
         /// No such provider or principal.
         404 NotFound(ErrorBody),
@@ -292,7 +293,7 @@ operation_failures! {
     /// Why revoking a provider everywhere can fail (403 also when the caller is not an
     /// admin).
     RevokeFailure authenticated {
-        /// The name is not valid.
+        /// The request cannot be carried out as sent.
         400 BadRequest(ErrorBody),
         /// No such provider (`ProviderNotFoundError`).
         404 NotFound(ErrorBody),
@@ -310,7 +311,7 @@ operation_success! {
 operation_failures! {
     /// Why setting a default can fail.
     SetDefaultFailure authenticated {
-        /// A name is not valid.
+        /// The request cannot be carried out as sent.
         400 BadRequest(ErrorBody),
         /// No such connection (`ConnectionNotFoundError`).
         404 NotFound(ErrorBody),
@@ -328,7 +329,7 @@ operation_success! {
 operation_failures! {
     /// Why setting the global fallback can fail (403 also when the caller is not an admin).
     SetGlobalFailure authenticated {
-        /// A name is not valid.
+        /// The request cannot be carried out as sent.
         400 BadRequest(ErrorBody),
         /// No such connection in the caller's vault (`ConnectionNotFoundError`).
         404 NotFound(ErrorBody),
@@ -346,8 +347,10 @@ operation_success! {
 operation_failures! {
     /// Why removing the global fallback can fail (403 also when the caller is not an admin).
     UnsetGlobalFailure authenticated {
-        /// The name is not valid.
+        /// The request cannot be carried out as sent.
         400 BadRequest(ErrorBody),
+        /// No such provider (`ProviderNotFoundError`).
+        404 NotFound(ErrorBody),
     }
 }
 
@@ -442,6 +445,8 @@ impl ConnectionsApi {
         provider: Path<String>,
         connection: Path<String>,
     ) -> Result<GetConnectionSuccess, GetConnectionFailure> {
+        let provider_name = path_names::provider(&provider.0)?;
+        path_names::connection(&provider_name, &connection.0, &caller.0)?;
         let record = credentials::get_connection(state.0, &caller.0, &provider.0, Some(&connection.0)).await?;
         Ok(GetConnectionSuccess::Record(Json(Documented::new(record_json(
             &record,
@@ -464,6 +469,8 @@ impl ConnectionsApi {
         /// Another principal's vault (admins).
         principal: Query<Option<String>>,
     ) -> Result<ConnectionDetailSuccess, ConnectionDetailFailure> {
+        let provider_name = path_names::provider(&provider.0)?;
+        path_names::connection(&provider_name, &connection.0, &caller.0)?;
         let caller = caller.0;
         let detail =
             connections::connection_detail(state.0, &caller, &provider.0, &connection.0, principal.0.as_deref())
@@ -519,6 +526,8 @@ impl ConnectionsApi {
         /// Another principal's vault (admins).
         principal: Query<Option<String>>,
     ) -> Result<DoneSuccess, LogoutFailure> {
+        let provider_name = path_names::provider(&provider.0)?;
+        path_names::connection(&provider_name, &connection.0, &caller.0)?;
         connections::logout(state.0, &caller.0, &provider.0, &connection.0, principal.0.as_deref()).await?;
         Ok(DoneSuccess::Done(Json(ok())))
     }
@@ -535,6 +544,7 @@ impl ConnectionsApi {
         caller: AnyCaller,
         provider: Path<String>,
     ) -> Result<DoneSuccess, RevokeFailure> {
+        path_names::provider(&provider.0)?;
         credentials::revoke(state.0, &caller.0, &provider.0).await?;
         Ok(DoneSuccess::Done(Json(ok())))
     }
@@ -552,6 +562,8 @@ impl ConnectionsApi {
         provider: Path<String>,
         connection: Path<String>,
     ) -> Result<SetDefaultSuccess, SetDefaultFailure> {
+        let provider_name = path_names::provider(&provider.0)?;
+        path_names::connection(&provider_name, &connection.0, &caller.0)?;
         credentials::set_default_connection(state.0, &caller.0, &provider.0, &connection.0).await?;
         Ok(SetDefaultSuccess::Set(Json(DefaultSet {
             status: Done::Ok,
@@ -573,6 +585,8 @@ impl ConnectionsApi {
         provider: Path<String>,
         connection: Path<String>,
     ) -> Result<SetGlobalSuccess, SetGlobalFailure> {
+        let provider_name = path_names::provider(&provider.0)?;
+        path_names::connection(&provider_name, &connection.0, &caller.0)?;
         let pointer = credentials::set_global_connection(state.0, &caller.0, &provider.0, &connection.0).await?;
         Ok(SetGlobalSuccess::Set(Json(GlobalSet {
             status: Done::Ok,
@@ -593,6 +607,7 @@ impl ConnectionsApi {
         caller: AnyCaller,
         provider: Path<String>,
     ) -> Result<UnsetGlobalSuccess, UnsetGlobalFailure> {
+        path_names::provider(&provider.0)?;
         let deleted = credentials::unset_global_connection(state.0, &caller.0, &provider.0).await?;
         Ok(UnsetGlobalSuccess::Unset(Json(GlobalUnset {
             status: Done::Ok,

@@ -11,6 +11,7 @@ pub mod document_shape;
 pub mod documented;
 pub mod health;
 pub mod identities;
+pub mod path_names;
 pub mod principals;
 pub mod providers;
 pub mod shared_documents;

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::http::api::ApiTags;
 use crate::http::api::connections::ProvidersBySourceView;
 use crate::http::api::documented::Documented;
+use crate::http::api::path_names;
 use crate::http::api::stored_shapes::ProviderDefinitionDocument;
 use crate::http::api::strict_json::TextOrList;
 use crate::http::api::wire_enums::{AuthType, ConnectionStatus, Done, Role};
@@ -250,7 +251,7 @@ operation_failures! {
     /// Why `DELETE /api/providers/{provider}` can fail (403 also when the caller is not an
     /// admin).
     DeleteProviderFailure authenticated {
-        /// The name is not valid.
+        /// The request cannot be carried out as sent.
         400 BadRequest(ErrorBody),
         /// No such provider (`ProviderNotFoundError`).
         404 NotFound(ErrorBody),
@@ -405,6 +406,7 @@ impl ProvidersApi {
         _caller: PopCaller,
         provider: Path<String>,
     ) -> Result<ProviderSuccess, ProviderFailure> {
+        path_names::provider(&provider.0)?;
         let definition = state.0.catalog.get(&provider.0).await?;
         Ok(ProviderSuccess::Definition(Json(Documented::new(
             definition.to_value(),
@@ -420,6 +422,7 @@ impl ProvidersApi {
         provider: Path<String>,
         body: Json<Documented<DefinitionBody>>,
     ) -> Result<ProviderChangedSuccess, DefinitionFailure> {
+        path_names::provider(&provider.0)?;
         caller.0.require_admin()?;
         let (definition, _) = providers::definition_from_body(&definition_body(body.0)?)?;
         providers::update(state.0, &caller.0, &provider.0, &definition).await?;
@@ -439,6 +442,7 @@ impl ProvidersApi {
         caller: AnyCaller,
         provider: Path<String>,
     ) -> Result<DeleteProviderSuccess, DeleteProviderFailure> {
+        path_names::provider(&provider.0)?;
         providers::delete(state.0, &caller.0, &provider.0).await?;
         Ok(DeleteProviderSuccess::Deleted(changed(&provider.0)))
     }
@@ -456,6 +460,7 @@ impl ProvidersApi {
         caller: AnyCaller,
         provider: Path<String>,
     ) -> Result<ProviderDetailSuccess, ProviderDetailFailure> {
+        path_names::provider(&provider.0)?;
         let state = state.0;
         let caller = caller.0;
         let definition = state.catalog.get(&provider.0).await?;
@@ -519,6 +524,7 @@ impl ProvidersApi {
         provider: Path<String>,
         body: Json<ConfigurationUpdate>,
     ) -> Result<ConfigureSuccess, ConfigureFailure> {
+        path_names::provider(&provider.0)?;
         caller.0.require_admin()?;
         let body = body.0;
         let mut inputs = Map::new();
