@@ -38,13 +38,13 @@ mod tests {
             provider("openai").map(|p| p.as_str().to_owned()).ok().as_deref(),
             Some("openai")
         );
-        let refused = provider("Open\u{200B}AI/..").err().expect("invalid");
+        let refused = provider("Open\u{200B}AI/..").expect_err("invalid");
         assert_eq!(refused.status().as_u16(), 404);
         let message = refused.message().unwrap_or_default().to_owned();
         assert!(message.contains("\\u{200B}"), "{message}");
         assert!(!message.contains('\u{200B}'), "{message}");
         let long = "x".repeat(10_000) + "!";
-        let refused = provider(&long).err().expect("invalid");
+        let refused = provider(&long).expect_err("invalid");
         assert!(refused.message().unwrap_or_default().len() < 300);
     }
 }

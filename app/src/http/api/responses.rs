@@ -2,7 +2,7 @@
 //! are its own enums, listing exactly the statuses it can return, each with a description, so
 //! that the document (and every client generated from it) knows every answer's shape.
 //!
-//! [`operation_failures!`] declares an operation's failure enum: the statuses the operation
+//! `operation_failures!` declares an operation's failure enum: the statuses the operation
 //! itself can answer, plus, for an operation that authenticates its caller, the failures of
 //! authentication (401, 403, 429, 503). Every failure enum also has 500. An [`ApiError`] is
 //! converted into the enum by its status and body shape; one the operation does not document
