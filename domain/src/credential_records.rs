@@ -269,8 +269,18 @@ impl fmt::Debug for ConnectionRecord {
     }
 }
 
-impl Drop for ConnectionRecord {
-    fn drop(&mut self) {
+impl ConnectionRecord {
+    /// Removes every secret value (tokens, key, cookies), wiping each first: for a view of the
+    /// record that must not carry them.
+    pub fn clear_secrets(&mut self) {
+        self.wipe_secrets();
+        self.access_token = None;
+        self.refresh_token = None;
+        self.api_key = None;
+        self.credentials = None;
+    }
+
+    fn wipe_secrets(&mut self) {
         for secret in [&mut self.access_token, &mut self.refresh_token, &mut self.api_key]
             .into_iter()
             .flatten()
@@ -284,6 +294,12 @@ impl Drop for ConnectionRecord {
                 }
             }
         }
+    }
+}
+
+impl Drop for ConnectionRecord {
+    fn drop(&mut self) {
+        self.wipe_secrets();
     }
 }
 

@@ -137,7 +137,7 @@ pub async fn connection_detail(
         Err(_) => false,
     };
     if !own {
-        redact(&mut record);
+        record.clear_secrets();
     }
     Ok(ConnectionDetail {
         definition,
@@ -147,14 +147,6 @@ pub async fn connection_detail(
         can_set_global: own && caller.is_admin(),
         is_global,
     })
-}
-
-/// Removes every secret value from `record`.
-fn redact(record: &mut ConnectionRecord) {
-    record.access_token = None;
-    record.refresh_token = None;
-    record.api_key = None;
-    record.credentials = None;
 }
 
 /// Logs out of a connection in the caller's vault or (admins, `principal`) another's. A
