@@ -16,7 +16,7 @@ struct Document {
     paths: Vec<(Vec<Segment>, String, Map<String, Value>)>,
     /// The components, converted to JSON Schema.
     components: Value,
-    /// Compiled validators by schema text.
+    /// Compiled validators by operation and status.
     validators: Mutex<HashMap<String, std::sync::Arc<jsonschema::Validator>>>,
 }
 
@@ -131,16 +131,16 @@ pub fn check(method: &Method, uri: &str, status: StatusCode, headers: &HeaderMap
             String::from_utf8_lossy(body)
         )
     });
-    let mut root = json_schema(schema);
-    if let Value::Object(root) = &mut root {
-        root.insert("components".to_owned(), document.components.clone());
-    }
-    let key = root.to_string();
+    // One validator per documented response, compiled the first time it is needed.
     let validator = {
         let mut validators = document.validators.lock().expect("validators");
         validators
-            .entry(key)
+            .entry(format!("{method_name} {template} {status}"))
             .or_insert_with(|| {
+                let mut root = json_schema(schema);
+                if let Value::Object(root) = &mut root {
+                    root.insert("components".to_owned(), document.components.clone());
+                }
                 std::sync::Arc::new(
                     jsonschema::draft202012::new(&root)
                         .unwrap_or_else(|e| panic!("schema of {method} {template} {status} does not compile: {e}")),

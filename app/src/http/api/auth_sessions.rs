@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::http::api::ApiTags;
 use crate::http::api::documented::Documented;
 use crate::http::api::wire_enums::AuthSessionStatus;
-use crate::http::caller::{BrowserCaller, PopCaller, browser_caller};
+use crate::http::caller::{BrowserCaller, PopCaller};
 use crate::http::errors::{ApiError, ApiResult, Detail, ErrorBody, ValidationReport};
 use crate::services::auth_sessions::{self, NextStep, StartLogin};
 use crate::services::oauth::device;
@@ -347,30 +347,12 @@ async fn agent_session(state: &AppState, caller: &Caller, id: &str) -> ApiResult
     Ok(session)
 }
 
-/// The session, if the browser caller is its principal: pages and inputs of a session are
-/// bound to the person who owns it (the reference let anyone with the id use them).
-pub async fn browser_session_for(
-    state: &AppState,
-    request: &poem::Request,
-    id: &str,
-) -> ApiResult<(AuthSession, Caller)> {
-    let Some(caller) = browser_caller(request).await? else {
-        return Err(ApiError::detail(
-            StatusCode::UNAUTHORIZED,
-            "Missing or invalid browser session",
-        ));
-    };
+/// The session, if `person` is its principal (anything else reads as not found): pages and
+/// inputs of a session are bound to the person who owns it (the reference let anyone with
+/// the id use them).
+pub async fn owned_session(state: &AppState, person: &Caller, id: &str) -> ApiResult<AuthSession> {
     let session = load_session(state, id).await?;
-    if session.principal_id.as_ref() != Some(&caller.principal_id) {
-        return Err(session_not_found());
-    }
-    Ok((session, caller))
-}
-
-/// The session, if the signed-in person (authenticated by the extractor) owns it.
-async fn owned_session(state: &AppState, person: &BrowserCaller, id: &str) -> ApiResult<AuthSession> {
-    let session = load_session(state, id).await?;
-    if session.principal_id.as_ref() != Some(&person.0.principal_id) {
+    if session.principal_id.as_ref() != Some(&person.principal_id) {
         return Err(session_not_found());
     }
     Ok(session)
@@ -446,7 +428,7 @@ impl AuthSessionsApi {
         person: BrowserCaller,
         session_id: Path<String>,
     ) -> Result<InputsSuccess, BrowserSessionViewFailure> {
-        let session = owned_session(state.0, &person, &session_id.0).await?;
+        let session = owned_session(state.0, &person.0, &session_id.0).await?;
         let definition = state.0.catalog.get(session.provider.as_str()).await?;
         let oauth = definition.auth_type == authsome_domain::provider_definition::AuthType::Oauth2;
         let fields = match session.payload.get("input_fields") {
@@ -476,7 +458,7 @@ impl AuthSessionsApi {
         person: BrowserCaller,
         session_id: Path<String>,
     ) -> Result<ProgressSuccess, BrowserSessionViewFailure> {
-        let session = owned_session(state.0, &person, &session_id.0).await?;
+        let session = owned_session(state.0, &person.0, &session_id.0).await?;
         Ok(ProgressSuccess::Progress(Json(SessionProgress {
             id: session.id.as_str().to_owned(),
             provider: session.provider.as_str().to_owned(),
@@ -499,7 +481,7 @@ impl AuthSessionsApi {
         person: BrowserCaller,
         session_id: Path<String>,
     ) -> Result<DeviceCodeSuccess, BrowserSessionViewFailure> {
-        let session = owned_session(state.0, &person, &session_id.0).await?;
+        let session = owned_session(state.0, &person.0, &session_id.0).await?;
         match device::user_code(&session) {
             Some((user_code, uri, complete)) => Ok(DeviceCodeSuccess::Code(Json(DeviceCode {
                 session_id: session.id.as_str().to_owned(),

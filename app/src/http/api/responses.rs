@@ -4,7 +4,7 @@
 //!
 //! `operation_failures!` declares an operation's failure enum: the statuses the operation
 //! itself can answer, plus, for an operation that authenticates its caller, the failures of
-//! authentication (401, 403, 429, 503). Every failure enum also has 500. An [`ApiError`] is
+//! authentication (401, 403, 429). Every failure enum also has 500 and 503. An [`ApiError`] is
 //! converted into the enum by its status and body shape; one the operation does not document
 //! is logged and answered as an opaque 500, so the document never lies (and the conformance
 //! tests, which check every response against the document, make such a gap loud).
@@ -23,8 +23,9 @@
 /// }
 /// ```
 ///
-/// `authenticated` adds 401 (`ErrorBody`), 403, 429 (with `Retry-After`) and 503 (`Detail`);
-/// `public` adds only 503. Variants listed by the operation must not repeat those statuses.
+/// Every enum has 500 and 503 (`Detail`); `authenticated` adds 401 (`ErrorBody`), 403 and 429
+/// (with `Retry-After`), `public_limited` only 429, `public` nothing. Variants listed by the
+/// operation must not repeat those statuses.
 macro_rules! operation_failures {
     (
         $(#[$meta:meta])*
@@ -40,32 +41,19 @@ macro_rules! operation_failures {
             /// pending or revoked), the browser request lacks its CSRF token, or the operation
             /// needs an admin.
             403 Forbidden($crate::http::errors::Detail),
-            /// A storage backend or the replay cache did not answer; nothing was done and the
-            /// same request may be sent again.
-            503 Unavailable($crate::http::errors::Detail),
         } TooManyRequests);
     };
     (
         $(#[$meta:meta])*
         $name:ident public { $($variants:tt)* }
     ) => {
-        operation_failures!(@enum $(#[$meta])* $name {
-            $($variants)*
-            /// A storage backend did not answer; nothing was done and the same request may be
-            /// sent again.
-            503 Unavailable($crate::http::errors::Detail),
-        });
+        operation_failures!(@enum $(#[$meta])* $name { $($variants)* });
     };
     (
         $(#[$meta:meta])*
         $name:ident public_limited { $($variants:tt)* }
     ) => {
-        operation_failures!(@enum $(#[$meta])* $name {
-            $($variants)*
-            /// A storage backend did not answer; nothing was done and the same request may be
-            /// sent again.
-            503 Unavailable($crate::http::errors::Detail),
-        } TooManyRequests);
+        operation_failures!(@enum $(#[$meta])* $name { $($variants)* } TooManyRequests);
     };
     (
         @enum $(#[$meta:meta])* $name:ident {
@@ -92,6 +80,10 @@ macro_rules! operation_failures {
             /// The server failed; the cause is in its log, never in the answer.
             #[oai(status = 500)]
             Internal(poem_openapi::payload::Json<$crate::http::errors::Detail>),
+            /// A storage backend (or the replay cache) did not answer; nothing was done and
+            /// the same request may be sent again.
+            #[oai(status = 503)]
+            Unavailable(poem_openapi::payload::Json<$crate::http::errors::Detail>),
         }
 
         impl From<$crate::http::errors::ApiError> for $name {
@@ -115,6 +107,11 @@ macro_rules! operation_failures {
                         );
                     }
                 )?
+                if status == 503
+                    && let Some(body) = $crate::http::errors::Detail::from_failure(&error)
+                {
+                    return Self::Unavailable(poem_openapi::payload::Json(body));
+                }
                 if status != 500 {
                     $crate::http::errors::undeclared(stringify!($name), &error);
                 }

@@ -18,7 +18,7 @@ use super::{
     CSRF_FIELD, SignedIn, encode_query, failure_page, form_fields, login_location, missing_state, query_param,
     see_other, session_token_valid, signed_in, state_of, wants_json,
 };
-use crate::http::api::auth_sessions::load_session;
+use crate::http::api::auth_sessions::owned_session;
 use crate::http::errors::ApiError;
 use crate::services::auth_sessions;
 use crate::services::oauth::{code_flow, device};
@@ -30,18 +30,6 @@ fn input_path(session_id: &str) -> String {
 
 fn success_path(session_id: &str) -> String {
     format!("/auth/success?{}", encode_query(&[("session", session_id)]))
-}
-
-/// The session, when `person` owns it (anything else reads as not found).
-async fn owned_session(state: &AppState, person: &SignedIn, session_id: &str) -> Result<AuthSession, ApiError> {
-    let session = load_session(state, session_id).await?;
-    if session.principal_id.as_ref() != Some(&person.caller.principal_id) {
-        return Err(ApiError::detail(
-            StatusCode::NOT_FOUND,
-            "Authentication session not found",
-        ));
-    }
-    Ok(session)
 }
 
 fn field_inputs(session: &AuthSession) -> String {
@@ -157,7 +145,7 @@ pub async fn input_page(request: &Request) -> Response {
         Ok(None) => return see_other(&login_location(&input_path(&session_id))),
         Err(error) => return failure_page(error),
     };
-    let session = match owned_session(&state, &person, &session_id).await {
+    let session = match owned_session(&state, &person.caller, &session_id).await {
         Ok(session) => session,
         Err(error) => return failure_page(error),
     };
@@ -194,7 +182,7 @@ async fn submit(request: &Request, session_id: &str) -> Response {
     if !session_token_valid(request, &fields, &person) {
         return refuse(ApiError::detail(StatusCode::FORBIDDEN, "Missing or invalid CSRF token"));
     }
-    let mut session = match owned_session(&state, &person, session_id).await {
+    let mut session = match owned_session(&state, &person.caller, session_id).await {
         Ok(session) => session,
         Err(error) => return refuse(error),
     };
@@ -260,7 +248,7 @@ pub async fn success_page(request: &Request) -> Response {
     }
     let session_id = query_param(request, "session").unwrap_or_default();
     let detail = match signed_in(request).await {
-        Ok(Some(person)) => owned_session(&state, &person, &session_id).await.ok(),
+        Ok(Some(person)) => owned_session(&state, &person.caller, &session_id).await.ok(),
         _ => None,
     };
     let (status, title, body) = match detail {
@@ -324,7 +312,7 @@ pub async fn device_page(request: &Request) -> Response {
         Ok(None) => return see_other(&login_location(&device_path(&session_id))),
         Err(error) => return failure_page(error),
     };
-    let session = match owned_session(&state, &person, &session_id).await {
+    let session = match owned_session(&state, &person.caller, &session_id).await {
         Ok(session) => session,
         Err(error) => return failure_page(error),
     };
