@@ -25,13 +25,14 @@ COPY adapters/sqlite/Cargo.toml adapters/sqlite/
 COPY adapters/postgres/Cargo.toml adapters/postgres/
 COPY adapters/redis/Cargo.toml adapters/redis/
 COPY adapters/outbound/Cargo.toml adapters/outbound/
+COPY services/Cargo.toml services/
 COPY app/Cargo.toml app/
 RUN set -eu; \
-    for crate in domain ports adapters/disk adapters/memory adapters/sql adapters/sqlite adapters/postgres adapters/redis adapters/outbound app; do \
+    for crate in domain ports adapters/disk adapters/memory adapters/sql adapters/sqlite adapters/postgres adapters/redis adapters/outbound services app; do \
       mkdir -p "$crate/src" && : > "$crate/src/lib.rs"; \
     done; \
     echo 'fn main() {}' > app/src/main.rs; \
-    for crate in domain ports adapters/disk adapters/memory adapters/sql adapters/sqlite adapters/postgres adapters/redis adapters/outbound app; do \
+    for crate in domain ports adapters/disk adapters/memory adapters/sql adapters/sqlite adapters/postgres adapters/redis adapters/outbound services app; do \
       for bench in $(awk '/^\[\[bench\]\]/ { in_bench = 1; next } in_bench && /^name *=/ { gsub(/^name *= *"|".*$/, ""); print; in_bench = 0 }' "$crate/Cargo.toml"); do \
         mkdir -p "$crate/benches" && : > "$crate/benches/$bench.rs"; \
       done; \
@@ -43,11 +44,12 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 COPY domain domain
 COPY ports ports
 COPY adapters adapters
+COPY services services
 COPY app app
 COPY migrations migrations
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     set -eu; \
-    find domain ports adapters app -name '*.rs' -exec touch {} +; \
+    find domain ports adapters services app -name '*.rs' -exec touch {} +; \
     cargo build --release --locked -p authsome-app; \
     strip target/release/authsome; \
     ./target/release/authsome --version

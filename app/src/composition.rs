@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use crate::master_secret::{self, MasterSecretError, MasterSecretSource, WhenMissing};
 use crate::settings::{DatabaseSettings, Settings, VaultBackend, expose_database_url};
-use crate::vault::{Vault, VaultError};
+use authsome_services::vault::{Vault, VaultError};
 
 /// Why the backends could not be brought up. Messages never contain secrets.
 #[derive(Debug, Error)]
@@ -226,23 +226,21 @@ pub async fn build_state(settings: &Settings) -> Result<crate::state::SharedStat
     tracing::info!(vault = vault.backend_name(), %master_source, "vault opened");
     spawn_listing_index_build(settings, redis.as_ref());
     let runtime = runtime_state(settings, redis.as_ref(), &vault);
-    let catalog = crate::services::catalog::ProviderCatalog::new(registries.provider_definitions.clone())
-        .map_err(|e| StartupError::Task(e.to_string()))?;
     let endpoints = Arc::new(authsome_outbound::HttpProviderEndpoints::new(
         settings.server.outbound.clone(),
     )?);
-    Ok(Arc::new(crate::state::AppState {
-        endpoints,
-        settings: settings.server.clone(),
-        env: settings.env,
-        home: settings.home.clone(),
+    let services = authsome_services::ServiceContext::new(
         registries,
-        vault: Arc::new(vault),
+        Arc::new(vault),
         runtime,
-        catalog,
-        password_slots: tokio::sync::Semaphore::new(crate::state::PASSWORD_HASHING_SLOTS),
-        metrics: crate::request_metrics::HttpMetrics::default(),
-        verifying_keys: authsome_domain::proof::VerifyingKeys::new(crate::state::VERIFYING_KEYS_CAPACITY),
-        refresh_metrics: Default::default(),
-    }))
+        endpoints,
+        settings.server.service_policy(),
+    )
+    .map_err(|e| StartupError::Task(e.to_string()))?;
+    Ok(Arc::new(crate::state::AppState::new(
+        services,
+        settings.server.clone(),
+        settings.env,
+        settings.home.clone(),
+    )))
 }

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::latency_histogram::{LatencyHistogram, escape};
+use authsome_services::latency_histogram::{LatencyHistogram, escape};
 
 /// Series by method, then route pattern, then status: nested so that counting a request whose
 /// series exists looks it up by `&str` and allocates nothing.

@@ -9,6 +9,7 @@
 //! identity's 24 000 fresh tokens filled the cache and the other agent got 503. Each scenario
 //! prints its figures.
 
+#[path = "integration/support/mod.rs"]
 mod support;
 
 use std::io::Write;

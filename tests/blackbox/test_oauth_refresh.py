@@ -16,7 +16,7 @@ when a used one comes back, as real providers do.
   whole.
 
 The single-replica (memory) cases, refusals, timeouts and logout revocation are in
-app/tests/oauth_refresh.rs.
+app/tests/integration/oauth_refresh.rs.
 """
 
 from __future__ import annotations

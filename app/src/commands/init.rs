@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::commands::{CommandError, describe_applied};
 use crate::settings::{DatabaseSettings, Settings};
-use crate::vault::DekOrigin;
+use authsome_services::vault::DekOrigin;
 
 /// How long a setup link printed by `init --admin-email` stays valid.
 pub const SETUP_LINK_TTL_SECONDS: i64 = 24 * 60 * 60;
@@ -50,7 +50,7 @@ pub async fn run(settings: &Settings, admin_email: Option<&str>) -> Result<Strin
     );
     if let Some(email) = admin_email {
         let registries = crate::composition::open_registries(&settings.database).await?;
-        let token = crate::services::accounts::provision_admin(&registries, &email, SETUP_LINK_TTL_SECONDS)
+        let token = authsome_services::accounts::provision_admin(&registries, &email, SETUP_LINK_TTL_SECONDS)
             .await
             .map_err(|e| {
                 CommandError::Failed(format!(

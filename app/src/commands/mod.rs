@@ -21,7 +21,7 @@ pub enum CommandError {
     Usage(String),
     /// The vault refused the operation (exit code 1).
     #[error(transparent)]
-    Vault(#[from] crate::vault::VaultError),
+    Vault(#[from] authsome_services::vault::VaultError),
     /// A step of the command failed (exit code 1).
     #[error("{0}")]
     Failed(String),

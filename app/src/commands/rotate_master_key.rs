@@ -24,7 +24,8 @@ pub async fn run(
     }
     let redis = crate::composition::connect_redis(settings).await?;
     let store = crate::composition::vault_store(settings, redis.as_ref())?;
-    crate::vault::rotate_master_secret(store.as_ref(), &current.secret, &new_master, KdfParams::REFERENCE).await?;
+    authsome_services::vault::rotate_master_secret(store.as_ref(), &current.secret, &new_master, KdfParams::REFERENCE)
+        .await?;
 
     let follow_up = match &current.source {
         MasterSecretSource::File(path) | MasterSecretSource::GeneratedInFile(path) => {

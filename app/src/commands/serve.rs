@@ -40,7 +40,7 @@ fn raise_open_file_limit(max_connections: usize) {
 pub async fn run(settings: &Settings) -> Result<String, CommandError> {
     let state = crate::composition::build_state(settings).await?;
     // Device-code logins are polled by every replica, from the shared schedule.
-    tokio::spawn(crate::services::oauth::device::run_poller(state.clone()));
+    tokio::spawn(authsome_services::oauth::device::run_poller(state.clone()));
     let address = format!("{}:{}", settings.server.host, settings.server.port);
     let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
     let limits = settings.server.connections;

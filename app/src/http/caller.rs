@@ -13,11 +13,11 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use secrecy::ExposeSecret;
 
 use crate::http::errors::ApiError;
-use crate::repeated_warning::RepeatedWarning;
-use crate::services::catalog::CustomDefinition;
-use crate::services::ownership::{self, Authentication, Caller};
 use crate::settings::REFUSED_IDENTITY_IDS;
 use crate::state::SharedState;
+use authsome_services::catalog::CustomDefinition;
+use authsome_services::ownership::{self, Authentication, Caller};
+use authsome_services::repeated_warning::RepeatedWarning;
 
 /// The browser session cookie.
 pub const SESSION_COOKIE: &str = "authsome_ui_session";

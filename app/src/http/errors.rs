@@ -14,9 +14,9 @@ use poem::http::{HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
 use poem_openapi::{Enum, Object, Union};
 
-use crate::services::ServiceError;
-use crate::services::errors::{AuthsomeError, FailureKind, ReferenceErrorClass};
-use crate::vault::VaultError;
+use authsome_services::ServiceError;
+use authsome_services::errors::{AuthsomeError, FailureKind, ReferenceErrorClass};
+use authsome_services::vault::VaultError;
 
 /// A plain refusal or failure: `{"detail": "..."}`.
 #[derive(Object, Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use poem::http::{HeaderValue, header};
 use poem::{IntoResponse, Request, Response, handler};
 
-use crate::latency_histogram::escape;
 use crate::state::SharedState;
+use authsome_services::latency_histogram::escape;
 
 /// `GET /metrics`.
 #[handler]
@@ -22,7 +22,7 @@ pub async fn endpoint(request: &Request) -> Response {
         "# HELP authsome_backend_up Whether a backend answered its probe during this scrape (1) or not (0).\n",
     );
     out.push_str("# TYPE authsome_backend_up gauge\n");
-    for (backend, up) in crate::services::readiness::probe(&state, false).await.checks {
+    for (backend, up) in authsome_services::readiness::probe(&state, false).await.checks {
         let _ = writeln!(
             out,
             "authsome_backend_up{{backend=\"{}\"}} {}",

@@ -2,7 +2,7 @@
 //! and the request pipeline every request passes through (request id and access log, panic
 //! containment, body capture with a size limit, JSON errors).
 //!
-//! Handlers only translate between HTTP and the [services](crate::services); they hold no
+//! Handlers only translate between HTTP and the [services](authsome_services); they hold no
 //! state of their own beyond the shared [`AppState`](crate::state::AppState).
 
 mod allowed_methods;

@@ -41,8 +41,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::repeated_warning::RepeatedWarning;
 use crate::settings::ConnectionLimits;
+use authsome_services::repeated_warning::RepeatedWarning;
 
 /// The body type hyper writes responses from (poem's).
 type ResponseBody = http_body_util::combinators::BoxBody<Bytes, io::Error>;

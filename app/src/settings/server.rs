@@ -95,6 +95,22 @@ pub struct ConnectionLimits {
 }
 
 impl ServerSettings {
+    /// The values the services' rules read.
+    pub fn service_policy(&self) -> authsome_services::ServicePolicy {
+        authsome_services::ServicePolicy {
+            base_url: self.base_url.clone(),
+            claim_ttl_seconds: self.claim_ttl_seconds,
+            browser_session_ttl_seconds: self.browser_session_ttl_seconds,
+            auth_session_ttl_seconds: self.auth_session_ttl_seconds,
+            token_near_expiry_seconds: self.token_near_expiry_seconds,
+            min_password_length: self.min_password_length,
+            open_signup: self.open_signup,
+            login_max_failures: self.login_max_failures,
+            registrations_per_hour: self.registrations_per_hour,
+            outbound_timeout: self.outbound.timeout,
+        }
+    }
+
     /// Reads the daemon settings.
     pub fn from_env(vars: &EnvironmentVariables, env: DeploymentEnv) -> Result<Self, SettingsError> {
         let host = vars

@@ -15,8 +15,8 @@ use crate::http::api::ApiTags;
 use crate::http::api::wire_enums::Done;
 use crate::http::caller::{AnyCaller, PopCaller};
 use crate::http::errors::{ApiError, Detail, ValidationReport};
-use crate::services::audit;
 use crate::state::SharedState;
+use authsome_services::audit;
 
 /// Whose events a page holds.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,10 +14,10 @@ use crate::http::api::documented::Documented;
 use crate::http::api::wire_enums::AuthSessionStatus;
 use crate::http::caller::{BrowserCaller, PopCaller};
 use crate::http::errors::{ApiError, ApiResult, Detail, ErrorBody, ValidationReport};
-use crate::services::auth_sessions::{self, NextStep, StartLogin};
-use crate::services::oauth::device;
-use crate::services::ownership::Caller;
 use crate::state::{AppState, SharedState};
+use authsome_services::auth_sessions::{self, NextStep, StartLogin};
+use authsome_services::oauth::device;
+use authsome_services::ownership::Caller;
 
 /// `POST /api/auth/sessions` body (the CLI sends all six keys, null when unset).
 #[derive(Object)]

@@ -18,10 +18,10 @@ use crate::http::api::stored_shapes::{AccountDocument, ConnectionRecordDocument,
 use crate::http::api::wire_enums::{AuthType, ConnectionStatus, CredentialSource, Done};
 use crate::http::caller::{AnyCaller, PopCaller};
 use crate::http::errors::{ApiResult, ErrorBody};
-use crate::services::connections;
-use crate::services::credentials::{self, VaultScope};
-use crate::services::ownership::Caller;
 use crate::state::{AppState, SharedState};
+use authsome_services::connections;
+use authsome_services::credentials::{self, VaultScope};
+use authsome_services::ownership::Caller;
 
 /// One connection in `GET /api/connections`.
 #[derive(Object)]

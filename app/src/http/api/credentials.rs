@@ -13,10 +13,10 @@ use crate::http::api::ApiTags;
 use crate::http::api::wire_enums::{CredentialSource, ExportFormat, RouteScope};
 use crate::http::caller::{PopCaller, ResolvingCaller};
 use crate::http::errors::{Detail, ErrorBody, ReferenceError, ValidationReport};
-use crate::services::catalog::CustomDefinition;
-use crate::services::credentials::{self, VaultScope};
-use crate::services::proxy_routes;
 use crate::state::SharedState;
+use authsome_services::catalog::CustomDefinition;
+use authsome_services::credentials::{self, VaultScope};
+use authsome_services::proxy_routes;
 
 /// `POST /api/credentials/resolve` body.
 #[derive(Object)]

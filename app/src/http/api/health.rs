@@ -9,8 +9,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use crate::http::api::ApiTags;
 use crate::http::api::wire_enums::{CheckOutcome, Done, ReadyStatus, Registered, Role};
 use crate::http::caller::{AnyCaller, PopCaller};
-use crate::services::credentials::{self, VaultScope};
 use crate::state::{AppState, SharedState};
+use authsome_services::credentials::{self, VaultScope};
 
 use crate::protocol::PROTOCOL_VERSION;
 
@@ -206,7 +206,7 @@ fn health(state: &AppState) -> Health {
 
 /// Probes every backend into `checks` (`ok`/`failed`) and `issues`.
 async fn probe_backends(state: &AppState, checks: &mut BTreeMap<String, CheckOutcome>, issues: &mut Vec<String>) {
-    let readiness = crate::services::readiness::probe(state, true).await;
+    let readiness = authsome_services::readiness::probe(state, true).await;
     for (name, up) in readiness.checks {
         checks.insert(name, CheckOutcome::of(up));
     }

@@ -12,8 +12,8 @@ use crate::http::api::wire_enums::{ClaimStatus, Registered, RegistrationStatus};
 use crate::http::caller::AnyCaller;
 use crate::http::client_address::client_address;
 use crate::http::errors::{ApiError, Detail, ValidationReport};
-use crate::services::identities::{self, IdentityStatus, RegistrationError};
 use crate::state::SharedState;
+use authsome_services::identities::{self, IdentityStatus, RegistrationError};
 
 /// `POST /api/identities/register` body.
 #[derive(Object)]
@@ -261,9 +261,9 @@ fn identity_not_found() -> ApiError {
 }
 
 /// An invalid handle names no identity: answered as not found, as the other handle routes.
-fn not_found_when_invalid(error: crate::services::ServiceError) -> ApiError {
+fn not_found_when_invalid(error: authsome_services::ServiceError) -> ApiError {
     match error {
-        crate::services::ServiceError::Invalid(_) => identity_not_found(),
+        authsome_services::ServiceError::Invalid(_) => identity_not_found(),
         other => other.into(),
     }
 }
@@ -271,7 +271,7 @@ fn not_found_when_invalid(error: crate::services::ServiceError) -> ApiError {
 impl IdentitiesApi {
     async fn owned(
         state: &SharedState,
-        caller: &crate::services::ownership::Caller,
+        caller: &authsome_services::ownership::Caller,
     ) -> Result<OwnedIdentitiesSuccess, OwnedIdentitiesFailure> {
         let claims = state
             .registries

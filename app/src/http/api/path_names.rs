@@ -10,8 +10,8 @@ use authsome_domain::visible_text::{Reading, visible};
 use authsome_domain::{ConnectionName, ProviderName};
 
 use crate::http::errors::ApiError;
-use crate::services::AuthsomeError;
-use crate::services::ownership::Caller;
+use authsome_services::AuthsomeError;
+use authsome_services::ownership::Caller;
 
 fn shown(text: &str) -> String {
     visible(&excerpt(text), Reading::Identifier)

@@ -47,7 +47,7 @@ pub struct PrincipalsApi;
 
 impl PrincipalsApi {
     async fn all(state: &SharedState, caller: AnyCaller) -> Result<PrincipalsSuccess, PrincipalsFailure> {
-        let principals = crate::services::accounts::list_principals(state, &caller.0).await?;
+        let principals = authsome_services::accounts::list_principals(state, &caller.0).await?;
         Ok(PrincipalsSuccess::Listed(Json(Principals {
             principals: principals
                 .into_iter()

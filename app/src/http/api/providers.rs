@@ -16,10 +16,10 @@ use crate::http::api::strict_json::TextOrList;
 use crate::http::api::wire_enums::{AuthType, ConnectionStatus, Done, Role};
 use crate::http::caller::{AnyCaller, PopCaller};
 use crate::http::errors::{ApiResult, Detail, ErrorBody, ReferenceError, ValidationReport};
-use crate::services::credentials::{self, VaultScope};
-use crate::services::ownership::Caller;
-use crate::services::{connections, providers};
 use crate::state::{AppState, SharedState};
+use authsome_services::credentials::{self, VaultScope};
+use authsome_services::ownership::Caller;
+use authsome_services::{connections, providers};
 
 /// `{"status": "ok", "provider": ...}`.
 #[derive(Object)]

@@ -121,14 +121,14 @@ macro_rules! operation_failures {
             }
         }
 
-        impl From<$crate::services::ServiceError> for $name {
-            fn from(error: $crate::services::ServiceError) -> Self {
+        impl From<authsome_services::ServiceError> for $name {
+            fn from(error: authsome_services::ServiceError) -> Self {
                 $crate::http::errors::ApiError::from(error).into()
             }
         }
 
-        impl From<$crate::services::AuthsomeError> for $name {
-            fn from(error: $crate::services::AuthsomeError) -> Self {
+        impl From<authsome_services::AuthsomeError> for $name {
+            fn from(error: authsome_services::AuthsomeError) -> Self {
                 $crate::http::errors::ApiError::from(error).into()
             }
         }
@@ -145,8 +145,8 @@ macro_rules! operation_failures {
             }
         }
 
-        impl From<$crate::vault::VaultError> for $name {
-            fn from(error: $crate::vault::VaultError) -> Self {
+        impl From<authsome_services::vault::VaultError> for $name {
+            fn from(error: authsome_services::vault::VaultError) -> Self {
                 $crate::http::errors::ApiError::from(error).into()
             }
         }

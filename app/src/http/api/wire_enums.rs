@@ -29,7 +29,7 @@ pub enum ClaimStatus {
 /// How an agent identity stands after registration.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(
-    remote = "crate::services::identities::RegistrationStatus",
+    remote = "authsome_services::identities::RegistrationStatus",
     rename_all = "snake_case"
 )]
 pub enum RegistrationStatus {
@@ -76,7 +76,10 @@ pub enum ConnectionStatus {
 
 /// Whose vault a resolved credential came from.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(remote = "crate::services::credentials::CredentialSource", rename_all = "snake_case")]
+#[oai(
+    remote = "authsome_services::credentials::CredentialSource",
+    rename_all = "snake_case"
+)]
 pub enum CredentialSource {
     /// The caller's own vault.
     Local,
@@ -86,7 +89,7 @@ pub enum CredentialSource {
 
 /// The text format of an export.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(remote = "crate::services::credentials::ExportFormat", rename_all = "snake_case")]
+#[oai(remote = "authsome_services::credentials::ExportFormat", rename_all = "snake_case")]
 pub enum ExportFormat {
     /// `K=V` lines.
     Env,
@@ -98,7 +101,7 @@ pub enum ExportFormat {
 
 /// Which providers the local proxy routes.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(remote = "crate::services::proxy_routes::RouteScope", rename_all = "snake_case")]
+#[oai(remote = "authsome_services::proxy_routes::RouteScope", rename_all = "snake_case")]
 pub enum RouteScope {
     /// Providers the caller has a connection for (or a global one).
     Connected,

@@ -13,7 +13,7 @@ use super::{
 use crate::http::caller::session_cookie as session_cookie_token;
 use crate::http::client_address::client_address;
 use crate::http::errors::ApiError;
-use crate::services::accounts::{self, AccountError, AccountRefusal};
+use authsome_services::accounts::{self, AccountError, AccountRefusal};
 
 fn login_error_location(next: &str, error: &str, tab: &str, setup: Option<&str>) -> String {
     let mut pairs = vec![("next", next), ("error", error), ("tab", tab)];

@@ -11,8 +11,8 @@ use super::{
     session_token_valid, signed_in, state_of,
 };
 use crate::http::errors::ApiError;
-use crate::services::identities::{self, ClaimError};
 use crate::state::AppState;
+use authsome_services::identities::{self, ClaimError};
 
 /// The live pending claim for `token`; `None` when unknown, used or expired.
 pub async fn pending_claim(state: &AppState, token: &str) -> Result<Option<PendingClaim>, ApiError> {

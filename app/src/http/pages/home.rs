@@ -6,7 +6,7 @@ use poem::{Request, Response};
 
 use super::html::{escape, escape_name, hidden, page};
 use super::{CSRF_FIELD, failure_page, login_location, missing_state, query_param, see_other, signed_in, state_of};
-use crate::services::credentials::{self, VaultScope};
+use authsome_services::credentials::{self, VaultScope};
 
 /// `GET /`.
 pub async fn home(request: &Request) -> Response {

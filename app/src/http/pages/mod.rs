@@ -24,8 +24,8 @@ use secrecy::ExposeSecret;
 
 use crate::http::caller::{RawBody, SESSION_COOKIE, browser_caller, same_secret};
 use crate::http::errors::ApiError;
-use crate::services::ownership::{Authentication, Caller};
 use crate::state::SharedState;
+use authsome_services::ownership::{Authentication, Caller};
 
 /// The pre-session CSRF cookie of the sign-in and sign-up forms.
 pub const FORM_TOKEN_COOKIE: &str = "authsome_csrf";

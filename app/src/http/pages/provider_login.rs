@@ -20,9 +20,9 @@ use super::{
 };
 use crate::http::api::auth_sessions::owned_session;
 use crate::http::errors::ApiError;
-use crate::services::auth_sessions;
-use crate::services::oauth::{code_flow, device};
 use crate::state::AppState;
+use authsome_services::auth_sessions;
+use authsome_services::oauth::{code_flow, device};
 
 fn input_path(session_id: &str) -> String {
     format!("/auth/input?{}", encode_query(&[("session", session_id)]))
@@ -114,7 +114,7 @@ async fn render_input(
              provider with this callback URL: <code>{}</code>. What you enter here is saved for every login to it; \
              then the provider's sign-in opens.</p>",
             escape(&definition.display_name),
-            escape(&crate::services::oauth::callback_url(state)),
+            escape(&authsome_services::oauth::callback_url(state)),
         )
     } else {
         "<p>The key is stored encrypted in your vault.</p>".to_owned()
@@ -377,7 +377,7 @@ pub async fn oauth_callback(request: &Request) -> Response {
         Err(error) => return failure_page(error.into()),
     };
     if session.principal_id.as_ref() != Some(&person.caller.principal_id) {
-        let refusal = crate::services::oauth::failed(
+        let refusal = authsome_services::oauth::failed(
             &session,
             "the provider sent the login back to a browser signed in as another account",
         );
