@@ -18,7 +18,7 @@ fn main() {
         .unwrap_or_default();
     names.sort();
     let mut code = String::from(
-        "/// `(file name, JSON text)` of every bundled provider definition.\npub const BUNDLED_PROVIDERS: &[(&str, &str)] = &[\n",
+        "/// `(file name, JSON text)` of every bundled provider definition.\npub(crate) const BUNDLED_PROVIDERS: &[(&str, &str)] = &[\n",
     );
     for name in &names {
         let path = dir.join(name);

@@ -9,8 +9,13 @@
 //! identity's 24 000 fresh tokens filled the cache and the other agent got 503. Each scenario
 //! prints its figures.
 
+// The integration binary's support, of which this flood uses a small part.
 #[path = "integration/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
+
+#[path = "hostile_load/http1.rs"]
+mod http1;
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -20,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use authsome_memory::MemoryReplayCache;
 use authsome_redis::test_prefix::TestPrefix;
+use http1::{Http1, quantile};
 use serde_json::json;
-use support::http1::{Http1, quantile};
 use support::{Agent, Daemon};
 
 const CACHE_CAPACITY: usize = 20_000;
@@ -138,7 +143,7 @@ async fn daemon() -> (Daemon, Held, SocketAddr) {
         state.runtime.replay = shared;
     })
     .await;
-    let address = daemon.serve_tcp().await;
+    let address = serve_tcp(&daemon).await;
     (daemon, Held::Memory(cache), address)
 }
 
@@ -151,7 +156,7 @@ async fn daemon_on_redis() -> (Daemon, Held, SocketAddr) {
         state.runtime.replay = cache;
     })
     .await;
-    let address = daemon.serve_tcp().await;
+    let address = serve_tcp(&daemon).await;
     let pattern = format!("{}*", prefix.keys().jti(""));
     let held = Held::Redis {
         connection,
@@ -169,7 +174,7 @@ async fn victim(daemon: &Daemon) -> Agent {
 }
 
 /// Registers `agent` on `connection` (no authentication, as the CLI does).
-async fn register_over(connection: &mut Http1, agent: &Agent) -> support::http1::Answer {
+async fn register_over(connection: &mut Http1, agent: &Agent) -> http1::Answer {
     let body = json!({"handle": agent.handle, "did": agent.did.as_str()}).to_string();
     connection
         .send(
@@ -438,7 +443,7 @@ async fn registrations_behind_a_trusted_proxy_are_counted_per_forwarded_client()
         ("AUTHSOME_REGISTRATIONS_PER_HOUR", "3"),
     ])
     .await;
-    let address = daemon.serve_tcp().await;
+    let address = serve_tcp(&daemon).await;
     let register = |n: usize| {
         let agent = Agent::new(&format!("proxied-{n}"));
         json!({"handle": agent.handle, "did": agent.did.as_str()}).to_string()
@@ -473,4 +478,11 @@ async fn registrations_behind_a_trusted_proxy_are_counted_per_forwarded_client()
         statuses.push(answer.status);
     }
     assert_eq!(statuses, [200, 200, 200, 429], "an untrusted peer is counted as itself");
+}
+
+/// Serves `daemon` on a real loopback socket, through the production server loop and its
+/// connection limits (from the settings), until the test ends; returns its address.
+async fn serve_tcp(daemon: &Daemon) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    daemon.serve_on(listener)
 }

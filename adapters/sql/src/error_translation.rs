@@ -6,7 +6,7 @@ use sqlx::error::ErrorKind;
 use crate::session::SqlBackend;
 
 /// What a failed statement means for the operation that ran it.
-pub enum Failure {
+pub(crate) enum Failure {
     /// A unique or primary-key constraint refused the write.
     UniqueViolation(sqlx::Error),
     /// A foreign-key constraint refused the write (a referenced row is missing).
@@ -16,7 +16,7 @@ pub enum Failure {
 }
 
 /// Classifies a sqlx error for backend `B`.
-pub fn classify<B: SqlBackend>(error: sqlx::Error) -> Failure {
+pub(crate) fn classify<B: SqlBackend>(error: sqlx::Error) -> Failure {
     let (kind, transient) = match error.as_database_error() {
         Some(database_error) => (Some(database_error.kind()), B::is_transient(database_error)),
         None => (None, false),
@@ -30,7 +30,7 @@ pub fn classify<B: SqlBackend>(error: sqlx::Error) -> Failure {
 }
 
 /// Translates an error where no constraint violation is planned for.
-pub fn translate<B: SqlBackend>(error: sqlx::Error) -> RegistryError {
+pub(crate) fn translate<B: SqlBackend>(error: sqlx::Error) -> RegistryError {
     match classify::<B>(error) {
         Failure::Other(translated) => translated,
         // A violation the operation did not plan for comes from a bug or a foreign writer:

@@ -44,7 +44,7 @@ fn timestamps<R: SqlRow>(row: &R, what: &'static str) -> Result<(Timestamp, Time
     ))
 }
 
-pub fn identity<R: SqlRow>(row: &R) -> Result<IdentityRegistration, RegistryError> {
+pub(crate) fn identity<R: SqlRow>(row: &R) -> Result<IdentityRegistration, RegistryError> {
     const WHAT: &str = "identity registration";
     let (created_at, updated_at) = timestamps(row, WHAT)?;
     Ok(IdentityRegistration {
@@ -55,7 +55,7 @@ pub fn identity<R: SqlRow>(row: &R) -> Result<IdentityRegistration, RegistryErro
     })
 }
 
-pub fn principal<R: SqlRow>(row: &R) -> Result<Principal, RegistryError> {
+pub(crate) fn principal<R: SqlRow>(row: &R) -> Result<Principal, RegistryError> {
     const WHAT: &str = "principal";
     let (created_at, updated_at) = timestamps(row, WHAT)?;
     Ok(Principal {
@@ -68,7 +68,7 @@ pub fn principal<R: SqlRow>(row: &R) -> Result<Principal, RegistryError> {
     })
 }
 
-pub fn vault<R: SqlRow>(row: &R) -> Result<Vault, RegistryError> {
+pub(crate) fn vault<R: SqlRow>(row: &R) -> Result<Vault, RegistryError> {
     const WHAT: &str = "vault";
     let (created_at, updated_at) = timestamps(row, WHAT)?;
     Ok(Vault {
@@ -79,7 +79,7 @@ pub fn vault<R: SqlRow>(row: &R) -> Result<Vault, RegistryError> {
     })
 }
 
-pub fn binding<R: SqlRow>(row: &R) -> Result<PrincipalVaultBinding, RegistryError> {
+pub(crate) fn binding<R: SqlRow>(row: &R) -> Result<PrincipalVaultBinding, RegistryError> {
     const WHAT: &str = "principal vault binding";
     let (created_at, updated_at) = timestamps(row, WHAT)?;
     Ok(PrincipalVaultBinding {
@@ -91,7 +91,7 @@ pub fn binding<R: SqlRow>(row: &R) -> Result<PrincipalVaultBinding, RegistryErro
     })
 }
 
-pub fn claim<R: SqlRow>(row: &R) -> Result<IdentityClaim, RegistryError> {
+pub(crate) fn claim<R: SqlRow>(row: &R) -> Result<IdentityClaim, RegistryError> {
     const WHAT: &str = "identity claim";
     let (created_at, updated_at) = timestamps(row, WHAT)?;
     Ok(IdentityClaim {
@@ -103,7 +103,7 @@ pub fn claim<R: SqlRow>(row: &R) -> Result<IdentityClaim, RegistryError> {
     })
 }
 
-pub fn global_connection<R: SqlRow>(row: &R) -> Result<GlobalProviderConnection, RegistryError> {
+pub(crate) fn global_connection<R: SqlRow>(row: &R) -> Result<GlobalProviderConnection, RegistryError> {
     const WHAT: &str = "global provider connection";
     let (created_at, updated_at) = timestamps(row, WHAT)?;
     Ok(GlobalProviderConnection {

@@ -107,7 +107,7 @@ fn query_one(
 }
 
 /// One result row, read out of the statement so that the connection can go back at once.
-pub struct TextRow {
+pub(crate) struct TextRow {
     columns: Vec<(String, Option<String>)>,
 }
 

@@ -86,7 +86,7 @@ fn matches(template: &[Segment], path: &str) -> bool {
 }
 
 /// The `Allow` value for `path` (`GET, POST`), when a documented route has that path.
-pub fn allow_header(path: &str) -> Option<String> {
+pub(super) fn allow_header(path: &str) -> Option<String> {
     let mut methods: Vec<&str> = Vec::new();
     for entry in table().iter().filter(|entry| matches(&entry.segments, path)) {
         for method in &entry.methods {

@@ -11,7 +11,7 @@ use authsome_services::latency_histogram::escape;
 
 /// `GET /metrics`.
 #[handler]
-pub async fn endpoint(request: &Request) -> Response {
+pub(crate) async fn endpoint(request: &Request) -> Response {
     let Some(state) = request.data::<SharedState>().cloned() else {
         return poem::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };

@@ -19,7 +19,7 @@ use crate::settings::MAX_BODY_BYTES;
 use crate::state::SharedState;
 
 /// The request id header (accepted from a proxy when well-formed, always returned).
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub(super) const REQUEST_ID_HEADER: &str = "x-request-id";
 
 fn incoming_request_id(request: &Request) -> Option<String> {
     let value = request.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
@@ -44,7 +44,7 @@ fn new_request_id() -> String {
 /// The path as logged: claim tokens and login-session ids are bearer secrets (a session id
 /// opens its input page to whoever holds it) and are replaced; the query (session ids, setup
 /// tokens) is never logged.
-pub fn loggable_path(path: &str) -> String {
+pub(super) fn loggable_path(path: &str) -> String {
     let segments: Vec<&str> = path.split('/').collect();
     let mut out = Vec::with_capacity(segments.len());
     let mut previous = "";
@@ -62,7 +62,7 @@ pub fn loggable_path(path: &str) -> String {
 }
 
 /// Request id, span and one log line per request.
-pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
+pub(super) async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
     let id = incoming_request_id(&request).unwrap_or_else(new_request_id);
     let method = request.method().clone();
     // A cheap clone (the URI shares hyper's buffer); the loggable path is only built when a
@@ -121,7 +121,7 @@ pub async fn log_request<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::
 
 /// The 500 for a panic. The panic's message goes to the log (the default hook already prints
 /// it), never to the client.
-pub fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
+pub(super) fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     ApiError::detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
 }
@@ -140,7 +140,7 @@ const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Reads the body once, up to [`MAX_BODY_BYTES`] and within the body timeout, keeps the exact
 /// bytes for proof checks and hands the same bytes on to the route.
-pub async fn capture_body<E: Endpoint>(inner: Arc<E>, mut request: Request) -> poem::Result<Response> {
+pub(super) async fn capture_body<E: Endpoint>(inner: Arc<E>, mut request: Request) -> poem::Result<Response> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -182,7 +182,7 @@ pub async fn capture_body<E: Endpoint>(inner: Arc<E>, mut request: Request) -> p
 
 /// Errors no route turned into a response (unknown paths, wrong methods, unreadable
 /// parameters): JSON for the API, a page for browsers.
-pub async fn json_errors<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
+pub(super) async fn json_errors<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
     let is_api = request.uri().path().starts_with("/api/") || !pages::html_expected(&request);
     let path = request.uri().path().to_owned();
     match inner.call(request).await {

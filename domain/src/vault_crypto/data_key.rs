@@ -8,7 +8,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use super::{MasterSecret, VaultCryptoError, random_bytes};
 
 /// Key length of every key in the hierarchy.
-pub const KEY_BYTES: usize = 32;
+pub(super) const KEY_BYTES: usize = 32;
 
 /// The 32-byte key that encrypts every vault value. Zeroized on drop; never printed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]

@@ -24,7 +24,7 @@ fn login_error_location(next: &str, error: &str, tab: &str, setup: Option<&str>)
 }
 
 /// `GET /login`: the sign-in and sign-up forms.
-pub async fn login_page(request: &Request) -> Response {
+pub(super) async fn login_page(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
@@ -95,7 +95,7 @@ fn account_failure(error: AccountError, refused: impl FnOnce(AccountRefusal) -> 
 }
 
 /// `POST /api/auth/login`.
-pub async fn login(request: &Request) -> Response {
+pub(super) async fn login(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
@@ -121,7 +121,7 @@ pub async fn login(request: &Request) -> Response {
 }
 
 /// `POST /api/auth/register`.
-pub async fn register(request: &Request) -> Response {
+pub(super) async fn register(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
@@ -152,7 +152,7 @@ fn with_flag(next: &str, pair: (&str, &str)) -> String {
 }
 
 /// `POST /api/auth/password`: changes the password and signs out every other session.
-pub async fn change_password(request: &Request) -> Response {
+pub(super) async fn change_password(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
@@ -180,7 +180,7 @@ pub async fn change_password(request: &Request) -> Response {
 }
 
 /// `POST /api/logout`: ends the session on every replica and clears the cookie.
-pub async fn logout(request: &Request) -> Response {
+pub(super) async fn logout(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };

@@ -34,7 +34,7 @@ fn expired_page() -> Response {
 }
 
 /// `GET /claim?token=...`: who is claiming what, and the confirm button.
-pub async fn claim_page(request: &Request) -> Response {
+pub(super) async fn claim_page(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
@@ -110,7 +110,7 @@ pub async fn claim_page(request: &Request) -> Response {
 }
 
 /// `GET /claim/{token}`: the short form of the claim link.
-pub fn claim_redirect(token: &str) -> Response {
+pub(super) fn claim_redirect(token: &str) -> Response {
     let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
     if let Ok(location) = HeaderValue::from_str(&claim_path(token)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -120,7 +120,7 @@ pub fn claim_redirect(token: &str) -> Response {
 
 /// `POST /api/claim/{token}/confirm`: claims the agent for the signed-in person. The token is
 /// consumed only once the claim can succeed, so a refused claim leaves the link usable.
-pub async fn confirm(request: &Request, token: &str) -> Response {
+pub(super) async fn confirm(request: &Request, token: &str) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };

@@ -9,7 +9,7 @@ use super::{CSRF_FIELD, failure_page, login_location, missing_state, query_param
 use authsome_services::credentials::{self, VaultScope};
 
 /// `GET /`.
-pub async fn home(request: &Request) -> Response {
+pub(super) async fn home(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };

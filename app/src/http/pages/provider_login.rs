@@ -135,7 +135,7 @@ async fn render_input(
 }
 
 /// `GET /auth/input?session=...`: the form for the session's inputs.
-pub async fn input_page(request: &Request) -> Response {
+pub(super) async fn input_page(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
@@ -210,19 +210,19 @@ async fn submit(request: &Request, session_id: &str) -> Response {
 }
 
 /// `POST /auth/input?session=...`: the form's submission.
-pub async fn submit_form(request: &Request) -> Response {
+pub(super) async fn submit_form(request: &Request) -> Response {
     let session_id = query_param(request, "session").unwrap_or_default();
     submit(request, &session_id).await
 }
 
 /// `POST /api/auth/sessions/{id}/input`: the same, addressed by path.
-pub async fn submit_api(request: &Request, session_id: &str) -> Response {
+pub(super) async fn submit_api(request: &Request, session_id: &str) -> Response {
     submit(request, session_id).await
 }
 
 /// `GET /auth/success`: the end of a provider login, as its owner sees it (how it ended, and
 /// why when it failed).
-pub async fn success_page(request: &Request) -> Response {
+pub(super) async fn success_page(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
@@ -302,7 +302,7 @@ fn device_path(session_id: &str) -> String {
 /// `GET /auth/device?session=...`: the code the person enters at the provider, a link to
 /// where, and the login's progress (the page reloads itself every few seconds while it waits;
 /// no script).
-pub async fn device_page(request: &Request) -> Response {
+pub(super) async fn device_page(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
@@ -352,7 +352,7 @@ pub async fn device_page(request: &Request) -> Response {
 /// be finished in a browser signed in as the principal who owns it (otherwise a link to a
 /// stranger's login could put the person's provider account in the stranger's vault); the
 /// state is then spent, so a replayed or forged callback finds nothing.
-pub async fn oauth_callback(request: &Request) -> Response {
+pub(super) async fn oauth_callback(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
@@ -402,7 +402,7 @@ pub async fn oauth_callback(request: &Request) -> Response {
 /// `provider` for themselves (fields `connection` or `connection_name`, `force`,
 /// `return_url`), and the browser goes where it continues: the input form, the provider's
 /// sign-in, the device-code page, or back when already connected.
-pub async fn connect(request: &Request, provider: &str) -> Response {
+pub(super) async fn connect(request: &Request, provider: &str) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };

@@ -19,7 +19,7 @@ fn oauth_dir() -> PathBuf {
 }
 
 /// One authorization server process, stopped on drop.
-pub struct AuthorizationServer {
+pub(crate) struct AuthorizationServer {
     child: Child,
     /// Its issuer, `http://127.0.0.1:<port>`.
     pub issuer: String,
@@ -28,7 +28,7 @@ pub struct AuthorizationServer {
 impl AuthorizationServer {
     /// Starts one whose static clients may redirect to `redirect_uris`, issuing access tokens
     /// that live `access_token_ttl` seconds.
-    pub fn start(redirect_uris: &[&str], access_token_ttl: u64) -> Self {
+    pub(crate) fn start(redirect_uris: &[&str], access_token_ttl: u64) -> Self {
         let dir = oauth_dir();
         assert!(
             dir.join("node_modules/oidc-provider").is_dir(),
@@ -65,7 +65,7 @@ impl AuthorizationServer {
     /// A custom provider definition for this server: `flow` (`pkce`, `device_code` or
     /// `dcr_pkce`), the token lifetime the server gives, and `prompt=consent` so that it issues
     /// refresh tokens.
-    pub fn definition(&self, name: &str, flow: &str) -> Value {
+    pub(crate) fn definition(&self, name: &str, flow: &str) -> Value {
         let issuer = &self.issuer;
         let mut oauth = json!({
             "authorization_url": format!("{issuer}/auth"),
@@ -92,7 +92,7 @@ impl AuthorizationServer {
     }
 
     /// The token endpoint's answers so far for `grant_type`: (successes, errors).
-    pub async fn token_requests(&self, grant_type: &str) -> (u64, u64) {
+    pub(crate) async fn token_requests(&self, grant_type: &str) -> (u64, u64) {
         let counts = self.test_hook("GET", "/_test/token-requests").await;
         let of = |outcome: &str| counts[grant_type][outcome].as_u64().unwrap_or(0);
         (of("success"), of("error"))
@@ -100,7 +100,7 @@ impl AuthorizationServer {
 
     /// Holds the next token request `ms` before the server sees it, dropping it unseen if its
     /// client goes away meanwhile.
-    pub async fn hold_next_token_request(&self, ms: u64) {
+    pub(crate) async fn hold_next_token_request(&self, ms: u64) {
         self.test_hook("POST", &format!("/_test/hold-next-token-request?ms={ms}"))
             .await;
     }
@@ -124,7 +124,7 @@ impl AuthorizationServer {
 
     /// Revokes `token` as the client `client` would (RFC 7009): at this server, the grant
     /// with it, as when a person removes the application's access at the provider.
-    pub async fn revoke(&self, token: &str, client: (&str, &str)) {
+    pub(crate) async fn revoke(&self, token: &str, client: (&str, &str)) {
         let endpoints = HttpProviderEndpoints::new(OutboundSettings::default()).expect("client");
         let url = format!("{}/token/revocation", self.issuer);
         let form = [("token", token)];
@@ -141,7 +141,7 @@ impl AuthorizationServer {
 
     /// What the server's introspection endpoint says about `token` (asked as a resource
     /// server would).
-    pub async fn introspect(&self, token: &str) -> Map<String, Value> {
+    pub(crate) async fn introspect(&self, token: &str) -> Map<String, Value> {
         let endpoints = HttpProviderEndpoints::new(OutboundSettings::default()).expect("client");
         let url = format!("{}/token/introspection", self.issuer);
         let form = [("token", token)];
@@ -168,7 +168,7 @@ impl Drop for AuthorizationServer {
 /// authorization server, consents, confirms a device code), with `cookie` (`name=value`) for
 /// the vault's pages at `origin`; `env` adds `PERSON_*` settings. Returns the pages visited
 /// and where it stopped.
-pub fn person(url: &str, cookie: Option<(&str, &str)>, env: &[(&str, &str)]) -> Value {
+pub(crate) fn person(url: &str, cookie: Option<(&str, &str)>, env: &[(&str, &str)]) -> Value {
     let mut command = Command::new("python3");
     command.arg(oauth_dir().join("person.py")).arg(url);
     if let Some((origin, cookie)) = cookie {
@@ -188,7 +188,7 @@ pub fn person(url: &str, cookie: Option<(&str, &str)>, env: &[(&str, &str)]) -> 
 }
 
 /// `authsome_ui_session=<token>` of a signed-in browser.
-pub fn session_cookie(browser: &Browser) -> String {
+pub(crate) fn session_cookie(browser: &Browser) -> String {
     format!(
         "authsome_ui_session={}",
         browser.cookie("authsome_ui_session").expect("signed in")
@@ -196,7 +196,7 @@ pub fn session_cookie(browser: &Browser) -> String {
 }
 
 /// The admin registers a custom provider.
-pub async fn register_provider(daemon: &Daemon, admin: &Agent, definition: Value) {
+pub(crate) async fn register_provider(daemon: &Daemon, admin: &Agent, definition: Value) {
     admin
         .post(daemon, "/api/providers", json!({"definition": definition}))
         .await
@@ -204,7 +204,7 @@ pub async fn register_provider(daemon: &Daemon, admin: &Agent, definition: Value
 }
 
 /// The admin configures the provider's OAuth client.
-pub async fn configure_client(daemon: &Daemon, admin: &Agent, provider: &str, client_id: &str, secret: &str) {
+pub(crate) async fn configure_client(daemon: &Daemon, admin: &Agent, provider: &str, client_id: &str, secret: &str) {
     admin
         .call(
             daemon,
@@ -217,7 +217,7 @@ pub async fn configure_client(daemon: &Daemon, admin: &Agent, provider: &str, cl
 }
 
 /// `authsome login <provider>` as the CLI sends it.
-pub async fn start_login(daemon: &Daemon, agent: &Agent, provider: &str) -> Value {
+pub(crate) async fn start_login(daemon: &Daemon, agent: &Agent, provider: &str) -> Value {
     agent
         .post(
             daemon,
@@ -230,7 +230,7 @@ pub async fn start_login(daemon: &Daemon, agent: &Agent, provider: &str) -> Valu
 }
 
 /// The login session as the CLI polls it.
-pub async fn session_of(daemon: &Daemon, agent: &Agent, id: &str) -> Value {
+pub(crate) async fn session_of(daemon: &Daemon, agent: &Agent, id: &str) -> Value {
     agent
         .get(daemon, &format!("/api/auth/sessions/{id}"))
         .await
@@ -239,7 +239,7 @@ pub async fn session_of(daemon: &Daemon, agent: &Agent, id: &str) -> Value {
 }
 
 /// The agent resolves its connection; the bearer token it gets.
-pub async fn resolved_token(daemon: &Daemon, agent: &Agent, provider: &str) -> String {
+pub(crate) async fn resolved_token(daemon: &Daemon, agent: &Agent, provider: &str) -> String {
     let resolved = agent
         .post(daemon, "/api/credentials/resolve", json!({"provider": provider}))
         .await
@@ -254,7 +254,7 @@ pub async fn resolved_token(daemon: &Daemon, agent: &Agent, provider: &str) -> S
 
 /// A PKCE login of `provider` (registered at `server`, with the `authsome-pkce` client)
 /// completed by the admin in the browser, for the daemon at `base_url`.
-pub async fn connect_with_pkce(
+pub(crate) async fn connect_with_pkce(
     daemon: &Daemon,
     base_url: &str,
     server: &AuthorizationServer,

@@ -92,7 +92,7 @@ fn matches(segments: &[Segment], path: &str) -> bool {
 
 /// Panics, naming the operation, when the response breaks the committed document.
 #[track_caller]
-pub fn check(method: &Method, uri: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) {
+pub(crate) fn check(method: &Method, uri: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) {
     let document = document();
     let path = uri.split('?').next().unwrap_or(uri);
     let Some((_, template, item)) = document.paths.iter().find(|(segments, _, _)| matches(segments, path)) else {

@@ -10,14 +10,14 @@ type Entry = Map<String, Value>;
 
 /// The memory vault store, failing a write (put, put-if-absent, delete) whenever `fails`
 /// says so for its key, with `message` as the backend's error.
-pub struct FaultyWrites {
+pub(crate) struct FaultyWrites {
     inner: authsome_memory::MemoryBlobStore,
     fails: Arc<dyn Fn(&str) -> bool + Send + Sync>,
     message: &'static str,
 }
 
 impl FaultyWrites {
-    pub fn new(message: &'static str, fails: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+    pub(crate) fn new(message: &'static str, fails: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
         Self {
             inner: authsome_memory::MemoryBlobStore::new(),
             fails: Arc::new(fails),

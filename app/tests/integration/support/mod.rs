@@ -2,13 +2,10 @@
 //! endpoint), agents that sign proof-of-possession tokens as the reference CLI does, and a
 //! browser with a cookie jar that reads and posts the pages' forms.
 
-#![allow(dead_code)]
-
-pub mod authorization_server;
-pub mod conformance;
-pub mod faulty_vault;
-pub mod http1;
-pub mod process;
+pub(crate) mod authorization_server;
+pub(crate) mod conformance;
+pub(crate) mod faulty_vault;
+pub(crate) mod process;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,22 +32,22 @@ const FAST_KDF: KdfParams = KdfParams {
 };
 
 /// A response, read whole.
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
 }
 
 impl Reply {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    pub fn location(&self) -> String {
+    pub(crate) fn location(&self) -> String {
         self.headers
             .get("location")
             .and_then(|v| v.to_str().ok())
@@ -60,36 +57,36 @@ impl Reply {
 
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
-    pub fn expect(self, status: u16) -> Self {
+    pub(crate) fn expect(self, status: u16) -> Self {
         assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text());
         self
     }
 }
 
 /// The daemon over a temporary SQLite database.
-pub struct Daemon {
+pub(crate) struct Daemon {
     pub state: SharedState,
     endpoint: poem::endpoint::BoxEndpoint<'static, poem::Response>,
     _dir: tempfile::TempDir,
 }
 
 impl Daemon {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(&[]).await
     }
 
     /// With extra `AUTHSOME_*` server settings.
-    pub async fn start_with(vars: &[(&str, &str)]) -> Self {
+    pub(crate) async fn start_with(vars: &[(&str, &str)]) -> Self {
         Self::build(vars, |_| {}).await
     }
 
     /// With extra settings and a last change to the state (a failing backend, say).
-    pub async fn build(vars: &[(&str, &str)], customize: impl FnOnce(&mut AppState)) -> Self {
+    pub(crate) async fn build(vars: &[(&str, &str)], customize: impl FnOnce(&mut AppState)) -> Self {
         Self::build_on(vars, Arc::new(authsome_memory::MemoryBlobStore::new()), customize).await
     }
 
     /// [`build`](Self::build) with the vault on `blob_store`.
-    pub async fn build_on(
+    pub(crate) async fn build_on(
         vars: &[(&str, &str)],
         blob_store: Arc<dyn authsome_ports::VaultBlobStore>,
         customize: impl FnOnce(&mut AppState),
@@ -130,23 +127,16 @@ impl Daemon {
         }
     }
 
-    /// Serves this daemon on a real loopback socket, through the production server loop and
-    /// its connection limits (from the settings), until the test ends; returns its address.
-    pub async fn serve_tcp(&self) -> std::net::SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        self.serve_on(listener)
-    }
-
     /// A daemon whose base URL is its own loopback address (so that OAuth providers can send
     /// a person's browser back to it), served on that address, with its device-code poller
     /// running, as `authsome serve` runs them.
-    pub async fn serve_at_own_address(vars: &[(&str, &str)]) -> (Self, String) {
+    pub(crate) async fn serve_at_own_address(vars: &[(&str, &str)]) -> (Self, String) {
         Self::serve_at_own_address_on(vars, Arc::new(authsome_memory::MemoryBlobStore::new()), |_| {}).await
     }
 
     /// [`serve_at_own_address`](Self::serve_at_own_address) with the vault on `blob_store` and
     /// a last change to the state.
-    pub async fn serve_at_own_address_on(
+    pub(crate) async fn serve_at_own_address_on(
         vars: &[(&str, &str)],
         blob_store: Arc<dyn authsome_ports::VaultBlobStore>,
         customize: impl FnOnce(&mut AppState),
@@ -162,7 +152,7 @@ impl Daemon {
     }
 
     /// Serves this daemon on `listener`; returns its address.
-    pub fn serve_on(&self, listener: tokio::net::TcpListener) -> std::net::SocketAddr {
+    pub(crate) fn serve_on(&self, listener: tokio::net::TcpListener) -> std::net::SocketAddr {
         let address = listener.local_addr().expect("address");
         let endpoint = http::endpoint(self.state.clone()).boxed();
         let limits = self.state.settings.connections;
@@ -179,7 +169,7 @@ impl Daemon {
         address
     }
 
-    pub async fn send(&self, request: Request) -> Reply {
+    pub(crate) async fn send(&self, request: Request) -> Reply {
         let (method, uri) = (request.method().clone(), request.uri().to_string());
         let response = self
             .endpoint
@@ -194,7 +184,7 @@ impl Daemon {
     }
 
     /// An unauthenticated request.
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+    pub(crate) async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
         let mut builder = Request::builder().method(method).uri_str(path);
         let body = match body {
             Some(value) => {
@@ -206,12 +196,12 @@ impl Daemon {
         self.send(builder.body(body)).await
     }
 
-    pub async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         self.call(Method::GET, path, None).await
     }
 
     /// A registered agent that a fresh person (the first: an admin) has claimed.
-    pub async fn claimed_agent(&self, handle: &str, email: &str) -> (Agent, Browser) {
+    pub(crate) async fn claimed_agent(&self, handle: &str, email: &str) -> (Agent, Browser) {
         let agent = Agent::new(handle);
         let claim_url = agent.register(self).await;
         let mut browser = Browser::default();
@@ -227,14 +217,14 @@ impl Daemon {
 static JTI: AtomicU64 = AtomicU64::new(0);
 
 /// An agent identity with its Ed25519 key.
-pub struct Agent {
+pub(crate) struct Agent {
     pub handle: String,
     pub did: DidKey,
     key: SigningKey,
 }
 
 impl Agent {
-    pub fn new(handle: &str) -> Self {
+    pub(crate) fn new(handle: &str) -> Self {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).expect("random");
         let key = SigningKey::from_bytes(&seed);
@@ -247,12 +237,12 @@ impl Agent {
     }
 
     /// `Authorization: PoP ...` for one request, exactly as the CLI builds it.
-    pub fn proof(&self, method: &str, path_and_query: &str, body: &[u8]) -> String {
+    pub(crate) fn proof(&self, method: &str, path_and_query: &str, body: &[u8]) -> String {
         let jti = format!("jti-{}-{}", std::process::id(), JTI.fetch_add(1, Ordering::Relaxed));
         self.proof_with(method, path_and_query, body, &jti, Timestamp::now().unix_seconds())
     }
 
-    pub fn proof_with(&self, method: &str, path_and_query: &str, body: &[u8], jti: &str, now: i64) -> String {
+    pub(crate) fn proof_with(&self, method: &str, path_and_query: &str, body: &[u8], jti: &str, now: i64) -> String {
         let claims = proof::cli_claims(
             &self.did,
             &self.handle,
@@ -267,12 +257,12 @@ impl Agent {
         format!("PoP {}", proof::sign(&self.key, &claims))
     }
 
-    pub fn sign_claims(&self, claims: &serde_json::Map<String, Value>) -> String {
+    pub(crate) fn sign_claims(&self, claims: &serde_json::Map<String, Value>) -> String {
         format!("PoP {}", proof::sign(&self.key, claims))
     }
 
     /// Registers the identity; returns the claim link.
-    pub async fn register(&self, daemon: &Daemon) -> String {
+    pub(crate) async fn register(&self, daemon: &Daemon) -> String {
         let reply = daemon
             .call(
                 Method::POST,
@@ -288,13 +278,13 @@ impl Agent {
     }
 
     /// A signed request; the body is sent exactly as signed.
-    pub async fn call(&self, daemon: &Daemon, method: Method, path: &str, body: Option<Value>) -> Reply {
+    pub(crate) async fn call(&self, daemon: &Daemon, method: Method, path: &str, body: Option<Value>) -> Reply {
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let proof = self.proof(method.as_str(), path, &bytes);
         self.call_with_proof(daemon, method, path, bytes, &proof).await
     }
 
-    pub async fn call_with_proof(
+    pub(crate) async fn call_with_proof(
         &self,
         daemon: &Daemon,
         method: Method,
@@ -312,13 +302,13 @@ impl Agent {
         daemon.send(builder.body(body)).await
     }
 
-    pub async fn get(&self, daemon: &Daemon, path: &str) -> Reply {
+    pub(crate) async fn get(&self, daemon: &Daemon, path: &str) -> Reply {
         self.call(daemon, Method::GET, path, None).await
     }
 
     /// Starts an API-key login to OpenAI for `connection`; returns the path its key is posted
     /// to (`/api/auth/sessions/{id}/resume`).
-    pub async fn start_openai_login(&self, daemon: &Daemon, connection: &str) -> String {
+    pub(crate) async fn start_openai_login(&self, daemon: &Daemon, connection: &str) -> String {
         let session = self
             .post(
                 daemon,
@@ -335,7 +325,7 @@ impl Agent {
     }
 
     /// Stores `key` as the agent's OpenAI `connection` through the API-key login flow.
-    pub async fn store_openai_key(&self, daemon: &Daemon, connection: &str, key: &str) {
+    pub(crate) async fn store_openai_key(&self, daemon: &Daemon, connection: &str, key: &str) {
         let resume = self.start_openai_login(daemon, connection).await;
         let resumed = self
             .post(daemon, &resume, serde_json::json!({"data": {"api_key": key}}))
@@ -345,14 +335,14 @@ impl Agent {
         assert_eq!(resumed["status"], "completed");
     }
 
-    pub async fn post(&self, daemon: &Daemon, path: &str, body: Value) -> Reply {
+    pub(crate) async fn post(&self, daemon: &Daemon, path: &str, body: Value) -> Reply {
         self.call(daemon, Method::POST, path, Some(body)).await
     }
 }
 
 /// A person's browser: a cookie jar and form handling.
 #[derive(Default, Clone)]
-pub struct Browser {
+pub(crate) struct Browser {
     cookies: HashMap<String, String>,
 }
 
@@ -379,11 +369,11 @@ impl Browser {
         }
     }
 
-    pub fn cookie(&self, name: &str) -> Option<&str> {
+    pub(crate) fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies.get(name).map(String::as_str)
     }
 
-    pub async fn request(
+    pub(crate) async fn request(
         &mut self,
         daemon: &Daemon,
         method: Method,
@@ -406,12 +396,12 @@ impl Browser {
         reply
     }
 
-    pub async fn get(&mut self, daemon: &Daemon, path: &str) -> Reply {
+    pub(crate) async fn get(&mut self, daemon: &Daemon, path: &str) -> Reply {
         self.request(daemon, Method::GET, path, &[], Body::empty()).await
     }
 
     /// A JSON API call with the session cookie (and its CSRF token on writes).
-    pub async fn api(
+    pub(crate) async fn api(
         &mut self,
         daemon: &Daemon,
         method: Method,
@@ -442,7 +432,7 @@ impl Browser {
         reply
     }
 
-    pub async fn post_form(&mut self, daemon: &Daemon, action: &str, fields: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn post_form(&mut self, daemon: &Daemon, action: &str, fields: &[(&str, &str)]) -> Reply {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
@@ -457,7 +447,7 @@ impl Browser {
     }
 
     /// Follows redirects from `path` to a page.
-    pub async fn follow(&mut self, daemon: &Daemon, path: &str) -> Reply {
+    pub(crate) async fn follow(&mut self, daemon: &Daemon, path: &str) -> Reply {
         let mut reply = self.get(daemon, path).await;
         for _ in 0..10 {
             if !reply.status.is_redirection() {
@@ -469,7 +459,7 @@ impl Browser {
         panic!("too many redirects from {path}");
     }
 
-    pub async fn sign_up(&mut self, daemon: &Daemon, email: &str, password: &str, next: &str) -> Reply {
+    pub(crate) async fn sign_up(&mut self, daemon: &Daemon, email: &str, password: &str, next: &str) -> Reply {
         let page = self
             .get(daemon, &format!("/login?next={}&tab=register", encode(next)))
             .await
@@ -489,7 +479,7 @@ impl Browser {
     }
 
     /// Completes an account an operator created, with its setup link's token.
-    pub async fn sign_up_with_setup(&mut self, daemon: &Daemon, email: &str, token: &str) -> Reply {
+    pub(crate) async fn sign_up_with_setup(&mut self, daemon: &Daemon, email: &str, token: &str) -> Reply {
         let page = self
             .get(daemon, &format!("/login?setup={}", encode(token)))
             .await
@@ -511,7 +501,7 @@ impl Browser {
         .await
     }
 
-    pub async fn sign_in(&mut self, daemon: &Daemon, email: &str, password: &str) -> Reply {
+    pub(crate) async fn sign_in(&mut self, daemon: &Daemon, email: &str, password: &str) -> Reply {
         let page = self.get(daemon, "/login").await.expect(200);
         let csrf = hidden_field(&page.text(), "csrf_token");
         self.post_form(
@@ -528,12 +518,12 @@ impl Browser {
     }
 
     /// The CSRF token of the signed-in session (read from the home page's forms).
-    pub async fn session_csrf(&mut self, daemon: &Daemon) -> String {
+    pub(crate) async fn session_csrf(&mut self, daemon: &Daemon) -> String {
         let home = self.get(daemon, "/").await.expect(200);
         hidden_field(&home.text(), "csrf_token")
     }
 
-    pub async fn confirm_claim(&mut self, daemon: &Daemon, claim_url: &str) -> Reply {
+    pub(crate) async fn confirm_claim(&mut self, daemon: &Daemon, claim_url: &str) -> Reply {
         let path = local_path(claim_url);
         let page = self.follow(daemon, &path).await.expect(200);
         let html = page.text();
@@ -542,7 +532,7 @@ impl Browser {
         self.post_form(daemon, &action, &[("csrf_token", &csrf)]).await
     }
 
-    pub async fn fill_input(&mut self, daemon: &Daemon, input_url: &str, api_key: &str) -> Reply {
+    pub(crate) async fn fill_input(&mut self, daemon: &Daemon, input_url: &str, api_key: &str) -> Reply {
         let page = self.follow(daemon, &local_path(input_url)).await.expect(200);
         let html = page.text();
         let action = form_action(&html, "/auth/input");
@@ -552,12 +542,12 @@ impl Browser {
     }
 }
 
-pub fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// The path and query of an absolute URL.
-pub fn local_path(url: &str) -> String {
+pub(crate) fn local_path(url: &str) -> String {
     match url.find("://") {
         Some(scheme_end) => {
             let rest = &url[scheme_end + 3..];
@@ -567,7 +557,7 @@ pub fn local_path(url: &str) -> String {
     }
 }
 
-pub fn hidden_field(html: &str, name: &str) -> String {
+pub(crate) fn hidden_field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)
@@ -577,7 +567,7 @@ pub fn hidden_field(html: &str, name: &str) -> String {
     html[start..end].replace("&amp;", "&")
 }
 
-pub fn form_action(html: &str, prefix: &str) -> String {
+pub(crate) fn form_action(html: &str, prefix: &str) -> String {
     let marker = format!("action=\"{prefix}");
     let start = html
         .find(&marker)

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A running server.
-pub struct ServerProcess {
+pub(crate) struct ServerProcess {
     pub child: Child,
     pub port: u16,
     log: Arc<Mutex<String>>,
@@ -16,7 +16,7 @@ pub struct ServerProcess {
 }
 
 /// A port nothing listens on right now.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address").port()
 }
@@ -24,12 +24,12 @@ pub fn free_port() -> u16 {
 impl ServerProcess {
     /// `authsome serve` on the local default (SQLite and disk under a temp home), at log level
     /// info, with `extra` settings.
-    pub fn start(extra: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(extra: &[(&str, &str)]) -> Self {
         Self::start_limited(None, extra)
     }
 
     /// The same, with the open-file limit (soft and hard) set to `open_files` first.
-    pub fn start_limited(open_files: Option<u64>, extra: &[(&str, &str)]) -> Self {
+    pub(crate) fn start_limited(open_files: Option<u64>, extra: &[(&str, &str)]) -> Self {
         let home = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let binary = env!("CARGO_BIN_EXE_authsome");
@@ -100,7 +100,7 @@ impl ServerProcess {
     }
 
     /// Whether `GET /health` answers 200 on a new connection within `limit`.
-    pub fn health_within(&self, limit: Duration) -> bool {
+    pub(crate) fn health_within(&self, limit: Duration) -> bool {
         let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
             return false;
         };
@@ -116,12 +116,12 @@ impl ServerProcess {
     }
 
     /// Everything logged so far.
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Resident memory, in KiB.
-    pub fn rss_kib(&self) -> u64 {
+    pub(crate) fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("status");
         status
             .lines()
@@ -132,7 +132,7 @@ impl ServerProcess {
     }
 
     /// CPU time used so far (user and system), in seconds.
-    pub fn cpu_seconds(&self) -> f64 {
+    pub(crate) fn cpu_seconds(&self) -> f64 {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).expect("stat");
         // After the command name in parentheses: fields 14 and 15 are utime and stime, in ticks.
         let after_name = &stat[stat.rfind(')').expect("name") + 2..];
@@ -142,7 +142,7 @@ impl ServerProcess {
     }
 
     /// Open descriptors of the server.
-    pub fn open_files(&self) -> usize {
+    pub(crate) fn open_files(&self) -> usize {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
             .map(|dir| dir.count())
             .unwrap_or(0)

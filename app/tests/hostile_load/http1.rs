@@ -8,32 +8,32 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 /// One connection to the server.
-pub struct Http1 {
+pub(crate) struct Http1 {
     stream: TcpStream,
     buffer: Vec<u8>,
 }
 
 /// A response: status and body.
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
 }
 
 impl Answer {
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
 impl Http1 {
     /// Connects to `server`.
-    pub async fn connect(server: SocketAddr) -> Self {
+    pub(crate) async fn connect(server: SocketAddr) -> Self {
         Self::connect_from(server, None).await
     }
 
     /// Connects to `server` from `local` (for example `127.0.0.2`, another client address on
     /// the loopback network).
-    pub async fn connect_from(server: SocketAddr, local: Option<std::net::IpAddr>) -> Self {
+    pub(crate) async fn connect_from(server: SocketAddr, local: Option<std::net::IpAddr>) -> Self {
         let socket = TcpSocket::new_v4().expect("socket");
         if let Some(ip) = local {
             socket.bind(SocketAddr::new(ip, 0)).expect("bind the client address");
@@ -47,7 +47,7 @@ impl Http1 {
     }
 
     /// Sends one request and reads its response (which must carry `content-length`).
-    pub async fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+    pub(crate) async fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n",
             body.len()
@@ -108,7 +108,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The `q` quantile (0 to 1) of `samples`, sorted in place.
-pub fn quantile(samples: &mut [Duration], q: f64) -> Duration {
+pub(crate) fn quantile(samples: &mut [Duration], q: f64) -> Duration {
     if samples.is_empty() {
         return Duration::ZERO;
     }
