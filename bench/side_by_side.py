@@ -126,6 +126,10 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+# An older authsome-rs binary measured beside the new one (--baseline-binary).
+BASELINE = "authsome-rs-baseline"
+
+
 class Daemon:
     def __init__(self, implementation: str, backends: str, args: argparse.Namespace) -> None:
         self.implementation = implementation
@@ -160,7 +164,8 @@ class Daemon:
         if implementation == "reference":
             self.command = [str(Path(args.reference_venv) / "bin" / "authsome"), "daemon", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         else:
-            self.command = [args.binary, "serve"]
+            binary = args.baseline_binary if implementation == BASELINE else args.binary
+            self.command = [binary, "serve"]
             # One identity drives the whole load (about 10 000 signed requests a second, more
             # than the default per-identity quota of token ids allows): lift the quota so that
             # the bench measures the work, not the flood protection.
@@ -368,7 +373,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--only", choices=["reference", "authsome-rs"], help="run one implementation")
+    parser.add_argument("--baseline-binary",
+                        help="an older authsome-rs release binary, measured beside --binary in the same run "
+                             f"(as {BASELINE!r}) to show a change did not cost throughput")
+    parser.add_argument("--only", choices=["reference", BASELINE, "authsome-rs"], action="append",
+                        help="run only this implementation (repeatable)")
     parser.add_argument("--backends", choices=["postgres+redis", "sqlite+disk"], help="run one backend set")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="run one scenario")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -382,7 +391,8 @@ def main() -> None:
 
     # Upper bounds of the warm-up's request rate, for how many tokens to sign; the measured
     # run signs for the rate the warm-up reached (with margin; tokens left over are fine).
-    caps = {"reference": 3_000, "authsome-rs": 60_000}
+    caps = {"reference": 3_000, BASELINE: 60_000, "authsome-rs": 60_000}
+    implementations = ["reference"] + ([BASELINE] if args.baseline_binary else []) + ["authsome-rs"]
     # Listing connections SCANs the Redis keyspace, which the resolve runs fill with replay ids
     # (one per request, kept for the token's lifetime): list first, so that both daemons list
     # the same small keyspace rather than one left behind by their own resolve throughput.
@@ -391,8 +401,8 @@ def main() -> None:
     startups: dict[tuple[str, str], list[float]] = {}
     for round_number in range(1, max(args.rounds, 1) + 1):
         print(f"round {round_number} of {max(args.rounds, 1)}", file=sys.stderr, flush=True)
-        for implementation in ["reference", "authsome-rs"]:
-            if args.only and args.only != implementation:
+        for implementation in implementations:
+            if args.only and implementation not in args.only:
                 continue
             for backends, scenarios in plan:
                 if args.backends and args.backends != backends:
@@ -422,16 +432,18 @@ def main() -> None:
         rows.setdefault((result.implementation, result.backends, result.scenario), []).append(result)
     medians = {key: sorted(runs, key=lambda r: r.rps)[(len(runs) - 1) // 2] for key, runs in rows.items()}
     print()
-    print(f"| Backends | Scenario | Implementation | Requests/s (median) | Each round | p50 ms | p99 ms | max ms | Errors (all rounds) | RSS MB | CPU s / 1000 req | Ours / reference |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| Backends | Scenario | Implementation | Requests/s (median) | Each round | p50 ms | p99 ms | max ms | Errors (all rounds) | RSS MB | CPU s / 1000 req | Ours / reference | Ours / baseline |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for key, result in medians.items():
         implementation, backends, scenario = key
         reference = medians.get(("reference", backends, scenario))
         ratio = f"{result.rps / reference.rps:.1f}x" if reference and reference.rps and implementation != "reference" else ""
+        baseline = medians.get((BASELINE, backends, scenario))
+        versus_baseline = f"{result.rps / baseline.rps:.2f}x" if baseline and baseline.rps and implementation == "authsome-rs" else ""
         each = " / ".join(f"{r.rps:,.0f}" for r in rows[key])
         errors = sum(r.errors for r in rows[key])
         print(f"| {backends} | {scenario} | {implementation} | {result.rps:,.0f} | {each} | {result.p50_ms:.2f} | "
-              f"{result.p99_ms:.2f} | {result.max_ms:.1f} | {errors} | {result.rss_mb:.1f} | {result.cpu_s_per_1000:.3f} | {ratio} |")
+              f"{result.p99_ms:.2f} | {result.max_ms:.1f} | {errors} | {result.rss_mb:.1f} | {result.cpu_s_per_1000:.3f} | {ratio} | {versus_baseline} |")
     print()
     print("| Backends | Implementation | Start to healthy, median (s) | Each round |")
     print("|---|---|---|---|")

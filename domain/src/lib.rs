@@ -15,6 +15,8 @@ pub mod auth_session;
 pub mod browser_session;
 pub mod claim;
 pub mod client_address;
+pub mod credential_export;
+pub mod credential_headers;
 pub mod credential_records;
 pub mod did_key;
 pub mod hex;
