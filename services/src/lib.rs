@@ -2,7 +2,7 @@
 //!
 //! What the daemon does and the rules it keeps (who may see and change what): the
 //! application services, the encrypted vault, the provider catalog and the
-//! [`ServiceContext`](context::ServiceContext) they all run on. Each service takes the ports it
+//! [`ServiceContext`] they all run on. Each service takes the ports it
 //! needs from the context and returns [`ServiceError`]s, which the HTTP layer alone maps to
 //! statuses and the reference daemon's error shapes.
 //!
