@@ -29,7 +29,7 @@ from authsome.utils import parse_jsonc
 from agent import Agent
 from harness import Backends, Browser, Server
 
-OUR_PROVIDERS = Path(__file__).resolve().parents[2] / "app" / "providers"
+OUR_PROVIDERS = Path(__file__).resolve().parents[2] / "services" / "providers"
 PASSWORD = "a long and careful passphrase"
 
 # (provider, fact) -> why we differ. Mirrored in docs/reference-compatibility.md.
@@ -83,7 +83,10 @@ def reference_catalog() -> dict[str, ProviderDefinition]:
 
 def our_catalog() -> dict[str, ProviderDefinition]:
     catalog = {}
-    for file in sorted(OUR_PROVIDERS.glob("*.json")):
+    files = sorted(OUR_PROVIDERS.glob("*.json"))
+    if not files:
+        raise AssertionError(f"no bundled provider definitions in {OUR_PROVIDERS}")
+    for file in files:
         definition = ProviderDefinition.model_validate(json.loads(file.read_text(encoding="utf-8")))
         catalog[definition.name] = definition
     return catalog
