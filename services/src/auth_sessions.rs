@@ -23,7 +23,7 @@ use crate::{AuthsomeError, ServiceError};
 #[derive(Debug, Clone)]
 pub struct StartLogin {
     /// Provider name.
-    pub provider: String,
+    pub provider: ProviderName,
     /// Connection name.
     pub connection: String,
     /// A flow other than the provider's own.
@@ -123,8 +123,8 @@ fn check_flow(definition: &ProviderDefinition, flow: FlowType) -> Result<(), Ser
 /// Starts a login for the caller (a PoP identity or a browser principal).
 #[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %request.provider))]
 pub async fn start(state: &ServiceContext, caller: &Caller, request: StartLogin) -> Result<AuthSession, ServiceError> {
-    let provider = ProviderName::parse(&request.provider).map_err(|e| bad_request(e.to_string()))?;
-    let definition = state.catalog.get(provider.as_str()).await?;
+    let provider = request.provider.clone();
+    let definition = state.catalog.get(&provider).await?;
     let connection = login_connection_name(state, caller, &provider, &request.connection).await?;
     let flow = match request.flow.as_deref() {
         None => definition.flow,
@@ -263,7 +263,7 @@ pub async fn submit_inputs(
             complete_api_key(state, session, key).await
         }
         Some(FlowType::Pkce | FlowType::DcrPkce | FlowType::DeviceCode) => {
-            let definition = state.catalog.get(session.provider.as_str()).await?;
+            let definition = state.catalog.get(&session.provider).await?;
             let mut setup = ProviderSetup::load(state, definition).await?;
             setup.apply_inputs(state, person, session, fields).await?;
             let begun = begin_oauth(state, session, &setup).await;
@@ -394,7 +394,7 @@ async fn store_api_key(
     session: &AuthSession,
     key: Option<SecretString>,
 ) -> Result<(), ServiceError> {
-    let definition = state.catalog.get(session.provider.as_str()).await?;
+    let definition = state.catalog.get(&session.provider).await?;
     let key = validate_key(&definition, key)?;
     let mut record = ConnectionRecord::api_key(
         session.provider.as_str(),

@@ -87,33 +87,30 @@ impl ProviderCatalog {
     }
 
     /// The definition named `name` (custom first); `Ok(None)` when there is none.
-    pub async fn find(&self, name: &str) -> Result<Option<Arc<ProviderDefinition>>, RegistryError> {
-        let Ok(provider_name) = ProviderName::parse(name) else {
-            return Ok(None);
-        };
-        if let Some(document) = self.custom.get(&provider_name).await? {
+    pub async fn find(&self, name: &ProviderName) -> Result<Option<Arc<ProviderDefinition>>, RegistryError> {
+        if let Some(document) = self.custom.get(name).await? {
             return Ok(Self::parse_custom(&document));
         }
-        Ok(self.bundled.get(name).cloned())
+        Ok(self.bundled.get(name.as_str()).cloned())
     }
 
     /// The definition named `name`, or `ProviderNotFoundError`.
-    pub async fn get(&self, name: &str) -> Result<Arc<ProviderDefinition>, ServiceError> {
+    pub async fn get(&self, name: &ProviderName) -> Result<Arc<ProviderDefinition>, ServiceError> {
         self.get_with(name, CustomDefinition::Unread).await
     }
 
     /// Like [`get`](Self::get), using `custom` when it was already read.
     pub async fn get_with(
         &self,
-        name: &str,
+        name: &ProviderName,
         custom: CustomDefinition,
     ) -> Result<Arc<ProviderDefinition>, ServiceError> {
         let found = match custom {
             CustomDefinition::Unread => self.find(name).await?,
             CustomDefinition::Read(Some(document)) => Self::parse_custom(&document),
-            CustomDefinition::Read(None) => self.bundled.get(name).cloned(),
+            CustomDefinition::Read(None) => self.bundled.get(name.as_str()).cloned(),
         };
-        found.ok_or_else(|| AuthsomeError::provider_not_found(name).into())
+        found.ok_or_else(|| AuthsomeError::provider_not_found(name.as_str()).into())
     }
 
     /// Every definition (custom shadowing bundled), sorted by name.
@@ -160,11 +157,8 @@ impl ProviderCatalog {
     }
 
     /// Whether a custom definition named `name` exists.
-    pub async fn is_custom(&self, name: &str) -> Result<bool, RegistryError> {
-        match ProviderName::parse(name) {
-            Ok(provider_name) => Ok(self.custom.get(&provider_name).await?.is_some()),
-            Err(_) => Ok(false),
-        }
+    pub async fn is_custom(&self, name: &ProviderName) -> Result<bool, RegistryError> {
+        Ok(self.custom.get(name).await?.is_some())
     }
 
     fn document(definition: &ProviderDefinition) -> Result<ProviderDefinitionDocument, ServiceError> {
@@ -202,10 +196,7 @@ impl ProviderCatalog {
     }
 
     /// Removes a custom definition; returns whether there was one.
-    pub async fn delete_custom(&self, name: &str) -> Result<bool, RegistryError> {
-        match ProviderName::parse(name) {
-            Ok(provider_name) => self.custom.delete(&provider_name).await,
-            Err(_) => Ok(false),
-        }
+    pub async fn delete_custom(&self, name: &ProviderName) -> Result<bool, RegistryError> {
+        self.custom.delete(name).await
     }
 }

@@ -7,7 +7,7 @@
 
 use authsome_domain::credential_records::ConnectionRecord;
 use authsome_domain::provider_definition::ProviderDefinition;
-use authsome_domain::{PrincipalId, ProviderName, VaultId};
+use authsome_domain::{ConnectionName, PrincipalId, ProviderName, VaultId};
 
 use crate::ServiceError;
 use crate::context::ServiceContext;
@@ -100,16 +100,17 @@ pub struct ConnectionDetail {
 /// A connection's detail, in the caller's vault or (admins, `principal`) another's. Secret
 /// values are shown only to the connection's owner: an admin viewing another principal's
 /// connection sees everything else.
-#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider, connection = %connection))]
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider_name, connection = %connection_name))]
 pub async fn connection_detail(
     state: &ServiceContext,
     caller: &Caller,
-    provider: &str,
-    connection: &str,
+    provider_name: &ProviderName,
+    connection_name: &ConnectionName,
     principal: Option<&str>,
 ) -> Result<ConnectionDetail, ServiceError> {
+    let (provider, connection) = (provider_name.as_str(), connection_name.as_str());
     let target = target_vault(state, caller, principal).await?;
-    let definition = state.catalog.get(provider).await?;
+    let definition = state.catalog.get(provider_name).await?;
     let scope = target.scope(state, caller);
     let own = target.is_owned_by(caller);
     let mut record = match scope.connection(provider, connection).await? {
@@ -123,19 +124,16 @@ pub async fn connection_detail(
             return Err(crate::AuthsomeError::connection_not_found(provider, connection, who).into());
         }
     };
-    let is_global = match ProviderName::parse(provider) {
-        Ok(name) => state
-            .registries
-            .global_connections
-            .get(&name)
-            .await?
-            .is_some_and(|pointer| {
-                pointer.target.owner_principal_id == target.principal_id
-                    && pointer.target.owner_vault_id == target.vault_id
-                    && pointer.target.connection_name.as_str() == record.connection_name
-            }),
-        Err(_) => false,
-    };
+    let is_global = state
+        .registries
+        .global_connections
+        .get(provider_name)
+        .await?
+        .is_some_and(|pointer| {
+            pointer.target.owner_principal_id == target.principal_id
+                && pointer.target.owner_vault_id == target.vault_id
+                && pointer.target.connection_name.as_str() == record.connection_name
+        });
     if !own {
         record.clear_secrets();
     }
@@ -155,8 +153,8 @@ pub async fn connection_detail(
 pub async fn logout(
     state: &ServiceContext,
     caller: &Caller,
-    provider: &str,
-    connection: &str,
+    provider: &ProviderName,
+    connection: &ConnectionName,
     principal: Option<&str>,
 ) -> Result<(), ServiceError> {
     let target = target_vault(state, caller, principal).await?;
@@ -205,7 +203,7 @@ pub struct ProviderUsage {
 pub async fn provider_usage(
     state: &ServiceContext,
     caller: &Caller,
-    provider: &str,
+    provider: &ProviderName,
 ) -> Result<Vec<ProviderUsage>, ServiceError> {
     let mut usage = Vec::new();
     if !caller.is_admin() {
@@ -222,7 +220,11 @@ pub async fn provider_usage(
 }
 
 /// The provider's connections in `scope`, by connection name.
-pub async fn connections_to(scope: &VaultScope<'_>, provider: &str) -> Result<Vec<ConnectionRecord>, ServiceError> {
+pub async fn connections_to(
+    scope: &VaultScope<'_>,
+    provider: &ProviderName,
+) -> Result<Vec<ConnectionRecord>, ServiceError> {
+    let provider = provider.as_str();
     let mut records = Vec::new();
     for (stored_provider, connection) in scope.connection_keys().await? {
         if stored_provider != provider {

@@ -1,5 +1,6 @@
 //! Managing provider definitions and their server-wide OAuth client settings (admins).
 
+use authsome_domain::ProviderName;
 use authsome_domain::credential_records::ProviderClientRecord;
 use authsome_domain::provider_definition::{AuthType, FlowType, ProviderDefinition};
 use serde_json::{Map, Value, json};
@@ -65,10 +66,11 @@ pub async fn register(
 pub async fn update(
     state: &ServiceContext,
     caller: &Caller,
-    provider: &str,
+    provider: &ProviderName,
     definition: &ProviderDefinition,
 ) -> Result<(), ServiceError> {
     caller.require_admin()?;
+    let provider = provider.as_str();
     if definition.name != provider {
         return Err(AuthsomeError::invalid_schema(
             &format!(
@@ -94,14 +96,14 @@ pub async fn update(
 /// definition stays; its connections are revoked in every vault (the reference revoked only
 /// the caller's, leaving orphans elsewhere).
 #[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider))]
-pub async fn delete(state: &ServiceContext, caller: &Caller, provider: &str) -> Result<(), ServiceError> {
+pub async fn delete(state: &ServiceContext, caller: &Caller, provider: &ProviderName) -> Result<(), ServiceError> {
     caller.require_admin()?;
     credentials::revoke(state, caller, provider).await?;
     if !state.catalog.is_custom(provider).await? {
         return Ok(());
     }
     let event = audit::event_by("provider.deleted", caller)
-        .provider(provider)
+        .provider(provider.as_str())
         .status("success");
     audit::recorded(state, event, async {
         state.catalog.delete_custom(provider).await?;
@@ -150,15 +152,16 @@ pub fn configuration_fields(definition: &ProviderDefinition, client: Option<&Pro
 /// Replaces a provider's OAuth client settings (admins); when something changes and a
 /// client existed, every vault's connections to the provider are revoked first. Returns
 /// whether anything changed. Non-OAuth providers have nothing to configure.
-#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider))]
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider_name))]
 pub async fn update_configuration(
     state: &ServiceContext,
     caller: &Caller,
-    provider: &str,
+    provider_name: &ProviderName,
     inputs: &Map<String, Value>,
 ) -> Result<bool, ServiceError> {
     caller.require_admin()?;
-    let definition = state.catalog.get(provider).await?;
+    let provider = provider_name.as_str();
+    let definition = state.catalog.get(provider_name).await?;
     if definition.auth_type != AuthType::Oauth2 {
         return Ok(false);
     }
@@ -225,7 +228,7 @@ pub async fn update_configuration(
         return Ok(false);
     }
     if existing.is_some() {
-        credentials::revoke(state, caller, provider).await?;
+        credentials::revoke(state, caller, provider_name).await?;
     }
     let event = audit::event_by("provider.client_configured", caller)
         .provider(provider)

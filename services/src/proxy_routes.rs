@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
+use authsome_domain::ProviderName;
 use authsome_domain::provider_definition::{ApiUrls, ProviderDefinition, url_path};
 
 use crate::ServiceError;
@@ -88,7 +89,10 @@ pub async fn build(
         RouteScope::Connected => {
             let mut routed = HashSet::new();
             for group in credentials::list_connections(&VaultScope::of(state, caller)).await? {
-                let Some(definition) = state.catalog.find(&group.name).await? else {
+                let Ok(provider) = ProviderName::parse(&group.name) else {
+                    continue;
+                };
+                let Some(definition) = state.catalog.find(&provider).await? else {
                     continue;
                 };
                 if definition.api_url.is_none() {
@@ -105,11 +109,10 @@ pub async fn build(
                 routed.insert(group.name.clone());
             }
             for (pointer, record, _) in credentials::global_connection_summaries(state).await? {
-                let provider = pointer.target.provider.as_str();
-                if routed.contains(provider) {
+                if routed.contains(pointer.target.provider.as_str()) {
                     continue;
                 }
-                let Some(definition) = state.catalog.find(provider).await? else {
+                let Some(definition) = state.catalog.find(&pointer.target.provider).await? else {
                     continue;
                 };
                 if definition.api_url.is_none() {
@@ -120,7 +123,7 @@ pub async fn build(
                     _ => definition_targets(&definition),
                 };
                 entries(&definition, "default", &targets, &mut routes);
-                routed.insert(provider.to_owned());
+                routed.insert(pointer.target.provider.as_str().to_owned());
             }
         }
         RouteScope::Configured => {

@@ -5,7 +5,7 @@
 
 use crate::support;
 
-use authsome_domain::BrowserSessionToken;
+use authsome_domain::{BrowserSessionToken, ConnectionName, ProviderName};
 use authsome_services::ServiceError;
 use authsome_services::connections::{self, VaultTarget};
 use authsome_services::ownership::{self, Caller};
@@ -13,6 +13,14 @@ use authsome_services::{accounts, credentials, identities};
 use support::{Browser, Daemon};
 
 const KEY: &str = "sk-proj-abcdefghijklmnopqrstuvwxyz012345";
+
+fn openai() -> ProviderName {
+    ProviderName::parse("openai").expect("valid name")
+}
+
+fn default_connection() -> ConnectionName {
+    ConnectionName::parse(ConnectionName::DEFAULT).expect("valid name")
+}
 
 /// The caller behind `browser`'s session.
 async fn caller_of(daemon: &Daemon, browser: &Browser) -> Caller {
@@ -79,15 +87,21 @@ async fn secret_values_are_shown_to_their_owner_only() {
     let (admin, user) = admin_and_user(&daemon).await;
     let state = &daemon.state;
 
-    let mine = connections::connection_detail(state, &user, "openai", "default", None)
+    let mine = connections::connection_detail(state, &user, &openai(), &default_connection(), None)
         .await
         .expect("the owner's view");
     assert_eq!(mine.record.api_key.as_deref(), Some(KEY));
     assert!(!mine.secrets_redacted && mine.can_set_default && !mine.can_set_global);
 
-    let theirs = connections::connection_detail(state, &admin, "openai", "default", Some(user.principal_id.as_str()))
-        .await
-        .expect("the admin's view");
+    let theirs = connections::connection_detail(
+        state,
+        &admin,
+        &openai(),
+        &default_connection(),
+        Some(user.principal_id.as_str()),
+    )
+    .await
+    .expect("the admin's view");
     assert_eq!(theirs.record.api_key, None);
     assert_eq!(
         (
@@ -104,8 +118,14 @@ async fn secret_values_are_shown_to_their_owner_only() {
         "no secret in the view's Debug either"
     );
 
-    let snooping =
-        connections::connection_detail(state, &user, "openai", "default", Some(admin.principal_id.as_str())).await;
+    let snooping = connections::connection_detail(
+        state,
+        &user,
+        &openai(),
+        &default_connection(),
+        Some(admin.principal_id.as_str()),
+    )
+    .await;
     assert!(matches!(snooping, Err(ServiceError::Forbidden(_))), "{snooping:?}");
 }
 
@@ -115,16 +135,29 @@ async fn logging_out_of_another_principals_connection_needs_an_admin() {
     let (admin, user) = admin_and_user(&daemon).await;
     let state = &daemon.state;
 
-    let refused = connections::logout(state, &user, "openai", "default", Some(admin.principal_id.as_str())).await;
+    let refused = connections::logout(
+        state,
+        &user,
+        &openai(),
+        &default_connection(),
+        Some(admin.principal_id.as_str()),
+    )
+    .await;
     assert!(matches!(refused, Err(ServiceError::Forbidden(_))), "{refused:?}");
 
-    connections::logout(state, &admin, "openai", "default", Some(user.principal_id.as_str()))
-        .await
-        .expect("an admin logs the user out");
-    let gone = connections::connection_detail(state, &user, "openai", "default", None).await;
+    connections::logout(
+        state,
+        &admin,
+        &openai(),
+        &default_connection(),
+        Some(user.principal_id.as_str()),
+    )
+    .await
+    .expect("an admin logs the user out");
+    let gone = connections::connection_detail(state, &user, &openai(), &default_connection(), None).await;
     assert!(matches!(gone, Err(ServiceError::Authsome(_))), "{gone:?}");
     // A connection that is not there: not an error.
-    connections::logout(state, &user, "openai", "default", None)
+    connections::logout(state, &user, &openai(), &default_connection(), None)
         .await
         .expect("logging out twice");
 }
@@ -183,13 +216,13 @@ async fn accounts_and_the_walks_over_every_vault_are_for_admins() {
         .expect("counts");
     assert!(hidden.is_empty(), "{hidden:?}");
 
-    let usage = connections::provider_usage(state, &admin, "openai")
+    let usage = connections::provider_usage(state, &admin, &openai())
         .await
         .expect("usage");
     assert_eq!(usage.len(), 1);
     assert_eq!(usage[0].principal.id, user.principal_id);
     assert!(
-        connections::provider_usage(state, &user, "openai")
+        connections::provider_usage(state, &user, &openai())
             .await
             .expect("usage")
             .is_empty()

@@ -1549,6 +1549,68 @@ async fn an_invalid_name_in_a_path_is_not_found_on_every_route() {
     }
 }
 
+/// A name in a body that is not a valid name gets the answer its route gives an unknown one:
+/// resolve reads the vault first, so a missing connection; export and login start read the
+/// catalog first, so a missing provider. The name is echoed escaped.
+#[tokio::test]
+async fn an_invalid_name_in_a_body_is_answered_as_an_unknown_one() {
+    let daemon = Daemon::start().await;
+    let (agent, _) = daemon.claimed_agent("body-names-agent", "body-names@example.com").await;
+    agent.store_openai_key(&daemon, "default", OPENAI_KEY).await;
+    let bad_provider = "Open\u{200B}AI";
+    for (path, body, error) in [
+        (
+            "/api/credentials/resolve",
+            json!({"provider": bad_provider}),
+            "ConnectionNotFoundError",
+        ),
+        (
+            "/api/credentials/resolve",
+            json!({"provider": "unknown-provider"}),
+            "ConnectionNotFoundError",
+        ),
+        (
+            "/api/credentials/export",
+            json!({"provider": bad_provider, "format": "env"}),
+            "ProviderNotFoundError",
+        ),
+        (
+            "/api/auth/sessions",
+            json!({"provider": bad_provider}),
+            "ProviderNotFoundError",
+        ),
+        (
+            "/api/auth/sessions",
+            json!({"provider": "unknown-provider"}),
+            "ProviderNotFoundError",
+        ),
+    ] {
+        let reply = agent.post(&daemon, path, body.clone()).await;
+        assert_eq!(reply.status.as_u16(), 404, "{path} {body}: {}", reply.text());
+        let answer = reply.json();
+        assert_eq!(answer["error"], error, "{path} {body}: {answer}");
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(!message.contains('\u{200B}'), "{answer}");
+    }
+    // A connection name with a control character: a missing connection, on both routes.
+    for path in ["/api/credentials/resolve", "/api/credentials/export"] {
+        let reply = agent
+            .post(
+                &daemon,
+                path,
+                json!({"provider": "openai", "connection": "de\u{1}fault"}),
+            )
+            .await;
+        assert_eq!(reply.status.as_u16(), 404, "{path}: {}", reply.text());
+        assert_eq!(reply.json()["error"], "ConnectionNotFoundError", "{path}");
+    }
+    // The valid names still resolve.
+    let reply = agent
+        .post(&daemon, "/api/credentials/resolve", json!({"provider": "openai"}))
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+}
+
 /// A signed request to a percent-encoded path: the proof names the decoded path, as the CLI
 /// signs it.
 async fn call_encoded(daemon: &Daemon, agent: &Agent, method: Method, path: &str) -> support::Reply {

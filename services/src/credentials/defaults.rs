@@ -43,7 +43,7 @@ pub async fn global_connection_summaries(
                 .await?;
             continue;
         };
-        let display = match state.catalog.find(target.provider.as_str()).await? {
+        let display = match state.catalog.find(&target.provider).await? {
             Some(definition) => definition.display_name.clone(),
             None => target.provider.as_str().to_owned(),
         };
@@ -58,9 +58,10 @@ pub async fn global_connection_summaries(
 pub async fn set_default_connection(
     state: &ServiceContext,
     caller: &Caller,
-    provider: &str,
-    connection: &str,
+    provider: &ProviderName,
+    connection: &ConnectionName,
 ) -> Result<(), ServiceError> {
+    let (provider, connection) = (provider.as_str(), connection.as_str());
     let scope = VaultScope::of(state, caller);
     if scope.connection(provider, connection).await?.is_none() {
         return Err(not_found(provider, connection, Some(caller)));
@@ -78,30 +79,30 @@ pub async fn set_default_connection(
 }
 
 /// Points the provider's global fallback at one of the (admin) caller's connections.
-#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider, connection = %connection))]
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider_name, connection = %connection))]
 pub async fn set_global_connection(
     state: &ServiceContext,
     caller: &Caller,
-    provider: &str,
-    connection: &str,
+    provider_name: &ProviderName,
+    connection: &ConnectionName,
 ) -> Result<GlobalProviderConnection, ServiceError> {
     caller.require_admin()?;
+    let provider = provider_name.as_str();
     let scope = VaultScope::of(state, caller);
-    let name = if connection == ConnectionName::DEFAULT {
+    let name = if connection.as_str() == ConnectionName::DEFAULT {
         scope.default_connection_name(provider).await?
     } else {
-        connection.to_owned()
+        connection.as_str().to_owned()
     };
     let record = scope
         .connection(provider, &name)
         .await?
         .ok_or_else(|| not_found(provider, &name, Some(caller)))?;
-    let invalid = |e: authsome_domain::ValidationError| ServiceError::from(e);
     let target = GlobalProviderConnectionTarget {
-        provider: ProviderName::parse(provider).map_err(invalid)?,
+        provider: provider_name.clone(),
         owner_principal_id: caller.principal_id.clone(),
         owner_vault_id: caller.vault_id.clone(),
-        connection_name: ConnectionName::parse(&record.connection_name).map_err(invalid)?,
+        connection_name: ConnectionName::parse(&record.connection_name).map_err(ServiceError::from)?,
         created_by_identity: caller.identity.clone(),
     };
     let event = audit::event_by("provider.global_connection_set", caller)
@@ -116,17 +117,15 @@ pub async fn set_global_connection(
 }
 
 /// Removes the provider's global fallback; returns whether one was removed.
-#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider))]
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider_name))]
 pub async fn unset_global_connection(
     state: &ServiceContext,
     caller: &Caller,
-    provider: &str,
+    provider_name: &ProviderName,
 ) -> Result<bool, ServiceError> {
     caller.require_admin()?;
-    let Ok(provider_name) = ProviderName::parse(provider) else {
-        return Ok(false);
-    };
-    let existing = state.registries.global_connections.get(&provider_name).await?;
+    let provider = provider_name.as_str();
+    let existing = state.registries.global_connections.get(provider_name).await?;
     let event = audit::event_by("provider.global_connection_unset", caller)
         .provider(provider)
         .status("success");
@@ -145,7 +144,7 @@ pub async fn unset_global_connection(
             .registries
             .global_connections
             .delete_if_target(
-                &provider_name,
+                provider_name,
                 &pointer.target.owner_vault_id,
                 &pointer.target.connection_name,
                 Some(pointer.updated_at),

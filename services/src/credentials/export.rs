@@ -2,11 +2,12 @@
 
 use authsome_domain::credential_export::{self, ExportFormat, disambiguate, export_name_part};
 use authsome_domain::provider_definition::AuthType;
+use authsome_domain::{ConnectionName, ProviderName};
 use serde_json::Value;
 
-use crate::ServiceError;
 use crate::context::ServiceContext;
 use crate::ownership::Caller;
+use crate::{AuthsomeError, ServiceError};
 
 use super::listing::{get_connection, list_connections};
 use super::vault_scope::VaultScope;
@@ -15,11 +16,12 @@ use super::vault_scope::VaultScope;
 async fn export_connection(
     state: &ServiceContext,
     caller: &Caller,
-    provider: &str,
-    connection: &str,
+    provider_name: &ProviderName,
+    connection: &ConnectionName,
 ) -> Result<Vec<(String, String)>, ServiceError> {
-    let definition = state.catalog.get(provider).await?;
-    let record = get_connection(state, caller, provider, Some(connection)).await?;
+    let provider = provider_name.as_str();
+    let definition = state.catalog.get(provider_name).await?;
+    let record = get_connection(state, caller, provider_name, Some(connection)).await?;
     let env_map = definition.export.as_ref().map(|e| e.env.clone()).unwrap_or_default();
     let name_for = |field: &str, fallback: String| {
         env_map
@@ -80,24 +82,33 @@ async fn export_connection(
     Ok(values)
 }
 
-/// Exports credentials as text: one connection, or every connection when `provider` is `None`
+/// Exports credentials as text: `one` connection, or every connection when it is `None`
 /// (name collisions get `_<PROVIDER>_<CONNECTION>`, then `_2`, `_3`...).
-#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = provider.unwrap_or("*"), connection = %connection))]
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = one.map_or("*", |(p, _)| p.as_str())))]
 pub async fn export(
     state: &ServiceContext,
     caller: &Caller,
-    provider: Option<&str>,
-    connection: &str,
+    one: Option<(&ProviderName, &ConnectionName)>,
     format: ExportFormat,
 ) -> Result<String, ServiceError> {
-    let values = match provider {
-        Some(provider) => export_connection(state, caller, provider, connection).await?,
+    let values = match one {
+        Some((provider, connection)) => export_connection(state, caller, provider, connection).await?,
         None => {
             let mut values: Vec<(String, String)> = Vec::new();
             for group in list_connections(&VaultScope::of(state, caller)).await? {
+                // Stored names were valid when written; one that no longer parses names
+                // nothing, as an unknown one.
+                let provider = ProviderName::parse(&group.name)
+                    .map_err(|_| ServiceError::from(AuthsomeError::provider_not_found(&group.name)))?;
                 for summary in &group.connections {
-                    for (name, value) in export_connection(state, caller, &group.name, &summary.connection_name).await?
-                    {
+                    let connection = ConnectionName::parse(&summary.connection_name).map_err(|_| {
+                        ServiceError::from(AuthsomeError::connection_not_found(
+                            &group.name,
+                            &summary.connection_name,
+                            caller.actor(),
+                        ))
+                    })?;
+                    for (name, value) in export_connection(state, caller, &provider, &connection).await? {
                         let name = if values.iter().any(|(n, _)| *n == name) {
                             disambiguate(&name, &group.name, &summary.connection_name, &values)
                         } else {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use authsome_domain::credential_records::ConnectionRecord;
+use authsome_domain::{ConnectionName, ProviderName};
 
 use crate::ServiceError;
 use crate::context::ServiceContext;
@@ -68,12 +69,13 @@ pub async fn list_connections(scope: &VaultScope<'_>) -> Result<Vec<ProviderConn
 pub async fn get_connection(
     state: &ServiceContext,
     caller: &Caller,
-    provider: &str,
-    connection: Option<&str>,
+    provider: &ProviderName,
+    connection: Option<&ConnectionName>,
 ) -> Result<ConnectionRecord, ServiceError> {
+    let provider = provider.as_str();
     let scope = VaultScope::of(state, caller);
-    let name = match connection.filter(|c| !c.is_empty()) {
-        Some(name) => name.to_owned(),
+    let name = match connection {
+        Some(name) => name.as_str().to_owned(),
         None => scope.default_connection_name(provider).await?,
     };
     scope

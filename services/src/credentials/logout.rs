@@ -1,6 +1,6 @@
 //! Logging out of a connection and revoking a provider in every vault.
 
-use authsome_domain::ProviderName;
+use authsome_domain::{ConnectionName, ProviderName};
 
 use crate::ServiceError;
 use crate::audit::{self, AuditEventExt};
@@ -12,23 +12,20 @@ use super::vault_scope::{VaultScope, delete_client_record};
 
 /// Logs out of one connection in `scope`: removes it, updates the metadata, and drops a
 /// global pointer that targeted it. A missing connection is not an error.
-#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.actor(), provider = %provider, connection = %connection))]
+#[tracing::instrument(level = "debug", skip_all, fields(actor = actor.actor(), provider = %provider_name, connection = %connection_name))]
 pub async fn logout(
     state: &ServiceContext,
     scope: &VaultScope<'_>,
     actor: &Caller,
-    provider: &str,
-    connection: &str,
+    provider_name: &ProviderName,
+    connection_name: &ConnectionName,
 ) -> Result<(), ServiceError> {
-    let definition = state.catalog.get(provider).await?;
+    let (provider, connection) = (provider_name.as_str(), connection_name.as_str());
+    let definition = state.catalog.get(provider_name).await?;
     let Some(record) = scope.connection(provider, connection).await? else {
         return Ok(());
     };
-    let provider_name = ProviderName::parse(provider).ok();
-    let pointer = match &provider_name {
-        Some(name) => state.registries.global_connections.get(name).await?,
-        None => None,
-    };
+    let pointer = state.registries.global_connections.get(provider_name).await?;
     // The reference records no event for a logout; removing a credential is a change like
     // storing one, so it is recorded (and refused when it cannot be).
     let event = audit::event_by("provider.logout", actor)
@@ -52,7 +49,7 @@ pub async fn logout(
     // keep a connection someone asked to remove.
     let revocation = oauth::revocation::revoke_tokens(state, &definition, &record).await;
     oauth::revocation::record(state, actor, &record, &revocation).await;
-    if let (Some(pointer), Some(name)) = (pointer, provider_name)
+    if let Some(pointer) = pointer
         && pointer.target.owner_vault_id == *scope.vault_id()
         && pointer.target.connection_name.as_str() == connection
     {
@@ -68,7 +65,7 @@ pub async fn logout(
                     .registries
                     .global_connections
                     .delete_if_target(
-                        &name,
+                        provider_name,
                         scope.vault_id(),
                         &pointer.target.connection_name,
                         Some(pointer.updated_at),
@@ -83,10 +80,11 @@ pub async fn logout(
 
 /// Revokes the provider in every vault: logs out of every connection of it (not only those
 /// the metadata lists, unlike the reference), removes its metadata and its client record.
-#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider))]
-pub async fn revoke(state: &ServiceContext, caller: &Caller, provider: &str) -> Result<(), ServiceError> {
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), provider = %provider_name))]
+pub async fn revoke(state: &ServiceContext, caller: &Caller, provider_name: &ProviderName) -> Result<(), ServiceError> {
     caller.require_admin()?;
-    state.catalog.get(provider).await?;
+    let provider = provider_name.as_str();
+    state.catalog.get(provider_name).await?;
     let vaults = state.registries.vaults.list().await?;
     let mut connections = Vec::with_capacity(vaults.len());
     for vault in &vaults {
@@ -96,12 +94,13 @@ pub async fn revoke(state: &ServiceContext, caller: &Caller, provider: &str) -> 
             caller.identity_str(),
             Some(caller.principal_id.as_str()),
         );
-        let names: Vec<String> = scope
+        // A stored name that no longer parses cannot be named by anyone, so it is left as is.
+        let names: Vec<ConnectionName> = scope
             .connection_keys()
             .await?
             .into_iter()
             .filter(|(p, _)| p == provider)
-            .map(|(_, c)| c)
+            .filter_map(|(_, c)| ConnectionName::parse(&c).ok())
             .collect();
         connections.push((scope, names));
     }
@@ -116,7 +115,7 @@ pub async fn revoke(state: &ServiceContext, caller: &Caller, provider: &str) -> 
     audit::recorded(state, event, async {
         for (scope, names) in &connections {
             for name in names {
-                logout(state, scope, caller, provider, name).await?;
+                logout(state, scope, caller, provider_name, name).await?;
             }
             scope.delete_metadata(provider).await?;
         }

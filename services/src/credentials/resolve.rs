@@ -60,17 +60,20 @@ pub struct LocalConnection {
 /// `scope`, without looking further.
 pub async fn read_local_connection(
     scope: &VaultScope<'_>,
-    provider: &str,
-    connection: Option<&str>,
+    provider: &ProviderName,
+    connection: Option<&ConnectionName>,
 ) -> Result<LocalConnection, ServiceError> {
     let (name, record) = match connection {
-        Some(name) => (name.to_owned(), scope.connection(provider, name).await?),
-        None => scope.default_connection(provider).await?,
+        Some(name) => (
+            name.as_str().to_owned(),
+            scope.connection(provider.as_str(), name.as_str()).await?,
+        ),
+        None => scope.default_connection(provider.as_str()).await?,
     };
     Ok(LocalConnection {
         name,
         record,
-        named_strictly: connection.is_some_and(|name| name != ConnectionName::DEFAULT),
+        named_strictly: connection.is_some_and(|name| name.as_str() != ConnectionName::DEFAULT),
     })
 }
 
@@ -81,9 +84,10 @@ async fn effective_from_local<'a>(
     state: &'a ServiceContext,
     caller: &Caller,
     scope: VaultScope<'a>,
-    provider: &str,
+    provider_name: &ProviderName,
     local: LocalConnection,
 ) -> Result<Effective<'a>, ServiceError> {
+    let provider = provider_name.as_str();
     let LocalConnection {
         name: local_name,
         record,
@@ -99,10 +103,7 @@ async fn effective_from_local<'a>(
     if named_strictly {
         return Err(not_found(provider, &local_name, Some(caller)));
     }
-    let Ok(provider_name) = ProviderName::parse(provider) else {
-        return Err(not_found(provider, &local_name, Some(caller)));
-    };
-    let Some(pointer) = state.registries.global_connections.get(&provider_name).await? else {
+    let Some(pointer) = state.registries.global_connections.get(provider_name).await? else {
         return Err(not_found(provider, &local_name, Some(caller)));
     };
     let target = &pointer.target;
@@ -127,7 +128,7 @@ async fn effective_from_local<'a>(
                 .registries
                 .global_connections
                 .delete_if_target(
-                    &provider_name,
+                    provider_name,
                     &target.owner_vault_id,
                     &target.connection_name,
                     Some(pointer.updated_at),
@@ -206,7 +207,7 @@ pub async fn resolve_credentials(
     state: &ServiceContext,
     caller: &Caller,
     scope: VaultScope<'_>,
-    provider: &str,
+    provider: &ProviderName,
     local: LocalConnection,
     custom_definition: CustomDefinition,
 ) -> Result<ResolvedCredentials, ServiceError> {
@@ -214,7 +215,7 @@ pub async fn resolve_credentials(
     let definition = state.catalog.get_with(provider, custom_definition).await?;
     let headers = request_headers(state, caller, &mut effective, &definition).await?;
     Ok(ResolvedCredentials {
-        provider: provider.to_owned(),
+        provider: provider.as_str().to_owned(),
         connection: effective.record.connection_name.clone(),
         headers,
         expires_at: effective.record.expires_at,

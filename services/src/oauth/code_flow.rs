@@ -167,7 +167,7 @@ pub async fn finish(state: &ServiceContext, session: &mut AuthSession, callback:
     let Some(code) = callback.code else {
         return Err(failed(session, "Authorization timed out or no code received"));
     };
-    let definition = state.catalog.get(session.provider.as_str()).await?;
+    let definition = state.catalog.get(&session.provider).await?;
     let mut setup = ProviderSetup::load(state, definition).await?;
     let oauth = setup.oauth()?;
     let registered_id = session

@@ -22,7 +22,7 @@ const MAX_COOKIE_BYTES: usize = 8 * 1024;
 /// Begins the login: the session says where the person signs in and which cookies count, as
 /// the CLI's `next_action` of type `browser` reads it.
 pub async fn begin(state: &ServiceContext, session: &mut AuthSession) -> Result<(), ServiceError> {
-    let definition = state.catalog.get(session.provider.as_str()).await?;
+    let definition = state.catalog.get(&session.provider).await?;
     let Some(browser) = &definition.browser else {
         return Err(failed(session, "Provider missing 'browser' configuration"));
     };
@@ -83,7 +83,7 @@ pub async fn resume(
     session: &mut AuthSession,
     data: &Map<String, Value>,
 ) -> Result<(), ServiceError> {
-    let definition = state.catalog.get(session.provider.as_str()).await?;
+    let definition = state.catalog.get(&session.provider).await?;
     let Some(browser) = &definition.browser else {
         return Err(failed(session, "Provider missing 'browser' configuration"));
     };

@@ -200,7 +200,7 @@ async fn poll_token_endpoint(
     state: &ServiceContext,
     session: &AuthSession,
 ) -> Result<Result<DevicePoll, EndpointError>, ServiceError> {
-    let definition = state.catalog.get(session.provider.as_str()).await?;
+    let definition = state.catalog.get(&session.provider).await?;
     let setup = ProviderSetup::load(state, definition).await?;
     let oauth = setup.oauth()?;
     let client = setup
@@ -235,7 +235,7 @@ async fn finish_with(
     session: &mut AuthSession,
     grant: authsome_domain::oauth::TokenGrant,
 ) -> Result<(), ServiceError> {
-    let definition = state.catalog.get(session.provider.as_str()).await?;
+    let definition = state.catalog.get(&session.provider).await?;
     let setup = ProviderSetup::load(state, definition).await?;
     let scopes: Vec<String> = session
         .payload

@@ -9,9 +9,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Union};
 use serde_json::{Map, Value};
 
-use crate::http::api::ApiTags;
 use crate::http::api::documented::Documented;
 use crate::http::api::wire_enums::AuthSessionStatus;
+use crate::http::api::{ApiTags, path_names};
 use crate::http::caller::{BrowserCaller, PopCaller};
 use crate::http::errors::{ApiError, ApiResult, Detail, ErrorBody, ValidationReport};
 use crate::state::{AppState, SharedState};
@@ -245,7 +245,7 @@ operation_failures! {
         /// The provider does not offer the flow (`UnsupportedFlowError`), a name or address is
         /// not valid, or the login cannot start (`OperationNotAllowedError`).
         400 BadRequest(ErrorBody),
-        /// No such provider (`ProviderNotFoundError`).
+        /// No such provider, or its name is not a valid one (`ProviderNotFoundError`).
         404 NotFound(ErrorBody),
         /// The body is not a login request.
         422 Invalid(ValidationReport),
@@ -371,7 +371,7 @@ impl AuthSessionsApi {
     ) -> Result<SessionSuccess, StartSessionFailure> {
         let body = body.0;
         let request = StartLogin {
-            provider: body.provider,
+            provider: path_names::provider(&body.provider)?,
             connection: body.connection.unwrap_or_else(|| "default".to_owned()),
             flow: body.flow,
             scopes: body.scopes,
@@ -429,7 +429,7 @@ impl AuthSessionsApi {
         session_id: Path<String>,
     ) -> Result<InputsSuccess, BrowserSessionViewFailure> {
         let session = owned_session(state.0, &person.0, &session_id.0).await?;
-        let definition = state.0.catalog.get(session.provider.as_str()).await?;
+        let definition = state.0.catalog.get(&session.provider).await?;
         let oauth = definition.auth_type == authsome_domain::provider_definition::AuthType::Oauth2;
         let fields = match session.payload.get("input_fields") {
             Some(Value::Array(fields)) => fields.iter().cloned().map(Documented::new).collect(),

@@ -445,9 +445,9 @@ impl ConnectionsApi {
         provider: Path<String>,
         connection: Path<String>,
     ) -> Result<GetConnectionSuccess, GetConnectionFailure> {
-        let provider_name = path_names::provider(&provider.0)?;
-        path_names::connection(&provider_name, &connection.0, &caller.0)?;
-        let record = credentials::get_connection(state.0, &caller.0, &provider.0, Some(&connection.0)).await?;
+        let provider = path_names::provider(&provider.0)?;
+        let connection = path_names::connection(&provider, &connection.0, &caller.0)?;
+        let record = credentials::get_connection(state.0, &caller.0, &provider, Some(&connection)).await?;
         Ok(GetConnectionSuccess::Record(Json(Documented::new(record_json(
             &record,
         )))))
@@ -469,12 +469,11 @@ impl ConnectionsApi {
         /// Another principal's vault (admins).
         principal: Query<Option<String>>,
     ) -> Result<ConnectionDetailSuccess, ConnectionDetailFailure> {
-        let provider_name = path_names::provider(&provider.0)?;
-        path_names::connection(&provider_name, &connection.0, &caller.0)?;
+        let provider = path_names::provider(&provider.0)?;
+        let connection = path_names::connection(&provider, &connection.0, &caller.0)?;
         let caller = caller.0;
         let detail =
-            connections::connection_detail(state.0, &caller, &provider.0, &connection.0, principal.0.as_deref())
-                .await?;
+            connections::connection_detail(state.0, &caller, &provider, &connection, principal.0.as_deref()).await?;
         let record = &detail.record;
         let secrets = ConnectionSecrets {
             access_token: record.access_token.clone(),
@@ -526,9 +525,9 @@ impl ConnectionsApi {
         /// Another principal's vault (admins).
         principal: Query<Option<String>>,
     ) -> Result<DoneSuccess, LogoutFailure> {
-        let provider_name = path_names::provider(&provider.0)?;
-        path_names::connection(&provider_name, &connection.0, &caller.0)?;
-        connections::logout(state.0, &caller.0, &provider.0, &connection.0, principal.0.as_deref()).await?;
+        let provider = path_names::provider(&provider.0)?;
+        let connection = path_names::connection(&provider, &connection.0, &caller.0)?;
+        connections::logout(state.0, &caller.0, &provider, &connection, principal.0.as_deref()).await?;
         Ok(DoneSuccess::Done(Json(ok())))
     }
 
@@ -544,8 +543,8 @@ impl ConnectionsApi {
         caller: AnyCaller,
         provider: Path<String>,
     ) -> Result<DoneSuccess, RevokeFailure> {
-        path_names::provider(&provider.0)?;
-        credentials::revoke(state.0, &caller.0, &provider.0).await?;
+        let provider = path_names::provider(&provider.0)?;
+        credentials::revoke(state.0, &caller.0, &provider).await?;
         Ok(DoneSuccess::Done(Json(ok())))
     }
 
@@ -563,8 +562,8 @@ impl ConnectionsApi {
         connection: Path<String>,
     ) -> Result<SetDefaultSuccess, SetDefaultFailure> {
         let provider_name = path_names::provider(&provider.0)?;
-        path_names::connection(&provider_name, &connection.0, &caller.0)?;
-        credentials::set_default_connection(state.0, &caller.0, &provider.0, &connection.0).await?;
+        let connection_name = path_names::connection(&provider_name, &connection.0, &caller.0)?;
+        credentials::set_default_connection(state.0, &caller.0, &provider_name, &connection_name).await?;
         Ok(SetDefaultSuccess::Set(Json(DefaultSet {
             status: Done::Ok,
             provider: provider.0,
@@ -585,9 +584,9 @@ impl ConnectionsApi {
         provider: Path<String>,
         connection: Path<String>,
     ) -> Result<SetGlobalSuccess, SetGlobalFailure> {
-        let provider_name = path_names::provider(&provider.0)?;
-        path_names::connection(&provider_name, &connection.0, &caller.0)?;
-        let pointer = credentials::set_global_connection(state.0, &caller.0, &provider.0, &connection.0).await?;
+        let provider = path_names::provider(&provider.0)?;
+        let connection = path_names::connection(&provider, &connection.0, &caller.0)?;
+        let pointer = credentials::set_global_connection(state.0, &caller.0, &provider, &connection).await?;
         Ok(SetGlobalSuccess::Set(Json(GlobalSet {
             status: Done::Ok,
             provider: pointer.target.provider.as_str().to_owned(),
@@ -607,8 +606,8 @@ impl ConnectionsApi {
         caller: AnyCaller,
         provider: Path<String>,
     ) -> Result<UnsetGlobalSuccess, UnsetGlobalFailure> {
-        path_names::provider(&provider.0)?;
-        let deleted = credentials::unset_global_connection(state.0, &caller.0, &provider.0).await?;
+        let provider_name = path_names::provider(&provider.0)?;
+        let deleted = credentials::unset_global_connection(state.0, &caller.0, &provider_name).await?;
         Ok(UnsetGlobalSuccess::Unset(Json(GlobalUnset {
             status: Done::Ok,
             provider: provider.0,

@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use authsome_domain::ConnectionName;
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
 
-use crate::http::api::ApiTags;
 use crate::http::api::wire_enums::{CredentialSource, ExportFormat, RouteScope};
+use crate::http::api::{ApiTags, path_names};
 use crate::http::caller::{PopCaller, ResolvingCaller};
 use crate::http::errors::{Detail, ErrorBody, ReferenceError, ValidationReport};
 use crate::state::SharedState;
@@ -190,15 +191,15 @@ impl CredentialsApi {
         // The caller's own vault is only read while the token id is consumed: with both in
         // Redis the two commands share one round trip. Nothing read is used, and nothing is
         // changed, unless the token was fresh.
+        let (provider, connection) = path_names::resolve_target(&body.provider, body.connection.as_deref(), &caller)?;
         let scope = VaultScope::of(state.0, &caller);
         let (consumed, local) = tokio::join!(
             token_id.consume(),
-            credentials::read_local_connection(&scope, &body.provider, body.connection.as_deref())
+            credentials::read_local_connection(&scope, &provider, connection.as_ref())
         );
         consumed?;
         let resolved =
-            credentials::resolve_credentials(state.0, &caller, scope, &body.provider, local?, custom_definition)
-                .await?;
+            credentials::resolve_credentials(state.0, &caller, scope, &provider, local?, custom_definition).await?;
         let headers = resolved
             .headers
             .into_iter()
@@ -233,9 +234,19 @@ impl CredentialsApi {
         body: Json<ExportRequest>,
     ) -> Result<ExportSuccess, ExportFailure> {
         let request = body.0;
-        let connection = request.connection.as_deref().unwrap_or("default");
+        // Without a provider every connection is exported and `connection` is not read.
+        let one = match request.provider.as_deref() {
+            Some(provider) => {
+                let provider = path_names::provider(provider)?;
+                let connection = request.connection.as_deref().unwrap_or(ConnectionName::DEFAULT);
+                let connection = path_names::connection(&provider, connection, &caller.0)?;
+                Some((provider, connection))
+            }
+            None => None,
+        };
         let format = request.format.unwrap_or(ExportFormat::Env).into();
-        let output = credentials::export(state.0, &caller.0, request.provider.as_deref(), connection, format).await?;
+        let one = one.as_ref().map(|(provider, connection)| (provider, connection));
+        let output = credentials::export(state.0, &caller.0, one, format).await?;
         Ok(ExportSuccess::Exported(Json(ExportOutput { output })))
     }
 

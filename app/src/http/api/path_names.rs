@@ -1,8 +1,10 @@
-//! Provider and connection names taken from a request path, parsed once at the edge.
+//! Provider and connection names taken from a request (its path or body), parsed once at the
+//! edge; the services take only parsed names.
 //!
-//! One answer for every route: a name that is not a valid name names nothing, so it is not
-//! found, exactly as an unknown one (404 `ProviderNotFoundError` or
-//! `ConnectionNotFoundError`). The name is echoed shortened and with anything but printable
+//! One answer for every route: a name that is not a valid name names nothing, so it is
+//! answered exactly as an unknown one would be (404 `ProviderNotFoundError` or
+//! `ConnectionNotFoundError`; for resolve, which looks in the vault before the catalog, an
+//! unknown provider is a missing connection, so an invalid one is too). The name is echoed shortened and with anything but printable
 //! ASCII escaped, so an error never carries look-alike or invisible text.
 
 use authsome_domain::validation::excerpt;
@@ -26,6 +28,30 @@ pub fn provider(text: &str) -> Result<ProviderName, ApiError> {
 pub fn connection(provider: &ProviderName, text: &str, caller: &Caller) -> Result<ConnectionName, ApiError> {
     ConnectionName::parse(text)
         .map_err(|_| AuthsomeError::connection_not_found(provider.as_str(), &shown(text), caller.actor()).into())
+}
+
+/// The provider and connection a resolve request names (`None`: the provider's default).
+/// Resolve answers an unknown provider with `ConnectionNotFoundError` (the vault is read
+/// first), so an invalid provider or connection name gets that answer too.
+pub fn resolve_target(
+    provider: &str,
+    connection: Option<&str>,
+    caller: &Caller,
+) -> Result<(ProviderName, Option<ConnectionName>), ApiError> {
+    let missing = || {
+        let named = connection.unwrap_or(ConnectionName::DEFAULT);
+        ApiError::from(AuthsomeError::connection_not_found(
+            &shown(provider),
+            &shown(named),
+            caller.actor(),
+        ))
+    };
+    let provider = ProviderName::parse(provider).map_err(|_| missing())?;
+    let connection = connection
+        .map(ConnectionName::parse)
+        .transpose()
+        .map_err(|_| missing())?;
+    Ok((provider, connection))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `/api/providers/*`: the provider catalog, custom definitions and OAuth client settings.
 
+use authsome_domain::ProviderName;
 use authsome_domain::credential_records::ConnectionRecord;
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -322,7 +323,7 @@ fn summary(record: &ConnectionRecord, display_name: &str) -> ProviderConnectionS
 /// The provider's connections in `scope`, as summaries.
 async fn connections_in(
     scope: &VaultScope<'_>,
-    provider: &str,
+    provider: &ProviderName,
     display_name: &str,
 ) -> ApiResult<Vec<ProviderConnectionSummary>> {
     Ok(connections::connections_to(scope, provider)
@@ -336,7 +337,7 @@ async fn connections_in(
 async fn principal_usage(
     state: &AppState,
     caller: &Caller,
-    provider: &str,
+    provider: &ProviderName,
     display_name: &str,
 ) -> ApiResult<Vec<PrincipalUsage>> {
     Ok(connections::provider_usage(state, caller, provider)
@@ -406,8 +407,8 @@ impl ProvidersApi {
         _caller: PopCaller,
         provider: Path<String>,
     ) -> Result<ProviderSuccess, ProviderFailure> {
-        path_names::provider(&provider.0)?;
-        let definition = state.0.catalog.get(&provider.0).await?;
+        let provider = path_names::provider(&provider.0)?;
+        let definition = state.0.catalog.get(&provider).await?;
         Ok(ProviderSuccess::Definition(Json(Documented::new(
             definition.to_value(),
         ))))
@@ -422,10 +423,10 @@ impl ProvidersApi {
         provider: Path<String>,
         body: Json<Documented<DefinitionBody>>,
     ) -> Result<ProviderChangedSuccess, DefinitionFailure> {
-        path_names::provider(&provider.0)?;
+        let provider = path_names::provider(&provider.0)?;
         caller.0.require_admin()?;
         let (definition, _) = providers::definition_from_body(&definition_body(body.0)?)?;
-        providers::update(state.0, &caller.0, &provider.0, &definition).await?;
+        providers::update(state.0, &caller.0, &provider, &definition).await?;
         Ok(ProviderChangedSuccess::Changed(changed(&definition.name)))
     }
 
@@ -442,9 +443,9 @@ impl ProvidersApi {
         caller: AnyCaller,
         provider: Path<String>,
     ) -> Result<DeleteProviderSuccess, DeleteProviderFailure> {
-        path_names::provider(&provider.0)?;
-        providers::delete(state.0, &caller.0, &provider.0).await?;
-        Ok(DeleteProviderSuccess::Deleted(changed(&provider.0)))
+        let provider = path_names::provider(&provider.0)?;
+        providers::delete(state.0, &caller.0, &provider).await?;
+        Ok(DeleteProviderSuccess::Deleted(changed(provider.as_str())))
     }
 
     /// A provider with the caller's connections to it; for admins also its OAuth client
@@ -460,10 +461,10 @@ impl ProvidersApi {
         caller: AnyCaller,
         provider: Path<String>,
     ) -> Result<ProviderDetailSuccess, ProviderDetailFailure> {
-        path_names::provider(&provider.0)?;
+        let provider = path_names::provider(&provider.0)?;
         let state = state.0;
         let caller = caller.0;
-        let definition = state.catalog.get(&provider.0).await?;
+        let definition = state.catalog.get(&provider).await?;
         let is_admin = caller.is_admin();
         let client = if is_admin {
             credentials::client_record(state, &definition.name).await?
@@ -478,12 +479,7 @@ impl ProvidersApi {
         } else {
             Vec::new()
         };
-        let connections = connections_in(
-            &VaultScope::of(state, &caller),
-            &definition.name,
-            &definition.display_name,
-        )
-        .await?;
+        let connections = connections_in(&VaultScope::of(state, &caller), &provider, &definition.display_name).await?;
         Ok(ProviderDetailSuccess::Detail(Json(ProviderDetail {
             provider: Documented::new(definition.to_value()),
             account: CallerAccount {
@@ -506,7 +502,7 @@ impl ProvidersApi {
             show_callback_helper: is_admin,
             callback_url: is_admin.then(|| state.url("/api/auth/callback/oauth")),
             connections,
-            principal_usage: principal_usage(state, &caller, &definition.name, &definition.display_name).await?,
+            principal_usage: principal_usage(state, &caller, &provider, &definition.display_name).await?,
         })))
     }
 
@@ -524,7 +520,7 @@ impl ProvidersApi {
         provider: Path<String>,
         body: Json<ConfigurationUpdate>,
     ) -> Result<ConfigureSuccess, ConfigureFailure> {
-        path_names::provider(&provider.0)?;
+        let provider_name = path_names::provider(&provider.0)?;
         caller.0.require_admin()?;
         let body = body.0;
         let mut inputs = Map::new();
@@ -539,7 +535,7 @@ impl ProvidersApi {
                 inputs.insert(name.to_owned(), Value::String(value));
             }
         }
-        let changed = providers::update_configuration(state.0, &caller.0, &provider.0, &inputs).await?;
+        let changed = providers::update_configuration(state.0, &caller.0, &provider_name, &inputs).await?;
         Ok(ConfigureSuccess::Configured(Json(ConfigurationChanged {
             status: Done::Ok,
             changed,

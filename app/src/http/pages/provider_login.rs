@@ -19,6 +19,7 @@ use super::{
     see_other, session_token_valid, signed_in, state_of, wants_json,
 };
 use crate::http::api::auth_sessions::owned_session;
+use crate::http::api::path_names;
 use crate::http::errors::ApiError;
 use crate::state::AppState;
 use authsome_services::auth_sessions;
@@ -79,7 +80,7 @@ async fn render_input(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let definition = match state.catalog.get(session.provider.as_str()).await {
+    let definition = match state.catalog.get(&session.provider).await {
         Ok(definition) => definition,
         Err(error) => return failure_page(error.into()),
     };
@@ -327,7 +328,7 @@ pub(super) async fn device_page(request: &Request) -> Response {
     };
     let display = state
         .catalog
-        .get(session.provider.as_str())
+        .get(&session.provider)
         .await
         .map(|d| d.display_name.clone())
         .unwrap_or_else(|_| session.provider.as_str().to_owned());
@@ -425,8 +426,12 @@ pub(super) async fn connect(request: &Request, provider: &str) -> Response {
         .get("force")
         .is_some_and(|f| matches!(f.to_ascii_lowercase().as_str(), "1" | "true" | "on" | "yes"));
     let return_url = super::sanitize_next(fields.get("return_url").map(String::as_str));
+    let provider = match path_names::provider(provider) {
+        Ok(provider) => provider,
+        Err(error) => return failure_page(error),
+    };
     let start = auth_sessions::StartLogin {
-        provider: provider.to_owned(),
+        provider: provider.clone(),
         connection,
         flow: None,
         scopes: None,
