@@ -234,7 +234,7 @@ pub async fn build_state(settings: &Settings) -> Result<crate::state::SharedStat
         Arc::new(vault),
         runtime,
         endpoints,
-        settings.server.service_policy(),
+        settings.server.policy.clone(),
     )
     .map_err(|e| StartupError::Task(e.to_string()))?;
     Ok(Arc::new(crate::state::AppState::new(

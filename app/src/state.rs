@@ -9,8 +9,6 @@ use authsome_services::ServiceContext;
 
 use crate::settings::{DeploymentEnv, ServerSettings};
 
-pub use authsome_services::context::PASSWORD_HASHING_SLOTS;
-
 /// Distinct agent keys kept parsed and decompressed (about 400 bytes each with the did:key text,
 /// so at most about 4 MB); the map starts over beyond.
 pub const VERIFYING_KEYS_CAPACITY: usize = 10_000;

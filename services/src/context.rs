@@ -89,9 +89,3 @@ impl ServiceContext {
         format!("{}{path}", self.policy.base_url)
     }
 }
-
-impl AsRef<ServiceContext> for ServiceContext {
-    fn as_ref(&self) -> &ServiceContext {
-        self
-    }
-}

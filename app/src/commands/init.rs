@@ -61,7 +61,7 @@ pub async fn run(settings: &Settings, admin_email: Option<&str>) -> Result<Strin
         match token {
             Some(token) => report.push_str(&format!(
                 "\nadmin: {email}\nsetup link (valid 24 hours, use it once): {}/login?setup={token}",
-                settings.server.base_url
+                settings.server.policy.base_url
             )),
             None => report.push_str(&format!(
                 "\nadmin: {email} (already has a password; it is an administrator now)"

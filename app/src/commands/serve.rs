@@ -53,7 +53,7 @@ pub async fn run(settings: &Settings) -> Result<String, CommandError> {
         })?;
     tracing::info!(
         %address,
-        base_url = %settings.server.base_url,
+        base_url = %settings.server.policy.base_url,
         database = settings.database.backend_name(),
         env = ?settings.env,
         providers = state.catalog.bundled_count(),
@@ -63,7 +63,7 @@ pub async fn run(settings: &Settings) -> Result<String, CommandError> {
     );
     eprintln!(
         "authsome-rs listening on http://{address} (base URL {})",
-        settings.server.base_url
+        settings.server.policy.base_url
     );
     crate::http::server::serve(
         listener,

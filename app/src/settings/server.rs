@@ -3,6 +3,7 @@
 use authsome_domain::TrustedProxies;
 use authsome_domain::proof::ProofPolicy;
 use authsome_outbound::OutboundSettings;
+use authsome_services::ServicePolicy;
 
 use super::{DeploymentEnv, EnvironmentVariables, SettingsError};
 
@@ -16,22 +17,18 @@ pub struct ServerSettings {
     pub host: String,
     /// `AUTHSOME_PORT` (default `7998`).
     pub port: u16,
-    /// `AUTHSOME_BASE_URL`: the external URL in claim, input and success links (default
-    /// `http://<host>:<port>`, with `127.0.0.1` for an all-interfaces host). No trailing `/`.
-    pub base_url: String,
-    /// `AUTHSOME_UI_BOOTSTRAP_TTL_SECONDS`: lifetime of claim tokens (default 300).
-    pub claim_ttl_seconds: i64,
-    /// `AUTHSOME_UI_SESSION_TTL_SECONDS`: lifetime of browser sessions (default 3600).
-    pub browser_session_ttl_seconds: i64,
-    /// `AUTHSOME_AUTH_SESSION_TTL_SECONDS`: lifetime of login sessions (default 300).
-    pub auth_session_ttl_seconds: i64,
-    /// `AUTHSOME_TOKEN_NEAR_EXPIRY_SECONDS`: OAuth refresh window (default 300).
-    pub token_near_expiry_seconds: i64,
-    /// `AUTHSOME_MIN_PASSWORD_LENGTH` (default 8).
-    pub min_password_length: usize,
-    /// `AUTHSOME_OPEN_SIGNUP`: whether anyone may create an account in the browser (default
-    /// on, except when `AUTHSOME_ENV=prod`).
-    pub open_signup: bool,
+    /// The values the services' rules read: `AUTHSOME_BASE_URL` (the external URL in claim,
+    /// input and success links; default `http://<host>:<port>`, with `127.0.0.1` for an
+    /// all-interfaces host; no trailing `/`), `AUTHSOME_UI_BOOTSTRAP_TTL_SECONDS` (claim tokens,
+    /// 300), `AUTHSOME_UI_SESSION_TTL_SECONDS` (browser sessions, 3600),
+    /// `AUTHSOME_AUTH_SESSION_TTL_SECONDS` (login sessions, 300),
+    /// `AUTHSOME_TOKEN_NEAR_EXPIRY_SECONDS` (OAuth refresh window, 300),
+    /// `AUTHSOME_MIN_PASSWORD_LENGTH` (8), `AUTHSOME_OPEN_SIGNUP` (on, except when
+    /// `AUTHSOME_ENV=prod`), `AUTHSOME_LOGIN_MAX_FAILURES` (failed sign-ins per email per 15
+    /// minutes before further attempts are refused, 10), `AUTHSOME_REGISTRATIONS_PER_HOUR`
+    /// (identity registrations per client address, an IPv4 address or an IPv6 /64, per hour,
+    /// 100; past it, 429), and the outbound timeout of [`outbound`](Self::outbound).
+    pub policy: ServicePolicy,
     /// `AUTHSOME_POP_MAX_LIFETIME_SECONDS` (default 120) and `AUTHSOME_POP_LEEWAY_SECONDS`
     /// (default 30).
     pub pop: ProofPolicy,
@@ -42,18 +39,12 @@ pub struct ServerSettings {
     /// `AUTHSOME_SHUTDOWN_GRACE_SECONDS`: how long in-flight requests may take to finish after
     /// SIGTERM or SIGINT (default 30).
     pub shutdown_grace_seconds: u64,
-    /// `AUTHSOME_LOGIN_MAX_FAILURES`: failed sign-ins per email per 15 minutes before further
-    /// attempts are refused (default 10).
-    pub login_max_failures: u64,
     /// `AUTHSOME_POP_IDS_PER_IDENTITY`: how many token ids one claimed identity may have
     /// recorded in the replay cache per window of [`ProofPolicy::longest_id_retention_seconds`]
     /// (default 100 000: about 550 requests per second sustained, in bursts of up to the whole
     /// quota); past it, its requests get 429. Identities that may not act (unclaimed, pending,
     /// rejected) have [`REFUSED_IDENTITY_IDS`].
     pub pop_ids_per_identity: u64,
-    /// `AUTHSOME_REGISTRATIONS_PER_HOUR`: identity registrations one client address (an IPv4
-    /// address or an IPv6 /64) may make per hour (default 100); past it, 429.
-    pub registrations_per_hour: u64,
     /// How connections are bounded.
     pub connections: ConnectionLimits,
     /// `AUTHSOME_TRUSTED_PROXIES`: reverse proxies (addresses and CIDR networks, comma
@@ -95,22 +86,6 @@ pub struct ConnectionLimits {
 }
 
 impl ServerSettings {
-    /// The values the services' rules read.
-    pub fn service_policy(&self) -> authsome_services::ServicePolicy {
-        authsome_services::ServicePolicy {
-            base_url: self.base_url.clone(),
-            claim_ttl_seconds: self.claim_ttl_seconds,
-            browser_session_ttl_seconds: self.browser_session_ttl_seconds,
-            auth_session_ttl_seconds: self.auth_session_ttl_seconds,
-            token_near_expiry_seconds: self.token_near_expiry_seconds,
-            min_password_length: self.min_password_length,
-            open_signup: self.open_signup,
-            login_max_failures: self.login_max_failures,
-            registrations_per_hour: self.registrations_per_hour,
-            outbound_timeout: self.outbound.timeout,
-        }
-    }
-
     /// Reads the daemon settings.
     pub fn from_env(vars: &EnvironmentVariables, env: DeploymentEnv) -> Result<Self, SettingsError> {
         let host = vars
@@ -142,9 +117,8 @@ impl ServerSettings {
                 format!("http://{public_host}:{port}")
             }
         };
-        Ok(Self {
-            host,
-            port,
+        let outbound = outbound(vars)?;
+        let policy = ServicePolicy {
             base_url,
             claim_ttl_seconds: integer(vars, "AUTHSOME_UI_BOOTSTRAP_TTL_SECONDS", 300, 30, 86_400)?,
             browser_session_ttl_seconds: integer(vars, "AUTHSOME_UI_SESSION_TTL_SECONDS", 3600, 60, 30 * 86_400)?,
@@ -153,6 +127,15 @@ impl ServerSettings {
             min_password_length: usize::try_from(integer(vars, "AUTHSOME_MIN_PASSWORD_LENGTH", 8, 1, 1024)?)
                 .unwrap_or(8),
             open_signup: boolean(vars, "AUTHSOME_OPEN_SIGNUP", env != DeploymentEnv::Prod)?,
+            login_max_failures: u64::try_from(integer(vars, "AUTHSOME_LOGIN_MAX_FAILURES", 10, 1, 10_000)?)
+                .unwrap_or(10),
+            registrations_per_hour: count(vars, "AUTHSOME_REGISTRATIONS_PER_HOUR", 100, 1, 1_000_000)?,
+            outbound_timeout: outbound.timeout,
+        };
+        Ok(Self {
+            host,
+            port,
+            policy,
             pop: ProofPolicy {
                 max_lifetime_seconds: integer(vars, "AUTHSOME_POP_MAX_LIFETIME_SECONDS", 120, 1, 3600)?,
                 leeway_seconds: integer(vars, "AUTHSOME_POP_LEEWAY_SECONDS", 30, 0, 300)?,
@@ -161,10 +144,7 @@ impl ServerSettings {
             metrics: boolean(vars, "AUTHSOME_METRICS", true)?,
             shutdown_grace_seconds: u64::try_from(integer(vars, "AUTHSOME_SHUTDOWN_GRACE_SECONDS", 30, 0, 3600)?)
                 .unwrap_or(30),
-            login_max_failures: u64::try_from(integer(vars, "AUTHSOME_LOGIN_MAX_FAILURES", 10, 1, 10_000)?)
-                .unwrap_or(10),
             pop_ids_per_identity: count(vars, "AUTHSOME_POP_IDS_PER_IDENTITY", 100_000, 10, 1_000_000_000)?,
-            registrations_per_hour: count(vars, "AUTHSOME_REGISTRATIONS_PER_HOUR", 100, 1, 1_000_000)?,
             connections: ConnectionLimits {
                 header_timeout_seconds: count(vars, "AUTHSOME_HTTP_HEADER_TIMEOUT_SECONDS", 10, 1, 3600)?,
                 body_timeout_seconds: count(vars, "AUTHSOME_HTTP_BODY_TIMEOUT_SECONDS", 30, 1, 3600)?,
@@ -172,37 +152,7 @@ impl ServerSettings {
                 max_connections: usize::try_from(count(vars, "AUTHSOME_MAX_CONNECTIONS", 10_000, 1, 1_000_000)?)
                     .unwrap_or(10_000),
             },
-            outbound: OutboundSettings {
-                connect_timeout: std::time::Duration::from_secs(count(
-                    vars,
-                    "AUTHSOME_OUTBOUND_CONNECT_TIMEOUT_SECONDS",
-                    5,
-                    1,
-                    120,
-                )?),
-                timeout: std::time::Duration::from_secs(count(vars, "AUTHSOME_OUTBOUND_TIMEOUT_SECONDS", 15, 1, 300)?),
-                max_answer_bytes: OutboundSettings::default().max_answer_bytes,
-                allow_plain_http: boolean(vars, "AUTHSOME_OUTBOUND_ALLOW_HTTP", false)?,
-                extra_ca_file: vars
-                    .get("AUTHSOME_OUTBOUND_CA_FILE")
-                    .map(str::trim)
-                    .filter(|path| !path.is_empty())
-                    .map(std::path::PathBuf::from),
-                proxy: match vars
-                    .get("AUTHSOME_OUTBOUND_PROXY")
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                {
-                    None => None,
-                    Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url.to_owned()),
-                    Some(_) => {
-                        return Err(SettingsError::new(
-                            "AUTHSOME_OUTBOUND_PROXY",
-                            "must be an http:// or https:// proxy URL",
-                        ));
-                    }
-                },
-            },
+            outbound,
             trusted_proxies: match vars.get("AUTHSOME_TRUSTED_PROXIES") {
                 None => TrustedProxies::default(),
                 Some(text) => TrustedProxies::parse(text).map_err(|entry| {
@@ -217,8 +167,43 @@ impl ServerSettings {
 
     /// Whether cookies must be `Secure` (the external URL is HTTPS).
     pub fn secure_cookies(&self) -> bool {
-        self.base_url.starts_with("https://")
+        self.policy.base_url.starts_with("https://")
     }
+}
+
+/// How providers' OAuth endpoints are reached.
+fn outbound(vars: &EnvironmentVariables) -> Result<OutboundSettings, SettingsError> {
+    Ok(OutboundSettings {
+        connect_timeout: std::time::Duration::from_secs(count(
+            vars,
+            "AUTHSOME_OUTBOUND_CONNECT_TIMEOUT_SECONDS",
+            5,
+            1,
+            120,
+        )?),
+        timeout: std::time::Duration::from_secs(count(vars, "AUTHSOME_OUTBOUND_TIMEOUT_SECONDS", 15, 1, 300)?),
+        max_answer_bytes: OutboundSettings::default().max_answer_bytes,
+        allow_plain_http: boolean(vars, "AUTHSOME_OUTBOUND_ALLOW_HTTP", false)?,
+        extra_ca_file: vars
+            .get("AUTHSOME_OUTBOUND_CA_FILE")
+            .map(str::trim)
+            .filter(|path| !path.is_empty())
+            .map(std::path::PathBuf::from),
+        proxy: match vars
+            .get("AUTHSOME_OUTBOUND_PROXY")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            None => None,
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url.to_owned()),
+            Some(_) => {
+                return Err(SettingsError::new(
+                    "AUTHSOME_OUTBOUND_PROXY",
+                    "must be an http:// or https:// proxy URL",
+                ));
+            }
+        },
+    })
 }
 
 /// A positive [`integer`].
@@ -282,20 +267,20 @@ mod tests {
     fn defaults_follow_the_reference() {
         let s = server(&[], DeploymentEnv::Dev).expect("defaults");
         assert_eq!(
-            (s.host.as_str(), s.port, s.base_url.as_str()),
+            (s.host.as_str(), s.port, s.policy.base_url.as_str()),
             ("127.0.0.1", 7998, "http://127.0.0.1:7998")
         );
         assert_eq!(
             (
-                s.claim_ttl_seconds,
-                s.browser_session_ttl_seconds,
-                s.min_password_length
+                s.policy.claim_ttl_seconds,
+                s.policy.browser_session_ttl_seconds,
+                s.policy.min_password_length
             ),
             (300, 3600, 8)
         );
-        assert!(s.open_signup, "open sign-up on a developer machine");
+        assert!(s.policy.open_signup, "open sign-up on a developer machine");
         assert!(
-            !server(&[], DeploymentEnv::Prod).expect("prod").open_signup,
+            !server(&[], DeploymentEnv::Prod).expect("prod").policy.open_signup,
             "closed in production"
         );
     }
@@ -307,13 +292,13 @@ mod tests {
             DeploymentEnv::Dev,
         )
         .expect("valid");
-        assert_eq!(s.base_url, "http://127.0.0.1:8080");
+        assert_eq!(s.policy.base_url, "http://127.0.0.1:8080");
         let s = server(
             &[("AUTHSOME_BASE_URL", "https://vault.example.com/")],
             DeploymentEnv::Dev,
         )
         .expect("valid");
-        assert_eq!(s.base_url, "https://vault.example.com");
+        assert_eq!(s.policy.base_url, "https://vault.example.com");
         assert!(s.secure_cookies());
         let err = server(&[("AUTHSOME_BASE_URL", "vault.example.com")], DeploymentEnv::Dev).expect_err("no scheme");
         assert_eq!(err.variable, "AUTHSOME_BASE_URL");

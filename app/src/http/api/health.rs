@@ -320,7 +320,7 @@ impl HealthApi {
             account_email: caller.email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default(),
             did: caller.did().map(|d| d.as_str().to_owned()).unwrap_or_default(),
             registration_status: Registered::Registered,
-            daemon_url: state.settings.base_url.clone(),
+            daemon_url: state.settings.policy.base_url.clone(),
             configured_encryption_mode: encryption.mode.to_owned(),
             effective_encryption_source: encryption.mode.to_owned(),
             encryption_backend: encryption.backend.to_owned(),

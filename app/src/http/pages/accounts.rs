@@ -50,7 +50,7 @@ pub(super) async fn login_page(request: &Request) -> Response {
         hidden("next", &next),
         hidden(CSRF_FIELD, &token),
     );
-    let register_form = if state.settings.open_signup || setup.is_some() {
+    let register_form = if state.settings.policy.open_signup || setup.is_some() {
         let intro = if setup.is_some() {
             "<p class=\"notice\">Choose the password for the account an administrator created for you.</p>"
         } else {
@@ -66,8 +66,8 @@ pub(super) async fn login_page(request: &Request) -> Response {
             hidden("next", &next),
             hidden(CSRF_FIELD, &token),
             hidden("setup_token", setup.as_deref().unwrap_or("")),
-            state.settings.min_password_length,
-            state.settings.min_password_length,
+            state.settings.policy.min_password_length,
+            state.settings.policy.min_password_length,
         )
     } else {
         "<section class=\"tab\" id=\"register\"><h2>Create an account</h2><p class=\"muted\">Sign-up is closed on this server. \

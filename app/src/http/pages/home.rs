@@ -87,7 +87,7 @@ pub(super) async fn home(request: &Request) -> Response {
          <button type=\"submit\">Change password</button></form>",
         hidden(CSRF_FIELD, &person.csrf_token),
         hidden("next", "/"),
-        state.settings.min_password_length,
+        state.settings.policy.min_password_length,
     ));
     page(StatusCode::OK, "Home", &body, true)
 }

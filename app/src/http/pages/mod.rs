@@ -8,29 +8,31 @@
 mod accounts;
 mod claims;
 pub use claims::pending_claim;
+mod cookies;
+mod csrf;
+mod failures;
+mod forms;
 mod home;
 pub mod html;
 mod provider_login;
+mod redirects;
+mod signed_in;
 
-use std::collections::HashMap;
+pub use cookies::{cleared_session_cookie, session_cookie, with_cookie};
+pub use csrf::{CSRF_FIELD, FORM_TOKEN_COOKIE, form_token, form_token_valid, session_token_valid};
+pub use failures::{failure_page, html_expected, wants_json};
+pub use forms::{encode_query, form_fields, query_param};
+pub use redirects::{after_form, login_location, sanitize_next, see_other};
+pub use signed_in::{SignedIn, signed_in};
 
-use authsome_domain::random_token;
-use poem::http::{HeaderValue, StatusCode, header};
+use poem::http::StatusCode;
 use poem::{IntoResponse, Request, Response};
 use poem_openapi::param::Path;
 use poem_openapi::registry::{MetaResponse, MetaResponses, Registry};
 use poem_openapi::{ApiResponse, OpenApi};
-use secrecy::ExposeSecret;
 
-use crate::http::caller::{RawBody, SESSION_COOKIE, browser_caller, same_secret};
 use crate::http::errors::ApiError;
 use crate::state::SharedState;
-use authsome_services::ownership::{Authentication, Caller};
-
-/// The pre-session CSRF cookie of the sign-in and sign-up forms.
-pub const FORM_TOKEN_COOKIE: &str = "authsome_csrf";
-/// The hidden form field carrying a CSRF token.
-pub const CSRF_FIELD: &str = "csrf_token";
 
 /// A page or form response (HTML, or a redirect), as a hidden operation of the API service.
 pub struct PageResponse(pub Response);
@@ -207,251 +209,4 @@ fn missing_state() -> Response {
         StatusCode::INTERNAL_SERVER_ERROR,
         "Internal Server Error",
     ))
-}
-
-/// The fields of a URL-encoded form body (captured by the body middleware). Repeated names
-/// keep their first value.
-pub fn form_fields(request: &Request) -> HashMap<String, String> {
-    let mut fields = HashMap::new();
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return fields;
-    }
-    if let Some(RawBody(body)) = request.extensions().get::<RawBody>() {
-        for (name, value) in form_urlencoded::parse(body) {
-            fields.entry(name.into_owned()).or_insert_with(|| value.into_owned());
-        }
-    }
-    fields
-}
-
-/// A query parameter's decoded value.
-pub fn query_param(request: &Request, name: &str) -> Option<String> {
-    let query = request.uri().query()?;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-/// `a=b&c=d`, percent-encoded.
-pub fn encode_query(pairs: &[(&str, &str)]) -> String {
-    let mut serializer = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in pairs {
-        serializer.append_pair(name, value);
-    }
-    serializer.finish()
-}
-
-/// A local path to return to: anything not starting with a single `/` becomes `/`, so that a
-/// crafted link cannot send the person to another site after signing in.
-pub fn sanitize_next(next: Option<&str>) -> String {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.contains(['\r', '\n']) =>
-        {
-            path.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
-}
-
-/// A 303 to `location`.
-pub fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    html::with_page_headers(response)
-}
-
-/// Where a form's answer sends the browser. One of our pages is a 303. Anywhere else (a
-/// provider's sign-in) is a short page that moves on by itself (`Refresh`) and links there:
-/// browsers apply the pages' `form-action 'self'` to the redirects of a form submission too,
-/// so a 303 from a form to the provider would be stopped (Chromium does).
-pub fn after_form(state: &SharedState, location: &str) -> Response {
-    let ours = (location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\"))
-        || location.starts_with(&state.url("/"));
-    if ours {
-        return see_other(location);
-    }
-    let body = format!(
-        "<h1>Opening the provider's sign-in</h1><p>If nothing happens, continue there yourself:</p>\
-         <p><a class=\"button\" href=\"{}\" rel=\"noopener noreferrer\">Continue</a></p>",
-        html::escape(location)
-    );
-    let mut response = html::page(StatusCode::OK, "Continue to the provider", &body, false);
-    if let Ok(value) = HeaderValue::from_str(&format!("0; url={location}")) {
-        response.headers_mut().insert("refresh", value);
-    }
-    response
-}
-
-/// `Set-Cookie` for a new browser session.
-pub fn session_cookie(state: &SharedState, token: &str) -> String {
-    let secure = if state.settings.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{SESSION_COOKIE}={token}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax{secure}",
-        state.settings.browser_session_ttl_seconds
-    )
-}
-
-/// `Set-Cookie` that removes the browser session.
-pub fn cleared_session_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax")
-}
-
-/// Adds a `Set-Cookie` header.
-pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
-}
-
-fn cookie_value(request: &Request, name: &str) -> Option<String> {
-    let header = request.headers().get(header::COOKIE)?.to_str().ok()?;
-    header.split(';').find_map(|pair| {
-        let (key, value) = pair.trim().split_once('=')?;
-        (key == name && !value.is_empty()).then(|| value.to_owned())
-    })
-}
-
-/// The pre-session form token of this browser, and the cookie to set when it is new.
-pub fn form_token(request: &Request, state: &SharedState) -> (String, Option<String>) {
-    match cookie_value(request, FORM_TOKEN_COOKIE).filter(|t| t.len() >= 32 && t.len() <= 128) {
-        Some(token) => (token, None),
-        None => {
-            let token = random_token::url_safe(32);
-            let secure = if state.settings.secure_cookies() {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie =
-                format!("{FORM_TOKEN_COOKIE}={token}; Max-Age=3600; Path=/; HttpOnly; SameSite=Strict{secure}");
-            (token, Some(cookie))
-        }
-    }
-}
-
-/// Whether the form's token matches the browser's pre-session token.
-pub fn form_token_valid(request: &Request, fields: &HashMap<String, String>) -> bool {
-    match (cookie_value(request, FORM_TOKEN_COOKIE), fields.get(CSRF_FIELD)) {
-        (Some(cookie), Some(sent)) => !cookie.is_empty() && same_secret(&cookie, sent),
-        _ => false,
-    }
-}
-
-/// The signed-in person and their session's CSRF token.
-pub struct SignedIn {
-    /// The principal acting.
-    pub caller: Caller,
-    /// The session's CSRF token, for forms.
-    pub csrf_token: String,
-}
-
-/// The person signed in through this request's session cookie, if any.
-pub async fn signed_in(request: &Request) -> Result<Option<SignedIn>, ApiError> {
-    let Some(caller) = browser_caller(request).await? else {
-        return Ok(None);
-    };
-    let csrf_token = match &caller.authentication {
-        Authentication::Browser { csrf_token } => csrf_token.expose_secret().to_owned(),
-        Authentication::Pop { .. } => String::new(),
-    };
-    Ok(Some(SignedIn { caller, csrf_token }))
-}
-
-/// Whether a form (or `X-CSRF-Token` header) carries the session's CSRF token.
-pub fn session_token_valid(request: &Request, fields: &HashMap<String, String>, person: &SignedIn) -> bool {
-    let sent = fields
-        .get(CSRF_FIELD)
-        .cloned()
-        .or_else(|| {
-            request
-                .headers()
-                .get(crate::http::caller::CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
-    !person.csrf_token.is_empty() && same_secret(&sent, &person.csrf_token)
-}
-
-/// The sign-in page, returning to `next` afterwards.
-pub fn login_location(next: &str) -> String {
-    format!("/login?{}", encode_query(&[("next", next)]))
-}
-
-/// An error as a page: the message the JSON API would give, never internals.
-pub fn failure_page(error: ApiError) -> Response {
-    let status = error.status();
-    let message = error.message().unwrap_or("Something went wrong").to_owned();
-    let title = if status.is_server_error() {
-        "Something went wrong"
-    } else {
-        "This did not work"
-    };
-    html::page(
-        status,
-        title,
-        &format!(
-            "<h1>{}</h1><p class=\"error\">{}</p><p><a href=\"/\">Home</a></p>",
-            html::escape(title),
-            html::escape(&message)
-        ),
-        false,
-    )
-}
-
-/// Whether the client is a browser asking for a page.
-pub fn html_expected(request: &Request) -> bool {
-    request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
-}
-
-/// Whether the client asked for JSON rather than a page.
-pub fn wants_json(request: &Request) -> bool {
-    request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/json") && !accept.contains("text/html"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_local_paths_are_followed() {
-        assert_eq!(sanitize_next(Some("/claim?token=x")), "/claim?token=x");
-        assert_eq!(sanitize_next(Some("//evil.example")), "/");
-        assert_eq!(sanitize_next(Some("/\\evil.example")), "/");
-        assert_eq!(sanitize_next(Some("https://evil.example")), "/");
-        assert_eq!(sanitize_next(Some("/a\r\nSet-Cookie: x")), "/");
-        assert_eq!(sanitize_next(None), "/");
-    }
-
-    #[test]
-    fn queries_round_trip() {
-        let query = encode_query(&[("next", "/claim?token=a b&c")]);
-        assert_eq!(query, "next=%2Fclaim%3Ftoken%3Da+b%26c");
-        let request = Request::builder().uri_str(format!("/login?{query}")).finish();
-        assert_eq!(query_param(&request, "next").as_deref(), Some("/claim?token=a b&c"));
-    }
 }

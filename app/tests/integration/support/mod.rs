@@ -108,14 +108,8 @@ impl Daemon {
             authsome_outbound::HttpProviderEndpoints::new(settings.outbound.clone()).expect("outbound client"),
         );
         let runtime = authsome_memory::runtime_state(authsome_memory::DEFAULT_CAPACITY);
-        let services = ServiceContext::new(
-            registries,
-            Arc::new(vault),
-            runtime,
-            endpoints,
-            settings.service_policy(),
-        )
-        .expect("catalog");
+        let services = ServiceContext::new(registries, Arc::new(vault), runtime, endpoints, settings.policy.clone())
+            .expect("catalog");
         let mut state = AppState::new(services, settings, DeploymentEnv::Dev, dir.path().to_path_buf());
         customize(&mut state);
         let state = Arc::new(state);
