@@ -1,4 +1,4 @@
-//! Recording audit events.
+//! Recording audit events, and reading them back for the people allowed to.
 //!
 //! **A change that cannot be recorded is not made.** Every action that changes what the vault
 //! holds or who may use it (a credential stored or removed, a provider registered, changed,
@@ -17,7 +17,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use authsome_domain::{AuditEvent, AuditSource};
+use authsome_domain::{AuditCursor, AuditEvent, AuditPage, AuditQuery, AuditSource, IdentityHandle};
 use serde_json::{Map, Value};
 
 use crate::ServiceError;
@@ -161,4 +161,74 @@ pub fn external_event(body: &Map<String, Value>, caller: &Caller) -> Result<Audi
         Some(_) => return Err("'metadata' must be an object".to_owned()),
     }
     Ok(event)
+}
+
+/// Whose events a listing holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditVisibility {
+    /// Everyone's: the caller is an admin.
+    Everyone,
+    /// The caller's principal's own.
+    OwnPrincipal,
+}
+
+/// What a reader asks of the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditRequest {
+    /// Events per page (clamped to 1..=500).
+    pub limit: i64,
+    /// Continue after this position (the previous page's cursor).
+    pub after: Option<AuditCursor>,
+    /// Only this identity's events.
+    pub identity: Option<String>,
+}
+
+/// One page of the log as `caller` may see it.
+#[derive(Debug)]
+pub struct AuditListing {
+    /// The events, newest first, and where the next page starts.
+    pub page: AuditPage,
+    /// Whose events they are.
+    pub visibility: AuditVisibility,
+}
+
+/// A page of the audit log for `caller`: every event for an admin, the caller's principal's
+/// otherwise. An identity filter from someone who is not an admin must name one of their own
+/// identities (`Forbidden` otherwise, whether or not the handle exists, so that it tells
+/// nothing about other people's agents).
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor()))]
+pub async fn events_for(
+    state: &ServiceContext,
+    caller: &Caller,
+    request: AuditRequest,
+) -> Result<AuditListing, ServiceError> {
+    let mut query = AuditQuery::new(request.limit);
+    let visibility = if caller.is_admin() {
+        AuditVisibility::Everyone
+    } else {
+        query.principal_id = Some(caller.principal_id.clone());
+        AuditVisibility::OwnPrincipal
+    };
+    if let Some(handle) = request.identity.filter(|h| !h.is_empty()) {
+        if visibility == AuditVisibility::OwnPrincipal {
+            let owned = match IdentityHandle::parse(&handle) {
+                Ok(parsed) => state
+                    .registries
+                    .claims
+                    .get(&parsed)
+                    .await?
+                    .is_some_and(|claim| claim.principal_id == caller.principal_id),
+                Err(_) => false,
+            };
+            if !owned {
+                return Err(ServiceError::Forbidden(
+                    "Identity does not belong to this principal".to_owned(),
+                ));
+            }
+        }
+        query.identity = Some(handle);
+    }
+    query.after = request.after;
+    let page = state.registries.audit.query(&query).await?;
+    Ok(AuditListing { page, visibility })
 }

@@ -3,10 +3,13 @@
 //! connection's secret values, who may log out of another's connection, who sees an agent,
 //! the accounts and the walks over every vault.
 
+use std::collections::HashSet;
+
 use crate::support;
 
 use authsome_domain::{BrowserSessionToken, ConnectionName, ProviderName};
 use authsome_services::ServiceError;
+use authsome_services::audit::{self, AuditRequest, AuditVisibility};
 use authsome_services::connections::{self, VaultTarget};
 use authsome_services::ownership::{self, Caller};
 use authsome_services::{accounts, credentials, identities};
@@ -227,4 +230,115 @@ async fn accounts_and_the_walks_over_every_vault_are_for_admins() {
             .expect("usage")
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn the_audit_log_shows_an_admin_everything_and_a_user_their_own() {
+    let daemon = Daemon::start().await;
+    let (admin, user) = admin_and_user(&daemon).await;
+    let state = &daemon.state;
+    let everything = |limit| AuditRequest {
+        limit,
+        ..AuditRequest::default()
+    };
+
+    let all = audit::events_for(state, &admin, everything(500))
+        .await
+        .expect("admin's listing");
+    assert_eq!(all.visibility, AuditVisibility::Everyone);
+    let principals: HashSet<_> = all
+        .page
+        .entries
+        .iter()
+        .filter_map(|e| e.get("principal_id").and_then(|p| p.as_str()))
+        .collect();
+    assert!(principals.contains(user.principal_id.as_str()), "{principals:?}");
+    assert!(principals.contains(admin.principal_id.as_str()), "{principals:?}");
+
+    let own = audit::events_for(state, &user, everything(500))
+        .await
+        .expect("user's listing");
+    assert_eq!(own.visibility, AuditVisibility::OwnPrincipal);
+    assert!(!own.page.entries.is_empty());
+    assert!(
+        own.page
+            .entries
+            .iter()
+            .all(|e| e.get("principal_id").and_then(|p| p.as_str()) == Some(user.principal_id.as_str())),
+        "a user sees only their own principal's events"
+    );
+
+    // An identity filter: the user's own agent is fine; the admin's, an unknown one or an
+    // invalid handle are all refused alike.
+    let mine = audit::events_for(
+        state,
+        &user,
+        AuditRequest {
+            identity: Some("rules-user".to_owned()),
+            ..everything(50)
+        },
+    )
+    .await
+    .expect("own identity");
+    assert!(
+        mine.page
+            .entries
+            .iter()
+            .all(|e| e.get("identity").and_then(|i| i.as_str()) == Some("rules-user"))
+    );
+    for other in ["rules-admin", "nobody-has-this", "not a handle"] {
+        let refused = audit::events_for(
+            state,
+            &user,
+            AuditRequest {
+                identity: Some(other.to_owned()),
+                ..everything(50)
+            },
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(ServiceError::Forbidden(_))),
+            "{other}: {refused:?}"
+        );
+    }
+    let admin_filter = audit::events_for(
+        state,
+        &admin,
+        AuditRequest {
+            identity: Some("rules-user".to_owned()),
+            ..everything(50)
+        },
+    )
+    .await
+    .expect("an admin filters by anyone's identity");
+    assert!(!admin_filter.page.entries.is_empty());
+
+    // Paging: one event per page walks the same events in the same order.
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = audit::events_for(
+            state,
+            &user,
+            AuditRequest {
+                limit: 1,
+                after,
+                identity: None,
+            },
+        )
+        .await
+        .expect("page");
+        walked.extend(page.page.entries.iter().filter_map(|e| e.get("event_id").cloned()));
+        match page.page.next_cursor {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    let listed: Vec<_> = own
+        .page
+        .entries
+        .iter()
+        .filter_map(|e| e.get("event_id").cloned())
+        .collect();
+    assert_eq!(walked, listed);
 }

@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use authsome_domain::{AuditCursor, AuditQuery, IdentityHandle};
-use poem::http::StatusCode;
+use authsome_domain::AuditCursor;
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
@@ -16,7 +15,7 @@ use crate::http::api::wire_enums::Done;
 use crate::http::caller::{AnyCaller, PopCaller};
 use crate::http::errors::{ApiError, Detail, ValidationReport};
 use crate::state::SharedState;
-use authsome_services::audit;
+use authsome_services::audit::{self, AuditListing, AuditRequest, AuditVisibility};
 
 /// Whose events a page holds.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,41 +162,23 @@ impl AuditApi {
         /// Only this identity's events (the caller's own identities, unless admin).
         identity: Query<Option<String>>,
     ) -> Result<ListEventsSuccess, ListEventsFailure> {
-        let caller = caller.0;
-        let mut query = AuditQuery::new(limit.0.unwrap_or(50));
-        let scope = if caller.is_admin() {
-            AuditScope::Global
-        } else {
-            query.principal_id = Some(caller.principal_id.clone());
-            AuditScope::Principal
-        };
-        if let Some(handle) = identity.0.filter(|h| !h.is_empty()) {
-            if !caller.is_admin() {
-                let owned = match IdentityHandle::parse(&handle) {
-                    Ok(parsed) => state
-                        .0
-                        .registries
-                        .claims
-                        .get(&parsed)
-                        .await?
-                        .is_some_and(|c| c.principal_id == caller.principal_id),
-                    Err(_) => false,
-                };
-                if !owned {
-                    return Err(
-                        ApiError::detail(StatusCode::FORBIDDEN, "Identity does not belong to this principal").into(),
-                    );
-                }
-            }
-            query.identity = Some(handle);
-        }
-        if let Some(cursor) = cursor.0.filter(|c| !c.is_empty()) {
-            query.after = Some(
+        let after = match cursor.0.filter(|c| !c.is_empty()) {
+            Some(cursor) => Some(
                 AuditCursor::decode(&cursor)
                     .map_err(|_| ApiError::validation(&["query", "cursor"], "Invalid audit cursor", "value_error"))?,
-            );
-        }
-        let page = state.0.registries.audit.query(&query).await?;
+            ),
+            None => None,
+        };
+        let request = AuditRequest {
+            limit: limit.0.unwrap_or(50),
+            after,
+            identity: identity.0,
+        };
+        let AuditListing { page, visibility } = audit::events_for(state.0, &caller.0, request).await?;
+        let scope = match visibility {
+            AuditVisibility::Everyone => AuditScope::Global,
+            AuditVisibility::OwnPrincipal => AuditScope::Principal,
+        };
         Ok(ListEventsSuccess::Page(Json(AuditEvents {
             entries: page
                 .entries
