@@ -46,6 +46,7 @@ pub fn endpoint(state: SharedState) -> impl Endpoint<Output = poem::Response> {
     }
     route
         .nest("/", api)
+        .around(pipeline::page_paths)
         .around(pipeline::capture_body)
         .around(pipeline::json_errors)
         .with(CatchPanic::new().with_handler(pipeline::panic_response))

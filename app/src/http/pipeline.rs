@@ -180,6 +180,35 @@ pub(super) async fn capture_body<E: Endpoint>(inner: Arc<E>, mut request: Reques
     inner.call(request).await.map(IntoResponse::into_response)
 }
 
+/// A page's address without its trailing slash (`/login/` → `/login`), `/` itself excepted;
+/// `None` when nothing changes. API paths are exact and Swagger UI serves its own tree, so
+/// neither is touched.
+fn page_path_without_slash(path: &str, query: Option<&str>) -> Option<String> {
+    let untouched =
+        path == "/" || !path.ends_with('/') || path.starts_with("/api/") || path.starts_with(crate::http::DOCS_PATH);
+    if untouched {
+        return None;
+    }
+    let trimmed = path.trim_end_matches('/');
+    let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+    Some(match query {
+        Some(query) => format!("{trimmed}?{query}"),
+        None => trimmed.to_owned(),
+    })
+}
+
+/// Pages answer with or without a trailing slash: the reference's dashboard spells its pages
+/// `/login/`, `/audit/`, ..., and links and bookmarks use both forms, while the router
+/// matches exact paths.
+pub(super) async fn page_paths<E: Endpoint>(inner: Arc<E>, mut request: Request) -> poem::Result<Response> {
+    if let Some(path) = page_path_without_slash(request.uri().path(), request.uri().query())
+        && let Ok(uri) = path.parse::<poem::http::Uri>()
+    {
+        *request.uri_mut() = uri;
+    }
+    inner.call(request).await.map(IntoResponse::into_response)
+}
+
 /// Errors no route turned into a response (unknown paths, wrong methods, unreadable
 /// parameters): JSON for the API, a page for browsers.
 pub(super) async fn json_errors<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
@@ -230,6 +259,20 @@ pub(super) async fn json_errors<E: Endpoint>(inner: Arc<E>, request: Request) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_lose_their_trailing_slash_and_the_api_keeps_its_paths() {
+        assert_eq!(page_path_without_slash("/login/", None).as_deref(), Some("/login"));
+        assert_eq!(
+            page_path_without_slash("/audit/", Some("identity=a")).as_deref(),
+            Some("/audit?identity=a")
+        );
+        assert_eq!(page_path_without_slash("//", None).as_deref(), Some("/"));
+        assert_eq!(page_path_without_slash("/", None), None);
+        assert_eq!(page_path_without_slash("/login", None), None);
+        assert_eq!(page_path_without_slash("/api/whoami/", None), None);
+        assert_eq!(page_path_without_slash("/docs/", None), None);
+    }
 
     #[test]
     fn claim_tokens_never_reach_the_log() {

@@ -9,6 +9,7 @@
 mod authorization_rules;
 mod cli_init_migrate;
 mod connection_limits;
+mod dashboard;
 mod docs;
 mod http_api;
 mod http_security;

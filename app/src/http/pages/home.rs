@@ -1,12 +1,50 @@
-//! `/`: the signed-in person's account, agents and connections (no secrets), with sign-out
-//! and password change.
+//! `/`: the dashboard's summary for the signed-in person: their agents, their connections with
+//! status and expiry (no secrets), the latest events they may see, and the password form.
 
+use askama::Template;
 use poem::http::StatusCode;
 use poem::{Request, Response};
 
-use super::html::{escape, escape_name, hidden, page};
-use super::{CSRF_FIELD, failure_page, login_location, missing_state, query_param, see_other, signed_in, state_of};
+use super::audit_rows::AuditRow;
+use super::chrome::{self, Chrome, Flash, Section, filters, readable};
+use super::{failure_page, login_location, missing_state, query_param, see_other, signed_in, state_of};
+use crate::http::pages::forms::encode_query;
+use authsome_domain::Timestamp;
+use authsome_domain::credential_records::ConnectionStatus;
+use authsome_services::audit::{self, AuditRequest};
 use authsome_services::credentials::{self, VaultScope};
+
+/// How many events the summary shows.
+const RECENT_EVENTS: i64 = 5;
+
+/// An agent row.
+struct AgentRow {
+    handle: String,
+    claimed_at: String,
+    activity_href: String,
+}
+
+/// A connection row.
+struct ConnectionRow {
+    provider: String,
+    name: String,
+    is_default: bool,
+    auth_type: &'static str,
+    status: &'static str,
+    expired: bool,
+    expires_at: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    chrome: Chrome,
+    agents: Vec<AgentRow>,
+    connections: Vec<ConnectionRow>,
+    events: Vec<AuditRow>,
+    password_error: Option<String>,
+    min_password_length: usize,
+}
 
 /// `GET /`.
 pub(super) async fn home(request: &Request) -> Response {
@@ -19,75 +57,66 @@ pub(super) async fn home(request: &Request) -> Response {
         Err(error) => return failure_page(error),
     };
     let caller = &person.caller;
-    let agents = match state
+    let claims = match state
         .registries
         .claims
         .list_accepted_for_principal(&caller.principal_id)
         .await
     {
-        Ok(agents) => agents,
+        Ok(claims) => claims,
         Err(error) => return failure_page(error.into()),
     };
     let groups = match credentials::list_connections(&VaultScope::of(&state, caller)).await {
         Ok(groups) => groups,
         Err(error) => return failure_page(error.into()),
     };
-    let email = caller.email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default();
-    let mut body = format!(
-        "<nav><h1>authsome</h1><form method=\"post\" action=\"/api/logout\">{}{}<button class=\"secondary\" type=\"submit\">Sign out</button></form></nav>\
-         <p>Signed in as <strong>{}</strong> ({}).</p>",
-        hidden(CSRF_FIELD, &person.csrf_token),
-        hidden("return_url", "/login"),
-        escape(&email),
-        escape(caller.role.as_str()),
-    );
-    if query_param(request, "password_changed").is_some() {
-        body.push_str("<p class=\"notice\">Password changed. Every other session was signed out.</p>");
-    }
-    if let Some(error) = query_param(request, "password_error") {
-        body.push_str(&format!("<p class=\"error\">{}</p>", escape(&error)));
-    }
-    body.push_str("<h2>Agents</h2>");
-    if agents.is_empty() {
-        body.push_str("<p class=\"muted\">No agents yet. Run <code>authsome onboard</code> on an agent's machine and open the link it prints.</p>");
-    } else {
-        body.push_str("<table><tr><th>Handle</th><th>Claimed</th></tr>");
-        for claim in &agents {
-            body.push_str(&format!(
-                "<tr><td><code>{}</code></td><td>{}</td></tr>",
-                escape_name(claim.identity_handle.as_str()),
-                escape(&claim.created_at.to_json_form())
-            ));
-        }
-        body.push_str("</table>");
-    }
-    body.push_str("<h2>Connections</h2>");
-    if groups.is_empty() {
-        body.push_str("<p class=\"muted\">No connections yet. An agent adds one with <code>authsome login &lt;provider&gt;</code>.</p>");
-    } else {
-        body.push_str("<table><tr><th>Provider</th><th>Connection</th><th>Type</th><th>Status</th></tr>");
-        for group in &groups {
-            for connection in &group.connections {
-                let default = if connection.is_default { " (default)" } else { "" };
-                body.push_str(&format!(
-                    "<tr><td>{}</td><td><code>{}</code>{default}</td><td>{}</td><td>{}</td></tr>",
-                    escape_name(&group.name),
-                    escape_name(&connection.connection_name),
-                    escape(connection.record.auth_type.as_str()),
-                    escape(connection.record.status.as_str()),
-                ));
-            }
-        }
-        body.push_str("</table>");
-    }
-    body.push_str(&format!(
-        "<h2>Change password</h2><form method=\"post\" action=\"/api/auth/password\">{}{}\
-         <label for=\"current-password\">Current password</label><input id=\"current-password\" type=\"password\" name=\"current_password\" autocomplete=\"current-password\" required>\
-         <label for=\"new-password\">New password</label><input id=\"new-password\" type=\"password\" name=\"new_password\" autocomplete=\"new-password\" minlength=\"{}\" required>\
-         <button type=\"submit\">Change password</button></form>",
-        hidden(CSRF_FIELD, &person.csrf_token),
-        hidden("next", "/"),
-        state.settings.policy.min_password_length,
-    ));
-    page(StatusCode::OK, "Home", &body, true)
+    let recent = AuditRequest {
+        limit: RECENT_EVENTS,
+        ..AuditRequest::default()
+    };
+    let events = match audit::events_for(&state, caller, recent).await {
+        Ok(listing) => listing.page.entries.iter().map(AuditRow::of).collect(),
+        Err(error) => return failure_page(error.into()),
+    };
+    let now = Timestamp::now();
+    let agents = claims
+        .iter()
+        .map(|claim| AgentRow {
+            handle: claim.identity_handle.as_str().to_owned(),
+            claimed_at: readable(claim.created_at),
+            activity_href: format!(
+                "/audit/?{}",
+                encode_query(&[("identity", claim.identity_handle.as_str())])
+            ),
+        })
+        .collect();
+    let connections = groups
+        .iter()
+        .flat_map(|group| {
+            group.connections.iter().map(|connection| {
+                let record = &connection.record;
+                ConnectionRow {
+                    provider: group.name.clone(),
+                    name: connection.connection_name.clone(),
+                    is_default: connection.is_default,
+                    auth_type: record.auth_type.as_str(),
+                    status: record.status.as_str(),
+                    expired: record.status == ConnectionStatus::Expired
+                        || record.expires_at.is_some_and(|expires| expires <= now),
+                    expires_at: record.expires_at.map(readable),
+                }
+            })
+        })
+        .collect();
+    let flash = query_param(request, "password_changed")
+        .map(|_| Flash::notice("Password changed. Every other session was signed out."));
+    let page = HomePage {
+        chrome: Chrome::new(&person, Section::Dashboard, "Dashboard").with_flash(flash),
+        agents,
+        connections,
+        events,
+        password_error: query_param(request, "password_error"),
+        min_password_length: state.settings.policy.min_password_length,
+    };
+    chrome::render(StatusCode::OK, &page)
 }

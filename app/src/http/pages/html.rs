@@ -35,7 +35,7 @@ fn markup_escaped(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "\
+pub(super) const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f5f6f8;color:#1d2330;margin:0}\
 main{max-width:34rem;margin:3rem auto;background:#fff;border:1px solid #dde1e8;border-radius:10px;padding:2rem}\
 main.wide{max-width:52rem}\
@@ -53,7 +53,20 @@ nav{display:flex;gap:1rem;align-items:center;justify-content:space-between;margi
 nav form{margin:0}nav button{margin:0}\
 section.tab{border-top:1px solid #e4e7ec;margin-top:1.5rem;padding-top:.5rem}\
 p.code code{font-size:2rem;letter-spacing:.2rem;padding:.4rem .8rem}\
-a.button{display:inline-block;padding:.55rem 1.1rem;border-radius:6px;background:#2456d3;color:#fff;text-decoration:none}";
+a.button{display:inline-block;padding:.55rem 1.1rem;border-radius:6px;background:#2456d3;color:#fff;text-decoration:none}\
+a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #f5b400;outline-offset:2px}\
+.skip{position:absolute;left:-999rem}.skip:focus{left:1rem;top:1rem;background:#fff;color:#1d2330;padding:.5rem;z-index:1}\
+.shell{display:flex;min-height:100vh}\
+.sidebar{width:13rem;flex:none;background:#1d2330;color:#fff;padding:1.2rem;box-sizing:border-box}\
+.sidebar ul{list-style:none;padding:0;margin:0 0 1.5rem}\
+.sidebar a{color:#e4e9f4;display:block;padding:.4rem .5rem;border-radius:6px;text-decoration:none}\
+.sidebar a[aria-current=page]{background:#2456d3;color:#fff}\
+.sidebar .muted{color:#c4cbd8;word-break:break-all}\
+.brand{font-weight:700;font-size:1.2rem;margin-top:0}\
+main.dashboard{flex:1;max-width:62rem;margin:1.5rem}\
+caption{text-align:left;padding:.3rem 0}\
+.filters input[type=text]{max-width:20rem}\
+@media (max-width:40rem){.shell{display:block}.sidebar{width:auto}.sidebar ul{display:flex;flex-wrap:wrap;gap:.3rem}main,main.dashboard{margin:.5rem;padding:1rem}table{display:block;overflow-x:auto}}";
 
 /// A complete page with `title` and `body` (already escaped where needed).
 pub fn page(status: StatusCode, title: &str, body: &str, wide: bool) -> Response {

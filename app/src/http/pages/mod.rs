@@ -1,11 +1,14 @@
 //! The human side of the daemon: sign-up and sign-in, claiming an agent, typing an API key
-//! for an agent's login, and a small home page. Server-rendered HTML with form posts (paths
+//! for an agent's login, and the dashboard (its summary and the audit log so far). Server-rendered HTML with form posts (paths
 //! and redirects as the reference's dashboard uses them), no scripts and no external assets.
 //!
 //! Every form that changes something carries a CSRF token: the browser session's own once
 //! signed in, and before that a double-submit token in a short-lived `authsome_csrf` cookie.
 
 mod accounts;
+mod audit_log;
+mod audit_rows;
+mod chrome;
 mod claims;
 pub use claims::pending_claim;
 mod cookies;
@@ -71,15 +74,15 @@ impl PagesApi {
         PageResponse(home::home(request).await)
     }
 
+    /// The audit log (and `/audit/`, as every page answers with a trailing slash too).
+    #[oai(path = "/audit", method = "get", hidden)]
+    async fn audit_log(&self, request: &Request) -> PageResponse {
+        PageResponse(audit_log::audit_log(request).await)
+    }
+
     /// Sign in and sign up.
     #[oai(path = "/login", method = "get", hidden)]
     async fn login_page(&self, request: &Request) -> PageResponse {
-        PageResponse(accounts::login_page(request).await)
-    }
-
-    /// Same as `/login`.
-    #[oai(path = "/login/", method = "get", hidden)]
-    async fn login_page_slash(&self, request: &Request) -> PageResponse {
         PageResponse(accounts::login_page(request).await)
     }
 
@@ -113,12 +116,6 @@ impl PagesApi {
         PageResponse(claims::claim_page(request).await)
     }
 
-    /// Same as `/claim`.
-    #[oai(path = "/claim/", method = "get", hidden)]
-    async fn claim_page_slash(&self, request: &Request) -> PageResponse {
-        PageResponse(claims::claim_page(request).await)
-    }
-
     /// The short claim link.
     #[oai(path = "/claim/:token", method = "get", hidden)]
     async fn claim_redirect(&self, token: Path<String>) -> PageResponse {
@@ -137,21 +134,9 @@ impl PagesApi {
         PageResponse(provider_login::input_page(request).await)
     }
 
-    /// Same as `/auth/input`.
-    #[oai(path = "/auth/input/", method = "get", hidden)]
-    async fn input_page_slash(&self, request: &Request) -> PageResponse {
-        PageResponse(provider_login::input_page(request).await)
-    }
-
     /// The API-key form post.
     #[oai(path = "/auth/input", method = "post", hidden)]
     async fn submit_input(&self, request: &Request) -> PageResponse {
-        PageResponse(provider_login::submit_form(request).await)
-    }
-
-    /// Same as `POST /auth/input`.
-    #[oai(path = "/auth/input/", method = "post", hidden)]
-    async fn submit_input_slash(&self, request: &Request) -> PageResponse {
         PageResponse(provider_login::submit_form(request).await)
     }
 
@@ -167,12 +152,6 @@ impl PagesApi {
         PageResponse(provider_login::success_page(request).await)
     }
 
-    /// Same as `/auth/success`.
-    #[oai(path = "/auth/success/", method = "get", hidden)]
-    async fn success_page_slash(&self, request: &Request) -> PageResponse {
-        PageResponse(provider_login::success_page(request).await)
-    }
-
     /// Where OAuth providers return.
     #[oai(path = "/api/auth/callback/oauth", method = "get", hidden)]
     async fn oauth_callback(&self, request: &Request) -> PageResponse {
@@ -182,12 +161,6 @@ impl PagesApi {
     /// The device-code page.
     #[oai(path = "/auth/device", method = "get", hidden)]
     async fn device_page(&self, request: &Request) -> PageResponse {
-        PageResponse(provider_login::device_page(request).await)
-    }
-
-    /// Same as `/auth/device`.
-    #[oai(path = "/auth/device/", method = "get", hidden)]
-    async fn device_page_slash(&self, request: &Request) -> PageResponse {
         PageResponse(provider_login::device_page(request).await)
     }
 

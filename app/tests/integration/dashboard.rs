@@ -1,0 +1,231 @@
+//! The dashboard as a person uses it, over HTTP: what each page shows the signed-in person,
+//! that it checks what the API route it mirrors checks, and that nothing anyone typed can
+//! inject markup or hide text.
+
+use serde_json::json;
+
+use crate::support;
+use support::{Browser, Daemon};
+
+const KEY: &str = "sk-proj-dashboardabcdefghijklmnopqrstuvwxyz0123";
+
+/// The rows of the page's tables' bodies (the header row is in `<thead>`).
+fn body_rows(html: &str) -> usize {
+    html.split("<tbody>")
+        .skip(1)
+        .map(|table| table.split("</tbody>").next().unwrap_or("").matches("<tr>").count())
+        .sum()
+}
+
+/// The `href` of the link whose text is `label`.
+fn link(html: &str, label: &str) -> Option<String> {
+    let end = html.find(&format!(">{label}</a>"))?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    let href = &html[start..];
+    Some(href[..href.find('"')?].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_agents_connections_and_recent_events_without_secrets() {
+    let daemon = Daemon::start().await;
+    let (agent, mut browser) = daemon.claimed_agent("dash-agent", "dash@example.com").await;
+    agent.store_openai_key(&daemon, "default", KEY).await;
+
+    let home = browser.get(&daemon, "/").await.expect(200);
+    let html = home.text();
+    assert!(
+        home.headers
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|csp| csp.contains("default-src 'none'")),
+        "the dashboard keeps the pages' CSP"
+    );
+    assert!(
+        html.contains("<a href=\"/\" aria-current=\"page\">Dashboard</a>"),
+        "{html}"
+    );
+    assert!(html.contains("<a href=\"/audit/\">Audit log</a>"), "{html}");
+    assert!(html.contains("dash@example.com"), "who is signed in");
+    assert!(html.contains("<code>dash-agent</code>"), "the claimed agent");
+    assert_eq!(
+        link(&html, "Audit log").as_deref(),
+        Some("/audit/"),
+        "the sidebar's link comes first"
+    );
+    assert!(html.contains("/audit/?identity=dash-agent"), "the agent's activity");
+    assert!(html.contains("openai") && html.contains("(default)"), "the connection");
+    assert!(
+        html.contains("api_key") && html.contains("connected"),
+        "its type and status"
+    );
+    assert!(
+        html.contains("Recent activity") && html.contains("claim"),
+        "recent events"
+    );
+    assert!(!html.contains(KEY), "no secret on the dashboard");
+
+    let signed_out = Browser::default().get(&daemon, "/").await.expect(303);
+    assert!(signed_out.location().starts_with("/login"), "{}", signed_out.location());
+}
+
+#[tokio::test]
+async fn the_audit_log_shows_what_the_api_shows_the_same_person_a_page_at_a_time() {
+    let daemon = Daemon::start().await;
+    // The first person is the admin.
+    let (admin_agent, mut admin) = daemon
+        .claimed_agent("audit-admin-agent", "audit-admin@example.com")
+        .await;
+    let (agent, mut person) = daemon.claimed_agent("audit-agent", "audit-person@example.com").await;
+    for n in 0..60 {
+        agent
+            .post(
+                &daemon,
+                "/api/audit/events",
+                json!({"event": "proxy_deny", "provider": "openai", "connection": format!("c{n}")}),
+            )
+            .await
+            .expect(200);
+    }
+    admin_agent
+        .post(&daemon, "/api/audit/events", json!({"event": "admin_only_event"}))
+        .await
+        .expect(200);
+
+    let first = person.get(&daemon, "/audit/").await.expect(200);
+    let html = first.text();
+    assert!(html.contains("<a href=\"/audit/\" aria-current=\"page\">Audit log</a>"));
+    assert!(html.contains("Your events and your agents'"), "{html}");
+    assert_eq!(body_rows(&html), 50, "a page holds 50 events");
+    assert!(html.contains("openai / c59"), "newest first");
+    assert!(!html.contains("admin_only_event"), "not another principal's events");
+    let older = link(&html, "Older events").expect("a link to the next page");
+    let second = person.get(&daemon, &older).await.expect(200).text();
+    assert!(
+        second.contains("openai / c9<") && !second.contains("openai / c59"),
+        "the next page continues"
+    );
+    assert!(link(&second, "First page").is_some());
+    // The API shows the same person the same events.
+    let api = person
+        .api(
+            &daemon,
+            poem::http::Method::GET,
+            "/api/audit/events?limit=500",
+            None,
+            None,
+        )
+        .await
+        .expect(200)
+        .json();
+    let api_events = api["entries"].as_array().map_or(0, Vec::len);
+    assert_eq!(body_rows(&html) + body_rows(&second), api_events);
+
+    // Filtering by one's own agent works; by someone else's is refused next to the field,
+    // with what was typed kept, as the API refuses it.
+    let mine = person
+        .get(&daemon, "/audit/?identity=audit-agent")
+        .await
+        .expect(200)
+        .text();
+    assert!(mine.contains("value=\"audit-agent\""));
+    assert!(!mine.contains("role=\"alert\""), "{mine}");
+    let theirs = person
+        .get(&daemon, "/audit/?identity=audit-admin-agent")
+        .await
+        .expect(200)
+        .text();
+    assert!(theirs.contains("You have no agent with this handle."), "{theirs}");
+    assert!(theirs.contains("value=\"audit-admin-agent\""), "what was typed is kept");
+    assert!(theirs.contains("aria-invalid=\"true\""));
+    assert!(!theirs.contains("admin_only_event"));
+    person
+        .api(
+            &daemon,
+            poem::http::Method::GET,
+            "/api/audit/events?identity=audit-admin-agent",
+            None,
+            None,
+        )
+        .await
+        .expect(403);
+
+    // The admin sees everyone's.
+    let everyone = admin.get(&daemon, "/audit/").await.expect(200).text();
+    assert!(everyone.contains("Every principal's events"), "{everyone}");
+    assert!(everyone.contains("admin_only_event"));
+    let filtered = admin
+        .get(&daemon, "/audit/?identity=audit-agent")
+        .await
+        .expect(200)
+        .text();
+    assert!(filtered.contains("proxy_deny") && !filtered.contains("admin_only_event"));
+
+    // A broken page link says so and shows the newest events.
+    let broken = person
+        .get(&daemon, "/audit/?cursor=not-a-cursor")
+        .await
+        .expect(200)
+        .text();
+    assert!(broken.contains("That page link is not valid any more"), "{broken}");
+    assert!(broken.contains("openai / c59"));
+
+    let signed_out = Browser::default().get(&daemon, "/audit/?identity=x").await.expect(303);
+    assert_eq!(signed_out.location(), "/login?next=%2Faudit%3Fidentity%3Dx");
+}
+
+#[tokio::test]
+async fn text_from_events_cannot_inject_markup_or_hide_characters() {
+    let daemon = Daemon::start().await;
+    let (agent, mut person) = daemon.claimed_agent("escape-agent", "escape@example.com").await;
+    agent
+        .post(
+            &daemon,
+            "/api/audit/events",
+            json!({
+                "event": "proxy_deny",
+                "provider": "openai",
+                "connection": "<script>alert(1)</script>work\u{202E}txt.exe",
+                "status": "<img src=x onerror=alert(2)>",
+            }),
+        )
+        .await
+        .expect(200);
+    for path in ["/", "/audit/"] {
+        let html = person.get(&daemon, path).await.expect(200).text();
+        assert!(!html.contains("<script>alert"), "{path}: {html}");
+        assert!(!html.contains("<img"), "{path}");
+        assert!(
+            !html.contains('\u{202E}'),
+            "{path}: a direction override reached the page"
+        );
+        assert!(html.contains("\\u{202E}"), "{path}: it is shown as an escape");
+        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{path}");
+    }
+}
+
+/// The reference's dashboard spells its pages with a trailing slash (`/login/`, `/audit/`)
+/// and links use both forms: each page answers either way, the API keeps exact paths.
+#[tokio::test]
+async fn every_page_answers_with_or_without_a_trailing_slash() {
+    let daemon = Daemon::start().await;
+    let (agent, mut person) = daemon.claimed_agent("slash-agent", "slash@example.com").await;
+    for path in ["/audit", "/audit/", "/audit/?identity=slash-agent", "/login/", "/"] {
+        let reply = person.get(&daemon, path).await;
+        assert!(
+            reply.status.is_success() || reply.status.is_redirection(),
+            "{path}: {}",
+            reply.status
+        );
+    }
+    let filtered = person
+        .get(&daemon, "/audit/?identity=slash-agent")
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        filtered.contains("value=\"slash-agent\""),
+        "the query survives the rewrite"
+    );
+    agent.get(&daemon, "/api/whoami/").await.expect(404);
+    agent.get(&daemon, "/api/whoami").await.expect(200);
+}
