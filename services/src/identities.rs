@@ -256,6 +256,8 @@ pub struct AgentDetail {
     pub claim: Option<authsome_domain::IdentityClaim>,
     /// The claiming principal's email.
     pub principal_email: Option<authsome_domain::Email>,
+    /// The vault the agent's credentials live in (its owner's default vault).
+    pub vault_id: Option<authsome_domain::VaultId>,
 }
 
 impl AgentDetail {
@@ -298,9 +300,59 @@ pub async fn agent_detail(
             .map(|p| p.email),
         None => None,
     };
+    let vault_id = match &claim {
+        Some(claim) => state
+            .registries
+            .bindings
+            .get_default(&claim.principal_id)
+            .await?
+            .map(|binding| binding.vault_id),
+        None => None,
+    };
     Ok(AgentDetail {
         registration,
         claim,
         principal_email,
+        vault_id,
     })
+}
+
+/// An agent as a listing shows it: its accepted claim and who owns it.
+#[derive(Debug, Clone)]
+pub struct AgentSummary {
+    /// The accepted claim (handle, owner, when).
+    pub claim: authsome_domain::IdentityClaim,
+    /// The owner's email.
+    pub owner_email: authsome_domain::Email,
+}
+
+/// The claimed agents `caller` may see, by handle: their own, or everyone's for an admin.
+/// (Registrations nobody claimed are not listed: the registry is read by handle only.)
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor()))]
+pub async fn agents_for(
+    state: &ServiceContext,
+    caller: &crate::ownership::Caller,
+) -> Result<Vec<AgentSummary>, ServiceError> {
+    let owners = if caller.is_admin() {
+        state.registries.principals.list().await?
+    } else {
+        state
+            .registries
+            .principals
+            .get(&caller.principal_id)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let mut agents = Vec::new();
+    for owner in owners {
+        for claim in state.registries.claims.list_accepted_for_principal(&owner.id).await? {
+            agents.push(AgentSummary {
+                claim,
+                owner_email: owner.email.clone(),
+            });
+        }
+    }
+    agents.sort_by(|a, b| a.claim.identity_handle.cmp(&b.claim.identity_handle));
+    Ok(agents)
 }

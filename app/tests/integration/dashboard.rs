@@ -229,3 +229,102 @@ async fn every_page_answers_with_or_without_a_trailing_slash() {
     agent.get(&daemon, "/api/whoami/").await.expect(404);
     agent.get(&daemon, "/api/whoami").await.expect(200);
 }
+
+#[tokio::test]
+async fn agents_are_listed_for_their_owner_and_admins_and_a_lost_claim_link_is_recovered() {
+    let daemon = Daemon::start().await;
+    let (_, mut admin) = daemon
+        .claimed_agent("fleet-admin-agent", "fleet-admin@example.com")
+        .await;
+    let (_, mut person) = daemon.claimed_agent("fleet-agent", "fleet-person@example.com").await;
+    let (_, mut stranger) = daemon.claimed_agent("other-agent", "stranger@example.com").await;
+    let unclaimed = support::Agent::new("lost-link-agent");
+    unclaimed.register(&daemon).await;
+
+    let mine = person.get(&daemon, "/agents/").await.expect(200).text();
+    assert!(mine.contains("<a href=\"/agents/\" aria-current=\"page\">Agents</a>"));
+    assert!(mine.contains("fleet-agent") && !mine.contains("other-agent") && !mine.contains("fleet-admin-agent"));
+    let everyone = admin.get(&daemon, "/agents/").await.expect(200).text();
+    for handle in ["fleet-agent", "other-agent", "fleet-admin-agent"] {
+        assert!(everyone.contains(handle), "{handle}: {everyone}");
+    }
+    assert!(everyone.contains("stranger@example.com"), "an admin sees the owner");
+    let searched = admin.get(&daemon, "/agents/?q=OTHER").await.expect(200).text();
+    assert!(searched.contains("other-agent") && !searched.contains("fleet-agent<"));
+    assert!(searched.contains("value=\"OTHER\""), "the search stays in the field");
+
+    // The detail: the owner and admins see it, anyone else is told it does not exist, as the
+    // API tells them.
+    let detail = person
+        .get(&daemon, "/agents/detail/?handle=fleet-agent")
+        .await
+        .expect(200)
+        .text();
+    assert!(detail.contains("did:key:z"), "{detail}");
+    assert!(detail.contains("fleet-person@example.com") && detail.contains("claimed"));
+    assert!(detail.contains("vault_"), "the agent's vault: {detail}");
+    assert!(detail.contains("Recent activity"));
+    let refused = stranger
+        .get(&daemon, "/agents/detail?handle=fleet-agent")
+        .await
+        .expect(404)
+        .text();
+    assert!(refused.contains("Identity not found") && !refused.contains("did:key"));
+    stranger
+        .api(
+            &daemon,
+            poem::http::Method::GET,
+            "/api/identities/fleet-agent/detail",
+            None,
+            None,
+        )
+        .await
+        .expect(404);
+    admin
+        .get(&daemon, "/agents/detail?handle=fleet-agent")
+        .await
+        .expect(200);
+
+    // A lost claim link: only an admin may issue a new one, with the session's CSRF token.
+    let lost = admin
+        .get(&daemon, "/agents/detail?handle=lost-link-agent")
+        .await
+        .expect(200)
+        .text();
+    assert!(lost.contains("Issue a new claim link"), "{lost}");
+    let csrf = support::hidden_field(&lost, "csrf_token");
+    let forged = admin
+        .post_form(&daemon, "/agents/claim-link", &[("handle", "lost-link-agent")])
+        .await;
+    assert_eq!(forged.status.as_u16(), 403, "no CSRF token, no link");
+    let issued = admin
+        .post_form(
+            &daemon,
+            "/agents/claim-link",
+            &[("handle", "lost-link-agent"), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        issued.contains("A new claim link") && issued.contains("/claim"),
+        "{issued}"
+    );
+    let person_page = person.get(&daemon, "/agents/").await.expect(200).text();
+    let person_csrf = support::hidden_field(&person_page, "csrf_token");
+    let not_admin = person
+        .post_form(
+            &daemon,
+            "/agents/claim-link",
+            &[("handle", "lost-link-agent"), ("csrf_token", &person_csrf)],
+        )
+        .await;
+    assert_eq!(not_admin.status.as_u16(), 403);
+    assert!(
+        !person
+            .get(&daemon, "/agents/detail?handle=fleet-agent")
+            .await
+            .text()
+            .contains("Issue a new claim link")
+    );
+}

@@ -376,6 +376,7 @@ impl IdentitiesApi {
             registration,
             claim,
             principal_email,
+            ..
         } = detail;
         Ok(AgentDetailSuccess::Detail(Json(AgentDetail {
             is_active: caller.identity.as_ref() == Some(&registration.handle),

@@ -21,16 +21,19 @@ use crate::http::errors::ApiError;
 pub(crate) enum Section {
     /// `/`: the summary.
     Dashboard,
+    /// `/agents/`: the agents.
+    Agents,
     /// `/audit/`: the audit log.
     AuditLog,
 }
 
 impl Section {
-    const ALL: [Section; 2] = [Section::Dashboard, Section::AuditLog];
+    const ALL: [Section; 3] = [Section::Dashboard, Section::Agents, Section::AuditLog];
 
     fn label(self) -> &'static str {
         match self {
             Section::Dashboard => "Dashboard",
+            Section::Agents => "Agents",
             Section::AuditLog => "Audit log",
         }
     }
@@ -38,6 +41,7 @@ impl Section {
     fn href(self) -> &'static str {
         match self {
             Section::Dashboard => "/",
+            Section::Agents => "/agents/",
             Section::AuditLog => "/audit/",
         }
     }

@@ -6,6 +6,7 @@
 //! signed in, and before that a double-submit token in a short-lived `authsome_csrf` cookie.
 
 mod accounts;
+mod agents;
 mod audit_log;
 mod audit_rows;
 mod chrome;
@@ -78,6 +79,24 @@ impl PagesApi {
     #[oai(path = "/audit", method = "get", hidden)]
     async fn audit_log(&self, request: &Request) -> PageResponse {
         PageResponse(audit_log::audit_log(request).await)
+    }
+
+    /// The agents.
+    #[oai(path = "/agents", method = "get", hidden)]
+    async fn agents(&self, request: &Request) -> PageResponse {
+        PageResponse(agents::agents(request).await)
+    }
+
+    /// An agent's detail (`?handle=`).
+    #[oai(path = "/agents/detail", method = "get", hidden)]
+    async fn agent(&self, request: &Request) -> PageResponse {
+        PageResponse(agents::agent(request).await)
+    }
+
+    /// An admin's new claim link for an unclaimed agent.
+    #[oai(path = "/agents/claim-link", method = "post", hidden)]
+    async fn issue_claim_link(&self, request: &Request) -> PageResponse {
+        PageResponse(agents::issue_claim_link(request).await)
     }
 
     /// Sign in and sign up.
