@@ -5,7 +5,7 @@
 //! These are authorization and redaction rules, so they live here and not in the handlers;
 //! `app/tests/integration/authorization_rules.rs` tests each at this seam.
 
-use authsome_domain::credential_records::ConnectionRecord;
+use authsome_domain::credential_records::{ConnectionRecord, ProviderStateRecord};
 use authsome_domain::provider_definition::ProviderDefinition;
 use authsome_domain::{ConnectionName, PrincipalId, ProviderName, VaultId};
 
@@ -95,6 +95,8 @@ pub struct ConnectionDetail {
     pub can_set_global: bool,
     /// Whether it is the provider's global fallback.
     pub is_global: bool,
+    /// The provider's last token refresh in that vault (when, and its error), if any.
+    pub refresh_state: Option<ProviderStateRecord>,
 }
 
 /// A connection's detail, in the caller's vault or (admins, `principal`) another's. Secret
@@ -137,6 +139,7 @@ pub async fn connection_detail(
     if !own {
         record.clear_secrets();
     }
+    let refresh_state = scope.provider_state(provider).await?;
     Ok(ConnectionDetail {
         definition,
         record,
@@ -144,6 +147,7 @@ pub async fn connection_detail(
         can_set_default: own,
         can_set_global: own && caller.is_admin(),
         is_global,
+        refresh_state,
     })
 }
 

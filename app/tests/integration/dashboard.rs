@@ -328,3 +328,173 @@ async fn agents_are_listed_for_their_owner_and_admins_and_a_lost_claim_link_is_r
             .contains("Issue a new claim link")
     );
 }
+
+#[tokio::test]
+async fn connections_are_managed_in_the_browser_and_secrets_stay_with_their_owner() {
+    let daemon = Daemon::start().await;
+    let (admin_agent, mut admin) = daemon.claimed_agent("conn-admin-agent", "conn-admin@example.com").await;
+    let (agent, mut person) = daemon.claimed_agent("conn-agent", "conn-person@example.com").await;
+    const WORK_KEY: &str = "sk-proj-workworkworkworkworkworkworkwork0123";
+    const ADMIN_KEY: &str = "sk-proj-adminadminadminadminadminadmin0123";
+    agent.store_openai_key(&daemon, "default", KEY).await;
+    agent.store_openai_key(&daemon, "work", WORK_KEY).await;
+    admin_agent.store_openai_key(&daemon, "default", ADMIN_KEY).await;
+
+    let list = person.get(&daemon, "/connections/").await.expect(200).text();
+    assert!(list.contains("<a href=\"/connections/\" aria-current=\"page\">Connections</a>"));
+    assert!(list.contains("OpenAI") && list.contains("<code>work</code>") && list.contains("(default)"));
+    assert!(!list.contains(KEY) && !list.contains(WORK_KEY), "no secret in the list");
+    let searched = person.get(&daemon, "/connections/?q=WORK").await.expect(200).text();
+    assert!(searched.contains("<code>work</code>") && !searched.contains("<code>default</code>"));
+
+    // The detail page holds no secret until its owner asks, with the session's CSRF token.
+    let detail = person
+        .get(&daemon, "/connections/detail?provider=openai&connection=work")
+        .await
+        .expect(200)
+        .text();
+    assert!(detail.contains("api_key") && detail.contains("connected"), "{detail}");
+    assert!(!detail.contains(WORK_KEY));
+    let csrf = support::hidden_field(&detail, "csrf_token");
+    let fields = [
+        ("provider", "openai"),
+        ("connection", "work"),
+        ("csrf_token", csrf.as_str()),
+    ];
+    let revealed = person
+        .post_form(&daemon, "/connections/reveal", &fields)
+        .await
+        .expect(200)
+        .text();
+    assert!(revealed.contains(WORK_KEY), "the owner sees the secret after asking");
+    person
+        .post_form(
+            &daemon,
+            "/connections/reveal",
+            &[("provider", "openai"), ("connection", "work")],
+        )
+        .await
+        .expect(403);
+
+    // Make it the default: a redirect back with a message, and the API agrees.
+    let moved = person
+        .post_form(&daemon, "/connections/default", &fields)
+        .await
+        .expect(303);
+    let after = person.get(&daemon, &moved.location()).await.expect(200).text();
+    assert!(after.contains("It is now the default connection"), "{after}");
+    let resolved = agent
+        .post(&daemon, "/api/credentials/resolve", json!({"provider": "openai"}))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(resolved["connection"], "work");
+
+    // Only an admin's own connection can be made global; then everyone sees it listed.
+    assert!(!after.contains("Make it global"), "not offered to a non-admin");
+    person
+        .post_form(&daemon, "/connections/global", &fields)
+        .await
+        .expect(403);
+    let admin_detail = admin
+        .get(&daemon, "/connections/detail?provider=openai&connection=default")
+        .await
+        .expect(200)
+        .text();
+    let admin_csrf = support::hidden_field(&admin_detail, "csrf_token");
+    let admin_fields = [
+        ("provider", "openai"),
+        ("connection", "default"),
+        ("csrf_token", admin_csrf.as_str()),
+    ];
+    admin
+        .post_form(&daemon, "/connections/global", &admin_fields)
+        .await
+        .expect(303);
+    let listed = person.get(&daemon, "/connections/").await.expect(200).text();
+    let global_section = listed.split("<h2>Global</h2>").nth(1).unwrap_or_default();
+    assert!(global_section.contains("<code>default</code>"), "{listed}");
+    assert!(!listed.contains(ADMIN_KEY));
+
+    // An admin viewing the person's connection sees everything but the secret, even asking.
+    let principal = person
+        .api(&daemon, poem::http::Method::GET, "/api/whoami", None, None)
+        .await
+        .expect(200)
+        .json()["principal_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let theirs = admin
+        .get(
+            &daemon,
+            &format!("/connections/detail?provider=openai&connection=work&principal={principal}"),
+        )
+        .await
+        .expect(200)
+        .text();
+    assert!(theirs.contains("Its secret values are not shown"), "{theirs}");
+    assert!(!theirs.contains("Reveal secret") && !theirs.contains(WORK_KEY));
+    let asked = admin
+        .post_form(
+            &daemon,
+            "/connections/reveal",
+            &[
+                ("provider", "openai"),
+                ("connection", "work"),
+                ("principal", principal.as_str()),
+                ("csrf_token", admin_csrf.as_str()),
+            ],
+        )
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        !asked.contains(WORK_KEY),
+        "an admin never sees another principal's secret"
+    );
+    // A person cannot look at another principal's connection at all.
+    let admin_principal = admin
+        .api(&daemon, poem::http::Method::GET, "/api/whoami", None, None)
+        .await
+        .expect(200)
+        .json()["principal_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    person
+        .get(
+            &daemon,
+            &format!("/connections/detail?provider=openai&connection=default&principal={admin_principal}"),
+        )
+        .await
+        .expect(403);
+
+    // Unset global, then log out of a connection.
+    admin
+        .post_form(&daemon, "/connections/global/unset", &admin_fields)
+        .await
+        .expect(303);
+    let listed = person.get(&daemon, "/connections/").await.expect(200).text();
+    assert!(listed.contains("No global connections."));
+    let gone = person
+        .post_form(&daemon, "/connections/logout", &fields)
+        .await
+        .expect(303);
+    assert_eq!(gone.location(), "/connections/?done=logout");
+    let listed = person
+        .get(&daemon, "/connections/?done=logout")
+        .await
+        .expect(200)
+        .text();
+    assert!(listed.contains("Logged out of the connection.") && !listed.contains("<code>work</code>"));
+    assert!(
+        person
+            .get(&daemon, "/connections/detail?provider=Open%E2%80%8BAI&connection=work")
+            .await
+            .expect(404)
+            .text()
+            .contains("\\u{200B}"),
+        "an invalid name is not found and shown escaped"
+    );
+}

@@ -23,17 +23,25 @@ pub(crate) enum Section {
     Dashboard,
     /// `/agents/`: the agents.
     Agents,
+    /// `/connections/`: the connections.
+    Connections,
     /// `/audit/`: the audit log.
     AuditLog,
 }
 
 impl Section {
-    const ALL: [Section; 3] = [Section::Dashboard, Section::Agents, Section::AuditLog];
+    const ALL: [Section; 4] = [
+        Section::Dashboard,
+        Section::Agents,
+        Section::Connections,
+        Section::AuditLog,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Section::Dashboard => "Dashboard",
             Section::Agents => "Agents",
+            Section::Connections => "Connections",
             Section::AuditLog => "Audit log",
         }
     }
@@ -42,6 +50,7 @@ impl Section {
         match self {
             Section::Dashboard => "/",
             Section::Agents => "/agents/",
+            Section::Connections => "/connections/",
             Section::AuditLog => "/audit/",
         }
     }

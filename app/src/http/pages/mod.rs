@@ -12,6 +12,7 @@ mod audit_rows;
 mod chrome;
 mod claims;
 pub use claims::pending_claim;
+mod connections;
 mod cookies;
 mod csrf;
 mod failures;
@@ -97,6 +98,48 @@ impl PagesApi {
     #[oai(path = "/agents/claim-link", method = "post", hidden)]
     async fn issue_claim_link(&self, request: &Request) -> PageResponse {
         PageResponse(agents::issue_claim_link(request).await)
+    }
+
+    /// The connections.
+    #[oai(path = "/connections", method = "get", hidden)]
+    async fn connections(&self, request: &Request) -> PageResponse {
+        PageResponse(connections::connections(request).await)
+    }
+
+    /// A connection's detail (`?provider=&connection=[&principal=]`).
+    #[oai(path = "/connections/detail", method = "get", hidden)]
+    async fn connection(&self, request: &Request) -> PageResponse {
+        PageResponse(connections::connection(request).await)
+    }
+
+    /// A connection's secret, for its owner.
+    #[oai(path = "/connections/reveal", method = "post", hidden)]
+    async fn reveal_connection(&self, request: &Request) -> PageResponse {
+        PageResponse(connections::reveal(request).await)
+    }
+
+    /// Make a connection the provider's default.
+    #[oai(path = "/connections/default", method = "post", hidden)]
+    async fn default_connection(&self, request: &Request) -> PageResponse {
+        PageResponse(connections::set_default(request).await)
+    }
+
+    /// Make an admin's connection global.
+    #[oai(path = "/connections/global", method = "post", hidden)]
+    async fn global_connection(&self, request: &Request) -> PageResponse {
+        PageResponse(connections::set_global(request).await)
+    }
+
+    /// Stop offering a provider's global connection.
+    #[oai(path = "/connections/global/unset", method = "post", hidden)]
+    async fn unset_global_connection(&self, request: &Request) -> PageResponse {
+        PageResponse(connections::unset_global(request).await)
+    }
+
+    /// Log out of a connection.
+    #[oai(path = "/connections/logout", method = "post", hidden)]
+    async fn logout_connection(&self, request: &Request) -> PageResponse {
+        PageResponse(connections::logout(request).await)
     }
 
     /// Sign in and sign up.
