@@ -498,3 +498,129 @@ async fn connections_are_managed_in_the_browser_and_secrets_stay_with_their_owne
         "an invalid name is not found and shown escaped"
     );
 }
+
+#[tokio::test]
+async fn the_provider_catalog_connects_and_lets_an_admin_configure_and_revoke() {
+    let daemon = Daemon::start().await;
+    let (_, mut admin) = daemon.claimed_agent("cat-admin-agent", "cat-admin@example.com").await;
+    let (agent, mut person) = daemon.claimed_agent("cat-agent", "cat-person@example.com").await;
+    agent.store_openai_key(&daemon, "default", KEY).await;
+
+    let catalog = person.get(&daemon, "/providers/").await.expect(200).text();
+    assert!(catalog.contains("<a href=\"/providers/\" aria-current=\"page\">Providers</a>"));
+    assert!(catalog.contains("OpenAI") && catalog.contains("GitHub"));
+    let oauth_only = person.get(&daemon, "/providers/?type=oauth2").await.expect(200).text();
+    assert!(
+        oauth_only.contains("GitHub") && !oauth_only.contains(">OpenAI<"),
+        "{oauth_only}"
+    );
+    assert!(oauth_only.contains("value=\"oauth2\" selected"));
+    let searched = person.get(&daemon, "/providers/?q=linea").await.expect(200).text();
+    assert!(searched.contains("Linear") && !searched.contains("GitHub"));
+
+    // Connect from the catalog: an API-key provider goes to the key form.
+    let detail = person
+        .get(&daemon, "/providers/detail?provider=openai")
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        detail.contains("Connect OpenAI") && detail.contains("<code>default</code>"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("OAuth client") && !detail.contains("Revoke everywhere"),
+        "admins only"
+    );
+    let csrf = support::hidden_field(&detail, "csrf_token");
+    let started = person
+        .post_form(
+            &daemon,
+            "/api/auth/providers/openai/connect",
+            &[("connection", "second"), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(303);
+    assert!(
+        started.location().starts_with("/auth/input?session="),
+        "{}",
+        started.location()
+    );
+
+    // A person who is not an admin cannot change a provider.
+    person
+        .post_form(
+            &daemon,
+            "/providers/configure",
+            &[("provider", "linear"), ("client_id", "x"), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(403);
+
+    // An admin sets an OAuth client: the secret is write-only.
+    let linear = admin
+        .get(&daemon, "/providers/detail?provider=linear")
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        linear.contains("/api/auth/callback/oauth"),
+        "the callback URL to register"
+    );
+    let admin_csrf = support::hidden_field(&linear, "csrf_token");
+    let saved = admin
+        .post_form(
+            &daemon,
+            "/providers/configure",
+            &[
+                ("provider", "linear"),
+                ("client_id", "linear-client-id"),
+                ("client_secret", "linear-client-secret-value"),
+                ("scopes", "read,write"),
+                ("csrf_token", &admin_csrf),
+            ],
+        )
+        .await
+        .expect(303);
+    let after = admin.get(&daemon, &saved.location()).await.expect(200).text();
+    assert!(after.contains("Client settings saved."), "{after}");
+    assert!(after.contains("value=\"linear-client-id\"") && after.contains("value=\"read,write\""));
+    assert!(
+        !after.contains("linear-client-secret-value"),
+        "the secret never comes back"
+    );
+    assert!(after.contains("stored; leave empty to keep it"));
+
+    // Revoking everywhere needs the box ticked, then logs everyone out.
+    let unconfirmed = admin
+        .post_form(
+            &daemon,
+            "/providers/revoke",
+            &[("provider", "openai"), ("csrf_token", &admin_csrf)],
+        )
+        .await
+        .expect(200)
+        .text();
+    assert!(unconfirmed.contains("Nothing was revoked"));
+    let openai_admin = admin
+        .get(&daemon, "/providers/detail?provider=openai")
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        openai_admin.contains("cat-person@example.com"),
+        "everyone's usage: {openai_admin}"
+    );
+    admin
+        .post_form(
+            &daemon,
+            "/providers/revoke",
+            &[("provider", "openai"), ("confirm", "yes"), ("csrf_token", &admin_csrf)],
+        )
+        .await
+        .expect(303);
+    agent
+        .post(&daemon, "/api/credentials/resolve", json!({"provider": "openai"}))
+        .await
+        .expect(404);
+}

@@ -25,15 +25,18 @@ pub(crate) enum Section {
     Agents,
     /// `/connections/`: the connections.
     Connections,
+    /// `/providers/`: the provider catalog.
+    Providers,
     /// `/audit/`: the audit log.
     AuditLog,
 }
 
 impl Section {
-    const ALL: [Section; 4] = [
+    const ALL: [Section; 5] = [
         Section::Dashboard,
         Section::Agents,
         Section::Connections,
+        Section::Providers,
         Section::AuditLog,
     ];
 
@@ -42,6 +45,7 @@ impl Section {
             Section::Dashboard => "Dashboard",
             Section::Agents => "Agents",
             Section::Connections => "Connections",
+            Section::Providers => "Providers",
             Section::AuditLog => "Audit log",
         }
     }
@@ -51,6 +55,7 @@ impl Section {
             Section::Dashboard => "/",
             Section::Agents => "/agents/",
             Section::Connections => "/connections/",
+            Section::Providers => "/providers/",
             Section::AuditLog => "/audit/",
         }
     }

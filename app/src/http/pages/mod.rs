@@ -20,6 +20,7 @@ mod forms;
 mod home;
 pub mod html;
 mod provider_login;
+mod providers;
 mod redirects;
 mod signed_in;
 
@@ -140,6 +141,30 @@ impl PagesApi {
     #[oai(path = "/connections/logout", method = "post", hidden)]
     async fn logout_connection(&self, request: &Request) -> PageResponse {
         PageResponse(connections::logout(request).await)
+    }
+
+    /// The provider catalog.
+    #[oai(path = "/providers", method = "get", hidden)]
+    async fn providers(&self, request: &Request) -> PageResponse {
+        PageResponse(providers::providers(request).await)
+    }
+
+    /// A provider's detail (`?provider=`).
+    #[oai(path = "/providers/detail", method = "get", hidden)]
+    async fn provider(&self, request: &Request) -> PageResponse {
+        PageResponse(providers::provider(request).await)
+    }
+
+    /// An admin's OAuth client settings for a provider.
+    #[oai(path = "/providers/configure", method = "post", hidden)]
+    async fn configure_provider(&self, request: &Request) -> PageResponse {
+        PageResponse(providers::configure(request).await)
+    }
+
+    /// An admin revoking a provider everywhere.
+    #[oai(path = "/providers/revoke", method = "post", hidden)]
+    async fn revoke_provider(&self, request: &Request) -> PageResponse {
+        PageResponse(providers::revoke(request).await)
     }
 
     /// Sign in and sign up.

@@ -1,0 +1,374 @@
+//! `/providers/` and `/providers/detail?provider=`: the catalog (bundled and custom, with a
+//! type filter and a search), and one provider with Connect, the person's connections to it,
+//! and for admins its OAuth client settings (the secret write-only), everyone's usage and
+//! revoking it everywhere. The same services as the API's provider routes decide.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use poem::http::StatusCode;
+use poem::{Request, Response};
+use serde_json::{Map, Value};
+
+use super::chrome::{self, Chrome, Flash, Section, filters};
+use super::forms::encode_query;
+use super::{
+    SignedIn, failure_page, form_fields, login_location, missing_state, query_param, see_other, session_token_valid,
+    signed_in, state_of,
+};
+use crate::http::api::path_names;
+use crate::http::errors::ApiError;
+use crate::state::SharedState;
+use authsome_domain::ProviderName;
+use authsome_domain::provider_definition::{AuthType, ProviderDefinition};
+use authsome_services::credentials::{self, VaultScope};
+use authsome_services::{ServiceError, connections, providers};
+
+struct ProviderRow {
+    name: String,
+    display_name: String,
+    auth_type: &'static str,
+    source: &'static str,
+    connected: usize,
+    detail_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "providers.html")]
+struct ProvidersPage {
+    chrome: Chrome,
+    query: String,
+    kind: String,
+    type_options: Vec<(&'static str, &'static str)>,
+    providers: Vec<ProviderRow>,
+}
+
+/// An input of the OAuth client form.
+struct ClientField {
+    name: String,
+    label: String,
+    secret: bool,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "provider.html")]
+struct ProviderPage {
+    chrome: Chrome,
+    name: String,
+    display_name: String,
+    description: Option<String>,
+    auth_type: &'static str,
+    flow: &'static str,
+    source: &'static str,
+    api_url: Option<String>,
+    docs_url: Option<String>,
+    browser_only: bool,
+    return_url: String,
+    connections: Vec<(String, String)>,
+    is_admin: bool,
+    callback_url: Option<String>,
+    fields: Vec<ClientField>,
+    has_client: bool,
+    client_secret_set: bool,
+    configuration_error: Option<String>,
+    usage: Vec<(String, String)>,
+}
+
+fn detail_href(provider: &str) -> String {
+    format!("/providers/detail?{}", encode_query(&[("provider", provider)]))
+}
+
+/// The signed-in person, or the response that sends them to sign in first.
+async fn person_or_sign_in(request: &Request) -> Result<SignedIn, Response> {
+    match signed_in(request).await {
+        Ok(Some(person)) => Ok(person),
+        Ok(None) => {
+            let here = request.uri().path_and_query().map_or("/", |p| p.as_str());
+            Err(see_other(&login_location(here)))
+        }
+        Err(error) => Err(failure_page(error)),
+    }
+}
+
+/// `GET /providers/?q=&type=`.
+pub(super) async fn providers(request: &Request) -> Response {
+    let Some(state) = state_of(request) else {
+        return missing_state();
+    };
+    let person = match person_or_sign_in(request).await {
+        Ok(person) => person,
+        Err(response) => return response,
+    };
+    let scope = VaultScope::of(&state, &person.caller);
+    let (all, by_source, groups) = match tokio::try_join!(
+        async { state.catalog.list().await.map_err(ServiceError::from) },
+        async { state.catalog.list_by_source().await.map_err(ServiceError::from) },
+        credentials::list_connections(&scope),
+    ) {
+        Ok(all) => all,
+        Err(error) => return failure_page(error.into()),
+    };
+    let custom: Vec<&str> = by_source.custom.iter().map(|d| d.name.as_str()).collect();
+    let connected: HashMap<&str, usize> = groups.iter().map(|g| (g.name.as_str(), g.connections.len())).collect();
+    let query = query_param(request, "q")
+        .map(|q| q.trim().to_owned())
+        .unwrap_or_default();
+    let needle = query.to_lowercase();
+    let kind = query_param(request, "type")
+        .filter(|k| ["api_key", "oauth2", "browser"].contains(&k.as_str()))
+        .unwrap_or_default();
+    let rows = all
+        .iter()
+        .filter(|d| kind.is_empty() || d.auth_type.as_str() == kind)
+        .filter(|d| {
+            needle.is_empty()
+                || d.name.to_lowercase().contains(&needle)
+                || d.display_name.to_lowercase().contains(&needle)
+        })
+        .map(|d| ProviderRow {
+            name: d.name.clone(),
+            display_name: d.display_name.clone(),
+            auth_type: d.auth_type.as_str(),
+            source: if custom.contains(&d.name.as_str()) {
+                "custom"
+            } else {
+                "bundled"
+            },
+            connected: connected.get(d.name.as_str()).copied().unwrap_or(0),
+            detail_href: detail_href(&d.name),
+        })
+        .collect();
+    let page = ProvidersPage {
+        chrome: Chrome::new(&person, Section::Providers, "Providers"),
+        query,
+        kind,
+        type_options: vec![
+            ("", "Any type"),
+            ("api_key", "API key"),
+            ("oauth2", "OAuth"),
+            ("browser", "Browser"),
+        ],
+        providers: rows,
+    };
+    chrome::render(StatusCode::OK, &page)
+}
+
+/// What the client form shows: the configuration fields with their values (what was typed
+/// when `typed` is given, the stored settings otherwise; never the secret).
+fn client_fields(
+    definition: &ProviderDefinition,
+    stored: &[Value],
+    typed: Option<&HashMap<String, String>>,
+) -> Vec<ClientField> {
+    stored
+        .iter()
+        .filter_map(|field| {
+            let name = field.get("name")?.as_str()?.to_owned();
+            let secret = field.get("secret").and_then(Value::as_bool).unwrap_or(false);
+            let stored_value = field.get("default").and_then(Value::as_str).unwrap_or("").to_owned();
+            let value = match typed {
+                _ if secret => String::new(),
+                Some(typed) => typed.get(&name).cloned().unwrap_or(stored_value),
+                None => stored_value,
+            };
+            Some(ClientField {
+                label: field.get("label").and_then(Value::as_str).unwrap_or(&name).to_owned(),
+                name,
+                secret,
+                value,
+            })
+        })
+        .filter(|_| definition.auth_type == AuthType::Oauth2)
+        .collect()
+}
+
+/// The detail page of `provider`; `typed` and `configuration_error` refill the client form
+/// after a refused change.
+async fn detail_page(
+    state: &SharedState,
+    person: &SignedIn,
+    provider: &ProviderName,
+    flash: Option<Flash>,
+    typed: Option<&HashMap<String, String>>,
+    configuration_error: Option<String>,
+) -> Response {
+    let caller = &person.caller;
+    let definition = match state.catalog.get(provider).await {
+        Ok(definition) => definition,
+        Err(error) => return failure_page(error.into()),
+    };
+    let is_custom = match state.catalog.is_custom(provider).await {
+        Ok(custom) => custom,
+        Err(error) => return failure_page(error.into()),
+    };
+    let own = match connections::connections_to(&VaultScope::of(state, caller), provider).await {
+        Ok(own) => own,
+        Err(error) => return failure_page(error.into()),
+    };
+    let is_admin = caller.is_admin();
+    let client = if is_admin {
+        match credentials::client_record(state, provider.as_str()).await {
+            Ok(client) => client,
+            Err(error) => return failure_page(error.into()),
+        }
+    } else {
+        None
+    };
+    let usage = match connections::provider_usage(state, caller, provider).await {
+        Ok(usage) => usage,
+        Err(error) => return failure_page(error.into()),
+    };
+    let stored_fields = if is_admin {
+        providers::configuration_fields(&definition, client.as_ref())
+    } else {
+        Vec::new()
+    };
+    let here = detail_href(provider.as_str());
+    let page = ProviderPage {
+        chrome: Chrome::new(person, Section::Providers, definition.display_name.clone()).with_flash(flash),
+        name: definition.name.clone(),
+        display_name: definition.display_name.clone(),
+        description: definition.description.clone(),
+        auth_type: definition.auth_type.as_str(),
+        flow: definition.flow.as_str(),
+        source: if is_custom { "custom" } else { "bundled" },
+        api_url: definition.primary_api_url().map(str::to_owned),
+        docs_url: definition
+            .docs_url
+            .clone()
+            .filter(|url| url.starts_with("https://") || url.starts_with("http://")),
+        browser_only: definition.auth_type == AuthType::Browser,
+        return_url: here,
+        connections: own
+            .iter()
+            .map(|record| {
+                let href = format!(
+                    "/connections/detail?{}",
+                    encode_query(&[("provider", provider.as_str()), ("connection", &record.connection_name)])
+                );
+                (record.connection_name.clone(), href)
+            })
+            .collect(),
+        is_admin,
+        callback_url: (is_admin && definition.auth_type == AuthType::Oauth2)
+            .then(|| state.url("/api/auth/callback/oauth")),
+        fields: client_fields(&definition, &stored_fields, typed),
+        has_client: client.is_some(),
+        client_secret_set: client
+            .as_ref()
+            .is_some_and(|c| c.client_secret.as_ref().is_some_and(|s| !s.is_empty())),
+        configuration_error,
+        usage: usage
+            .iter()
+            .map(|row| {
+                let names: Vec<&str> = row.connections.iter().map(|c| c.connection_name.as_str()).collect();
+                (row.principal.email.as_str().to_owned(), names.join(", "))
+            })
+            .collect(),
+    };
+    chrome::render(StatusCode::OK, &page)
+}
+
+/// `GET /providers/detail?provider=`.
+pub(super) async fn provider(request: &Request) -> Response {
+    let Some(state) = state_of(request) else {
+        return missing_state();
+    };
+    let person = match person_or_sign_in(request).await {
+        Ok(person) => person,
+        Err(response) => return response,
+    };
+    let provider = match path_names::provider(&query_param(request, "provider").unwrap_or_default()) {
+        Ok(provider) => provider,
+        Err(error) => return failure_page(error),
+    };
+    let flash = match query_param(request, "done").as_deref() {
+        Some("configured") => Some(Flash::notice("Client settings saved.")),
+        Some("unchanged") => Some(Flash::notice("Nothing changed.")),
+        Some("revoked") => Some(Flash::notice(
+            "Revoked everywhere: every connection to it was logged out.",
+        )),
+        _ => None,
+    };
+    detail_page(&state, &person, &provider, flash, None, None).await
+}
+
+/// An admin's form post on a provider, CSRF-checked.
+async fn admin_action(
+    request: &Request,
+) -> Result<(SharedState, SignedIn, ProviderName, HashMap<String, String>), Response> {
+    let Some(state) = state_of(request) else {
+        return Err(missing_state());
+    };
+    let person = person_or_sign_in(request).await?;
+    let fields = form_fields(request);
+    if !session_token_valid(request, &fields, &person) {
+        return Err(failure_page(ApiError::detail(
+            StatusCode::FORBIDDEN,
+            "Missing or invalid CSRF token",
+        )));
+    }
+    person.caller.require_admin().map_err(|e| failure_page(e.into()))?;
+    let provider = path_names::provider(fields.get("provider").map_or("", String::as_str)).map_err(failure_page)?;
+    Ok((state, person, provider, fields))
+}
+
+fn back(provider: &ProviderName, done: &str) -> Response {
+    see_other(&format!("{}&done={done}", detail_href(provider.as_str())))
+}
+
+/// `POST /providers/configure` (admins): the OAuth client settings. A refused change comes
+/// back on the form, filled with what was typed (the secret excepted).
+pub(super) async fn configure(request: &Request) -> Response {
+    let (state, person, provider, fields) = match admin_action(request).await {
+        Ok(action) => action,
+        Err(response) => return response,
+    };
+    let mut inputs = Map::new();
+    for name in ["client_id", "client_secret", "base_url", "api_url", "scopes"] {
+        if let Some(value) = fields.get(name) {
+            // An empty secret keeps the stored one.
+            if name == "client_secret" && value.is_empty() {
+                continue;
+            }
+            inputs.insert(name.to_owned(), Value::String(value.trim().to_owned()));
+        }
+    }
+    match providers::update_configuration(&state, &person.caller, &provider, &inputs).await {
+        Ok(true) => back(&provider, "configured"),
+        Ok(false) => back(&provider, "unchanged"),
+        Err(error) => {
+            let error = ApiError::from(error);
+            if error.status().is_client_error() {
+                let message = error.message().unwrap_or("These settings were refused").to_owned();
+                detail_page(&state, &person, &provider, None, Some(&fields), Some(message)).await
+            } else {
+                failure_page(error)
+            }
+        }
+    }
+}
+
+/// `POST /providers/revoke` (admins, with the confirmation box ticked).
+pub(super) async fn revoke(request: &Request) -> Response {
+    let (state, person, provider, fields) = match admin_action(request).await {
+        Ok(action) => action,
+        Err(response) => return response,
+    };
+    if fields.get("confirm").map(String::as_str) != Some("yes") {
+        return detail_page(
+            &state,
+            &person,
+            &provider,
+            Some(Flash::notice("Nothing was revoked: tick the box to confirm.")),
+            None,
+            None,
+        )
+        .await;
+    }
+    match credentials::revoke(&state, &person.caller, &provider).await {
+        Ok(()) => back(&provider, "revoked"),
+        Err(error) => failure_page(error.into()),
+    }
+}
