@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::ServiceError;
-use crate::audit::{self};
+use crate::audit::{self, AuditEventExt};
 use crate::context::ServiceContext;
 
 /// A failed sign-in window: failures per email are counted over this many seconds.
@@ -311,6 +311,15 @@ pub async fn provision_admin(
     if principal.password_hash.is_some() {
         return Ok(None);
     }
+    Ok(Some(issue_setup_token(state_registries, email, ttl_seconds).await?))
+}
+
+/// A one-time setup token for `email`, valid `ttl_seconds`, stored by its digest.
+async fn issue_setup_token(
+    state_registries: &authsome_ports::Registries,
+    email: &Email,
+    ttl_seconds: i64,
+) -> Result<String, ServiceError> {
     let token = authsome_domain::random_token::url_safe(32);
     let mut config = state_registries.server_config.load().await?;
     let mut tokens = match config.extra.remove(SETUP_TOKENS_KEY) {
@@ -333,7 +342,96 @@ pub async fn provision_admin(
     tokens.insert(token_digest(&token), Value::Object(entry));
     config.extra.insert(SETUP_TOKENS_KEY.to_owned(), Value::Object(tokens));
     state_registries.server_config.save(&config).await?;
-    Ok(Some(token))
+    Ok(token)
+}
+
+/// Why an invitation was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum InvitationError {
+    /// The email already has an account with a password.
+    #[error("{0} already has an account")]
+    AlreadyRegistered(String),
+    /// The email is not an email address.
+    #[error("{0}")]
+    InvalidEmail(String),
+    /// Anything else (not an admin, a store failing).
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// An admin invites `email` with `role`: the account is created without a password (or, when
+/// an earlier invitation was never used, given the new role) and a one-time sign-up token,
+/// valid `ttl_seconds`, is returned, with which that person sets their password. This is how
+/// people join while open sign-up is off. An account that already has a password is refused.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor()))]
+pub async fn invite(
+    state: &ServiceContext,
+    caller: &crate::ownership::Caller,
+    email: &str,
+    role: Role,
+    ttl_seconds: i64,
+) -> Result<String, InvitationError> {
+    caller.require_admin()?;
+    let email = Email::parse(email).map_err(|e| InvitationError::InvalidEmail(e.to_string()))?;
+    let registries = &state.registries;
+    let principal = match registries
+        .principals
+        .get_by_email(&email)
+        .await
+        .map_err(ServiceError::from)?
+    {
+        Some(existing) if existing.password_hash.is_some() => {
+            return Err(InvitationError::AlreadyRegistered(email.as_str().to_owned()));
+        }
+        Some(existing) => {
+            if existing.role != role {
+                registries
+                    .principals
+                    .set_role(&existing.id, role)
+                    .await
+                    .map_err(ServiceError::from)?;
+            }
+            existing
+        }
+        None => registries
+            .principals
+            .create(NewPrincipal {
+                email: email.clone(),
+                password_hash: None,
+                role: RolePolicy::Fixed(role),
+            })
+            .await
+            .map_err(ServiceError::from)?,
+    };
+    let event = audit::event_by("account.invited", caller)
+        .status("success")
+        .with("invited_principal_id", principal.id.as_str())
+        .with("role", role.as_str());
+    let token = audit::recorded(state, event, async {
+        registries.bindings.ensure_default_vault(&principal.id).await?;
+        issue_setup_token(registries, &email, ttl_seconds).await
+    })
+    .await?;
+    Ok(token)
+}
+
+/// Ends every browser session of the caller's account, on every replica (this one too).
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor()))]
+pub async fn sign_out_everywhere(
+    state: &ServiceContext,
+    caller: &crate::ownership::Caller,
+) -> Result<u64, ServiceError> {
+    let event = audit::event_by("account.signed_out_everywhere", caller).status("success");
+    audit::recorded(state, event, async {
+        Ok::<_, ServiceError>(
+            state
+                .runtime
+                .browser_sessions
+                .delete_for_principal(&caller.principal_id)
+                .await?,
+        )
+    })
+    .await
 }
 
 async fn setup_token_matches(state: &ServiceContext, token: &str, email: &Email) -> Result<bool, ServiceError> {

@@ -624,3 +624,136 @@ async fn the_provider_catalog_connects_and_lets_an_admin_configure_and_revoke() 
         .await
         .expect(404);
 }
+
+/// The `setup` token in a sign-up link shown on a page.
+fn setup_token_in(html: &str) -> String {
+    let start = html.find("setup=").expect("a sign-up link") + "setup=".len();
+    html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+#[tokio::test]
+async fn settings_show_the_account_and_an_admin_invites_people_while_sign_up_is_closed() {
+    let daemon = Daemon::start_with(&[("AUTHSOME_OPEN_SIGNUP", "off")]).await;
+    let admin_email = authsome_domain::Email::parse("boss@example.com").expect("email");
+    let token = authsome_services::accounts::provision_admin(&daemon.state.registries, &admin_email, 3600)
+        .await
+        .expect("provision")
+        .expect("a setup token");
+    let mut admin = Browser::default();
+    admin
+        .sign_up_with_setup(&daemon, "boss@example.com", &token)
+        .await
+        .expect(303);
+
+    let settings = admin.get(&daemon, "/settings/").await.expect(200).text();
+    assert!(settings.contains("<a href=\"/settings/\" aria-current=\"page\">Settings</a>"));
+    assert!(
+        settings.contains("boss@example.com") && settings.contains("vault_"),
+        "{settings}"
+    );
+    assert!(settings.contains("AES-256-GCM"), "the encryption mode");
+    assert!(settings.contains("authsome 0.7.2"), "the protocol version");
+    assert!(settings.contains("Sign-up is closed on this server"));
+
+    // A refused invitation keeps what was typed, next to the field.
+    let csrf = support::hidden_field(&settings, "csrf_token");
+    let refused = admin
+        .post_form(
+            &daemon,
+            "/settings/invitations",
+            &[("email", "not-an-email"), ("role", "admin"), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(200)
+        .text();
+    assert!(refused.contains("Enter an email address"), "{refused}");
+    assert!(refused.contains("value=\"not-an-email\"") && refused.contains("value=\"admin\" selected"));
+    let already = admin
+        .post_form(
+            &daemon,
+            "/settings/invitations",
+            &[("email", "boss@example.com"), ("role", "user"), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(200)
+        .text();
+    assert!(already.contains("This email already has an account."));
+
+    // An invitation: a one-time link that signs the invited person up with the given role.
+    let invited = admin
+        .post_form(
+            &daemon,
+            "/settings/invitations",
+            &[
+                ("email", "newcomer@example.com"),
+                ("role", "admin"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        invited.contains("Send this sign-up link to newcomer@example.com"),
+        "{invited}"
+    );
+    assert!(invited.contains("invited, not signed up yet"));
+    let link_token = setup_token_in(&invited);
+    let mut stranger = Browser::default();
+    stranger
+        .sign_up(&daemon, "stranger@example.com", "a long enough password", "/")
+        .await;
+    stranger.get(&daemon, "/settings/").await.expect(303);
+    assert!(
+        stranger
+            .get(&daemon, "/settings/")
+            .await
+            .location()
+            .starts_with("/login"),
+        "sign-up stays closed without an invitation"
+    );
+    let mut newcomer = Browser::default();
+    newcomer
+        .sign_up_with_setup(&daemon, "newcomer@example.com", &link_token)
+        .await
+        .expect(303);
+    let theirs = newcomer.get(&daemon, "/settings/").await.expect(200).text();
+    assert!(
+        theirs.contains("newcomer@example.com") && theirs.contains("Principals"),
+        "invited as admin"
+    );
+    let mut again = Browser::default();
+    again
+        .sign_up_with_setup(&daemon, "newcomer@example.com", &link_token)
+        .await;
+    assert!(
+        again.get(&daemon, "/settings/").await.location().starts_with("/login"),
+        "the link works once"
+    );
+
+    // Without the session's CSRF token nothing is created.
+    admin
+        .post_form(
+            &daemon,
+            "/settings/invitations",
+            &[("email", "someone@example.com"), ("role", "user")],
+        )
+        .await
+        .expect(403);
+
+    // Sign out everywhere ends every session of the account.
+    let mut second_browser = Browser::default();
+    second_browser
+        .sign_in(&daemon, "boss@example.com", "a long enough password")
+        .await
+        .expect(303);
+    admin
+        .post_form(&daemon, "/settings/sign-out-everywhere", &[("csrf_token", &csrf)])
+        .await
+        .expect(303);
+    second_browser.get(&daemon, "/settings/").await.expect(303);
+    admin.get(&daemon, "/settings/").await.expect(303);
+}

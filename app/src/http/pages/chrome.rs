@@ -29,15 +29,18 @@ pub(crate) enum Section {
     Providers,
     /// `/audit/`: the audit log.
     AuditLog,
+    /// `/settings/`: the account and the server.
+    Settings,
 }
 
 impl Section {
-    const ALL: [Section; 5] = [
+    const ALL: [Section; 6] = [
         Section::Dashboard,
         Section::Agents,
         Section::Connections,
         Section::Providers,
         Section::AuditLog,
+        Section::Settings,
     ];
 
     fn label(self) -> &'static str {
@@ -47,6 +50,7 @@ impl Section {
             Section::Connections => "Connections",
             Section::Providers => "Providers",
             Section::AuditLog => "Audit log",
+            Section::Settings => "Settings",
         }
     }
 
@@ -57,6 +61,7 @@ impl Section {
             Section::Connections => "/connections/",
             Section::Providers => "/providers/",
             Section::AuditLog => "/audit/",
+            Section::Settings => "/settings/",
         }
     }
 }

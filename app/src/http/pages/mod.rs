@@ -22,6 +22,7 @@ pub mod html;
 mod provider_login;
 mod providers;
 mod redirects;
+mod settings;
 mod signed_in;
 
 pub use cookies::{cleared_session_cookie, session_cookie, with_cookie};
@@ -165,6 +166,24 @@ impl PagesApi {
     #[oai(path = "/providers/revoke", method = "post", hidden)]
     async fn revoke_provider(&self, request: &Request) -> PageResponse {
         PageResponse(providers::revoke(request).await)
+    }
+
+    /// The account and the server.
+    #[oai(path = "/settings", method = "get", hidden)]
+    async fn settings(&self, request: &Request) -> PageResponse {
+        PageResponse(settings::settings(request).await)
+    }
+
+    /// An admin's invitation.
+    #[oai(path = "/settings/invitations", method = "post", hidden)]
+    async fn invite(&self, request: &Request) -> PageResponse {
+        PageResponse(settings::invite(request).await)
+    }
+
+    /// Ending every session of the account.
+    #[oai(path = "/settings/sign-out-everywhere", method = "post", hidden)]
+    async fn sign_out_everywhere(&self, request: &Request) -> PageResponse {
+        PageResponse(settings::sign_out_everywhere(request).await)
     }
 
     /// Sign in and sign up.
