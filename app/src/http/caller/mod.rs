@@ -1,9 +1,9 @@
 //! Authenticating requests: proof-of-possession tokens and browser sessions, as poem-openapi
 //! extractors that also document the security schemes in the OpenAPI document.
 //!
-//! - [`pop`]: an agent's signed request (the proof, its token id's single use, the quota);
-//! - [`browser_session`]: a person's session cookie, and the CSRF token its writes carry;
-//! - [`extractors`]: the caller types handlers take, one per way a route may be called.
+//! - `pop`: an agent's signed request (the proof, its token id's single use, the quota);
+//! - `browser_session`: a person's session cookie, and the CSRF token its writes carry;
+//! - `extractors`: the caller types handlers take, one per way a route may be called.
 
 mod browser_session;
 mod extractors;
