@@ -757,3 +757,134 @@ async fn settings_show_the_account_and_an_admin_invites_people_while_sign_up_is_
     second_browser.get(&daemon, "/settings/").await.expect(303);
     admin.get(&daemon, "/settings/").await.expect(303);
 }
+
+#[tokio::test]
+async fn an_admin_registers_edits_and_deletes_a_custom_provider_with_errors_on_the_form() {
+    let daemon = Daemon::start().await;
+    let (_, mut admin) = daemon
+        .claimed_agent("custom-admin-agent", "custom-admin@example.com")
+        .await;
+    let (_, mut person) = daemon.claimed_agent("custom-agent", "custom-person@example.com").await;
+    person.get(&daemon, "/providers/new").await.expect(403);
+
+    let form = admin.get(&daemon, "/providers/new").await.expect(200).text();
+    assert!(
+        form.contains("&#34;auth_type&#34;: &#34;api_key&#34;"),
+        "an example to start from: {form}"
+    );
+    let csrf = support::hidden_field(&form, "csrf_token");
+
+    // Not JSON, then JSON the schema refuses: the form comes back with the text as typed.
+    let broken = "{\"name\": \"acme-api\", ";
+    let refused = admin
+        .post_form(
+            &daemon,
+            "/providers/new",
+            &[("definition", broken), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(422)
+        .text();
+    assert!(refused.contains("This is not valid JSON"), "{refused}");
+    assert!(
+        refused.contains("{&#34;name&#34;: &#34;acme-api&#34;, "),
+        "what was typed is kept"
+    );
+    let incomplete = r#"{"name": "acme-api", "display_name": "Acme"}"#;
+    let refused = admin
+        .post_form(
+            &daemon,
+            "/providers/new",
+            &[("definition", incomplete), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(422)
+        .text();
+    assert!(refused.contains("aria-invalid=\"true\""), "{refused}");
+
+    let definition = r#"{
+      "name": "acme-api",
+      "display_name": "Acme API",
+      "auth_type": "api_key",
+      "flow": "api_key",
+      "api_key": {"header_name": "X-Api-Key"},
+      "api_url": "api.acme.example"
+    }"#;
+    let created = admin
+        .post_form(
+            &daemon,
+            "/providers/new",
+            &[("definition", definition), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(303);
+    let detail = admin.get(&daemon, &created.location()).await.expect(200).text();
+    assert!(
+        detail.contains("Provider registered.") && detail.contains("Acme API"),
+        "{detail}"
+    );
+    assert!(detail.contains("custom") && detail.contains("Edit or delete this definition"));
+    let catalog = person.get(&daemon, "/providers/?q=acme").await.expect(200).text();
+    assert!(catalog.contains("Acme API") && catalog.contains("custom"));
+
+    // Edit: the stored definition comes back in the form; the name cannot change.
+    let edit = admin
+        .get(&daemon, "/providers/edit?provider=acme-api")
+        .await
+        .expect(200)
+        .text();
+    assert!(edit.contains("Acme API"));
+    let renamed = definition.replace("\"acme-api\"", "\"other-name\"");
+    let refused = admin
+        .post_form(
+            &daemon,
+            "/providers/edit",
+            &[
+                ("provider", "acme-api"),
+                ("definition", &renamed),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await
+        .expect(422)
+        .text();
+    assert!(refused.contains("must match"), "{refused}");
+    let retitled = definition.replace("Acme API", "Acme Cloud API");
+    let saved = admin
+        .post_form(
+            &daemon,
+            "/providers/edit",
+            &[
+                ("provider", "acme-api"),
+                ("definition", &retitled),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await
+        .expect(303);
+    let after = admin.get(&daemon, &saved.location()).await.expect(200).text();
+    assert!(after.contains("Definition saved.") && after.contains("Acme Cloud API"));
+    admin.get(&daemon, "/providers/edit?provider=openai").await.expect(404);
+
+    // Delete needs the box ticked.
+    let kept = admin
+        .post_form(
+            &daemon,
+            "/providers/delete",
+            &[("provider", "acme-api"), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(303);
+    assert!(kept.location().ends_with("done=kept"));
+    let deleted = admin
+        .post_form(
+            &daemon,
+            "/providers/delete",
+            &[("provider", "acme-api"), ("confirm", "yes"), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(303);
+    assert_eq!(deleted.location(), "/providers/?done=deleted");
+    let catalog = admin.get(&daemon, &deleted.location()).await.expect(200).text();
+    assert!(catalog.contains("Provider deleted") && !catalog.contains("Acme Cloud API"));
+}

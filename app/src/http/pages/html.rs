@@ -41,7 +41,8 @@ main{max-width:34rem;margin:3rem auto;background:#fff;border:1px solid #dde1e8;b
 main.wide{max-width:52rem}\
 h1{font-size:1.4rem;margin:0 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}\
 label{display:block;margin:.8rem 0 .3rem;font-weight:600}\
-input[type=email],input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #b9c0cc;border-radius:6px;font-size:1rem}\
+input[type=email],input[type=password],input[type=text],select,textarea{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #b9c0cc;border-radius:6px;font-size:1rem}\
+textarea{font-family:ui-monospace,monospace;font-size:.9rem}\
 button{margin-top:1rem;padding:.55rem 1.1rem;border:0;border-radius:6px;background:#2456d3;color:#fff;font-size:1rem;cursor:pointer}\
 button.secondary{background:#5b6475}\
 .error{background:#fdecec;border:1px solid #f3b5b5;color:#8a1c1c;padding:.6rem;border-radius:6px}\

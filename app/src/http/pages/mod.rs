@@ -162,6 +162,36 @@ impl PagesApi {
         PageResponse(providers::configure(request).await)
     }
 
+    /// An admin's form for a new custom provider.
+    #[oai(path = "/providers/new", method = "get", hidden)]
+    async fn new_provider(&self, request: &Request) -> PageResponse {
+        PageResponse(providers::new_provider(request).await)
+    }
+
+    /// An admin registering a custom provider.
+    #[oai(path = "/providers/new", method = "post", hidden)]
+    async fn create_provider(&self, request: &Request) -> PageResponse {
+        PageResponse(providers::create_provider(request).await)
+    }
+
+    /// An admin's form for a custom provider's definition (`?provider=`).
+    #[oai(path = "/providers/edit", method = "get", hidden)]
+    async fn edit_provider(&self, request: &Request) -> PageResponse {
+        PageResponse(providers::edit_provider(request).await)
+    }
+
+    /// An admin saving a custom provider's definition.
+    #[oai(path = "/providers/edit", method = "post", hidden)]
+    async fn save_provider(&self, request: &Request) -> PageResponse {
+        PageResponse(providers::save_provider(request).await)
+    }
+
+    /// An admin deleting a custom provider.
+    #[oai(path = "/providers/delete", method = "post", hidden)]
+    async fn delete_provider(&self, request: &Request) -> PageResponse {
+        PageResponse(providers::delete_provider(request).await)
+    }
+
     /// An admin revoking a provider everywhere.
     #[oai(path = "/providers/revoke", method = "post", hidden)]
     async fn revoke_provider(&self, request: &Request) -> PageResponse {

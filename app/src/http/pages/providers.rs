@@ -37,6 +37,7 @@ struct ProviderRow {
 #[template(path = "providers.html")]
 struct ProvidersPage {
     chrome: Chrome,
+    is_admin: bool,
     query: String,
     kind: String,
     type_options: Vec<(&'static str, &'static str)>,
@@ -64,6 +65,7 @@ struct ProviderPage {
     api_url: Option<String>,
     docs_url: Option<String>,
     browser_only: bool,
+    editable: bool,
     return_url: String,
     connections: Vec<(String, String)>,
     is_admin: bool,
@@ -139,8 +141,15 @@ pub(super) async fn providers(request: &Request) -> Response {
             detail_href: detail_href(&d.name),
         })
         .collect();
+    let flash = match query_param(request, "done").as_deref() {
+        Some("deleted") => Some(Flash::notice(
+            "Provider deleted, and every connection to it logged out.",
+        )),
+        _ => None,
+    };
     let page = ProvidersPage {
-        chrome: Chrome::new(&person, Section::Providers, "Providers"),
+        is_admin: person.caller.is_admin(),
+        chrome: Chrome::new(&person, Section::Providers, "Providers").with_flash(flash),
         query,
         kind,
         type_options: vec![
@@ -239,6 +248,7 @@ async fn detail_page(
             .clone()
             .filter(|url| url.starts_with("https://") || url.starts_with("http://")),
         browser_only: definition.auth_type == AuthType::Browser,
+        editable: is_admin && is_custom,
         return_url: here,
         connections: own
             .iter()
@@ -289,6 +299,9 @@ pub(super) async fn provider(request: &Request) -> Response {
         Some("revoked") => Some(Flash::notice(
             "Revoked everywhere: every connection to it was logged out.",
         )),
+        Some("registered") => Some(Flash::notice("Provider registered.")),
+        Some("saved") => Some(Flash::notice("Definition saved.")),
+        Some("kept") => Some(Flash::notice("Nothing was deleted: tick the box to confirm.")),
         _ => None,
     };
     detail_page(&state, &person, &provider, flash, None, None).await
@@ -371,4 +384,221 @@ pub(super) async fn revoke(request: &Request) -> Response {
         Ok(()) => back(&provider, "revoked"),
         Err(error) => failure_page(error.into()),
     }
+}
+
+/// A complete API-key definition, as a starting point for a new one.
+const EXAMPLE_DEFINITION: &str = r#"{
+  "name": "my-service",
+  "display_name": "My Service",
+  "auth_type": "api_key",
+  "flow": "api_key",
+  "api_key": {
+    "header_name": "Authorization",
+    "header_prefix": "Bearer"
+  },
+  "api_url": "api.example.com"
+}"#;
+
+#[derive(Template)]
+#[template(path = "provider_form.html")]
+struct ProviderFormPage {
+    chrome: Chrome,
+    editing: bool,
+    name: String,
+    action: &'static str,
+    back_href: String,
+    definition: String,
+    force: bool,
+    error: Option<String>,
+}
+
+/// The create or edit form, refilled with what was typed after a refusal.
+fn provider_form(
+    person: &SignedIn,
+    editing: Option<&ProviderName>,
+    definition: String,
+    force: bool,
+    error: Option<String>,
+) -> Response {
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = ProviderFormPage {
+        chrome: Chrome::new(person, Section::Providers, "Custom provider"),
+        editing: editing.is_some(),
+        name: editing.map(|p| p.as_str().to_owned()).unwrap_or_default(),
+        action: if editing.is_some() {
+            "/providers/edit"
+        } else {
+            "/providers/new"
+        },
+        back_href: editing.map_or_else(|| "/providers/".to_owned(), |p| detail_href(p.as_str())),
+        definition,
+        force,
+        error,
+    };
+    chrome::render(status, &page)
+}
+
+/// The admin signed in, or the page that refuses anyone else.
+async fn admin_or_refusal(request: &Request) -> Result<SignedIn, Response> {
+    let person = person_or_sign_in(request).await?;
+    person.caller.require_admin().map_err(|e| failure_page(e.into()))?;
+    Ok(person)
+}
+
+/// `GET /providers/new` (admins).
+pub(super) async fn new_provider(request: &Request) -> Response {
+    match admin_or_refusal(request).await {
+        Ok(person) => provider_form(&person, None, EXAMPLE_DEFINITION.to_owned(), false, None),
+        Err(response) => response,
+    }
+}
+
+/// The typed definition as the API's body: a JSON object, or why not.
+fn typed_definition(fields: &HashMap<String, String>) -> Result<(String, Map<String, Value>), (String, String)> {
+    let text = fields.get("definition").cloned().unwrap_or_default();
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(document)) => Ok((text, document)),
+        Ok(_) => Err((text, "The definition must be a JSON object ({ ... }).".to_owned())),
+        Err(error) => Err((text, format!("This is not valid JSON: {error}."))),
+    }
+}
+
+/// Where a refusal is shown.
+enum Refusal {
+    /// The person's mistake: its message goes next to the field.
+    OnTheForm(String),
+    /// A server failure: the error page.
+    Page(Response),
+}
+
+/// How a service's refusal of a definition is shown.
+fn refusal(error: ServiceError) -> Refusal {
+    let error = ApiError::from(error);
+    if error.status().is_client_error() {
+        Refusal::OnTheForm(error.message().unwrap_or("This definition was refused").to_owned())
+    } else {
+        Refusal::Page(failure_page(error))
+    }
+}
+
+/// `POST /providers/new` (admins): registers the definition; a refusal comes back on the
+/// form with the JSON as typed.
+pub(super) async fn create_provider(request: &Request) -> Response {
+    let (state, person, fields) = match admin_form(request).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let force = fields.get("force").map(String::as_str) == Some("yes");
+    let (text, document) = match typed_definition(&fields) {
+        Ok(typed) => typed,
+        Err((text, error)) => return provider_form(&person, None, text, force, Some(error)),
+    };
+    let registered = match providers::definition_from_body(&document) {
+        Ok((definition, _)) => providers::register(&state, &person.caller, &definition, force)
+            .await
+            .map(|()| definition.name),
+        Err(error) => Err(error),
+    };
+    match registered {
+        Ok(name) => see_other(&format!("{}&done=registered", detail_href(&name))),
+        Err(error) => match refusal(error) {
+            Refusal::OnTheForm(message) => provider_form(&person, None, text, force, Some(message)),
+            Refusal::Page(response) => response,
+        },
+    }
+}
+
+/// `GET /providers/edit?provider=` (admins, custom providers).
+pub(super) async fn edit_provider(request: &Request) -> Response {
+    let Some(state) = state_of(request) else {
+        return missing_state();
+    };
+    let person = match admin_or_refusal(request).await {
+        Ok(person) => person,
+        Err(response) => return response,
+    };
+    let provider = match path_names::provider(&query_param(request, "provider").unwrap_or_default()) {
+        Ok(provider) => provider,
+        Err(error) => return failure_page(error),
+    };
+    match state.catalog.is_custom(&provider).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return failure_page(ApiError::detail(
+                StatusCode::NOT_FOUND,
+                "Only custom providers can be edited; bundled ones come with the server",
+            ));
+        }
+        Err(error) => return failure_page(error.into()),
+    }
+    let definition = match state.catalog.get(&provider).await {
+        Ok(definition) => definition,
+        Err(error) => return failure_page(error.into()),
+    };
+    let text = serde_json::to_string_pretty(&Value::Object(definition.to_stored_document())).unwrap_or_default();
+    provider_form(&person, Some(&provider), text, false, None)
+}
+
+/// `POST /providers/edit` (admins): replaces the custom definition; its name must stay.
+pub(super) async fn save_provider(request: &Request) -> Response {
+    let (state, person, fields) = match admin_form(request).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let provider = match path_names::provider(fields.get("provider").map_or("", String::as_str)) {
+        Ok(provider) => provider,
+        Err(error) => return failure_page(error),
+    };
+    let (text, document) = match typed_definition(&fields) {
+        Ok(typed) => typed,
+        Err((text, error)) => return provider_form(&person, Some(&provider), text, false, Some(error)),
+    };
+    let saved = match providers::definition_from_body(&document) {
+        Ok((definition, _)) => providers::update(&state, &person.caller, &provider, &definition).await,
+        Err(error) => Err(error),
+    };
+    match saved {
+        Ok(()) => back(&provider, "saved"),
+        Err(error) => match refusal(error) {
+            Refusal::OnTheForm(message) => provider_form(&person, Some(&provider), text, false, Some(message)),
+            Refusal::Page(response) => response,
+        },
+    }
+}
+
+/// `POST /providers/delete` (admins, with the box ticked): revokes it everywhere and removes
+/// the custom definition.
+pub(super) async fn delete_provider(request: &Request) -> Response {
+    let (state, person, provider, fields) = match admin_action(request).await {
+        Ok(action) => action,
+        Err(response) => return response,
+    };
+    if fields.get("confirm").map(String::as_str) != Some("yes") {
+        return back(&provider, "kept");
+    }
+    match providers::delete(&state, &person.caller, &provider).await {
+        Ok(()) => see_other("/providers/?done=deleted"),
+        Err(error) => failure_page(error.into()),
+    }
+}
+
+/// An admin's form post, CSRF-checked, before its provider is read.
+async fn admin_form(request: &Request) -> Result<(SharedState, SignedIn, HashMap<String, String>), Response> {
+    let Some(state) = state_of(request) else {
+        return Err(missing_state());
+    };
+    let person = person_or_sign_in(request).await?;
+    let fields = form_fields(request);
+    if !session_token_valid(request, &fields, &person) {
+        return Err(failure_page(ApiError::detail(
+            StatusCode::FORBIDDEN,
+            "Missing or invalid CSRF token",
+        )));
+    }
+    person.caller.require_admin().map_err(|e| failure_page(e.into()))?;
+    Ok((state, person, fields))
 }
