@@ -10,10 +10,7 @@ use poem::{Request, Response};
 use super::audit_rows::AuditRow;
 use super::chrome::{self, Chrome, Section, filters, readable};
 use super::forms::encode_query;
-use super::{
-    SignedIn, failure_page, form_fields, login_location, missing_state, query_param, see_other, session_token_valid,
-    signed_in, state_of,
-};
+use super::{SignedIn, checked_form, failure_page, missing_state, query_param, signed_in_or_sign_in, state_of};
 use crate::http::errors::ApiError;
 use crate::state::SharedState;
 use authsome_services::audit::{self, AuditRequest};
@@ -59,24 +56,12 @@ fn detail_href(handle: &str) -> String {
     format!("/agents/detail?{}", encode_query(&[("handle", handle)]))
 }
 
-/// The signed-in person, or the response that sends them to sign in first.
-async fn person_or_sign_in(request: &Request) -> Result<SignedIn, Response> {
-    match signed_in(request).await {
-        Ok(Some(person)) => Ok(person),
-        Ok(None) => {
-            let here = request.uri().path_and_query().map_or("/", |p| p.as_str());
-            Err(see_other(&login_location(here)))
-        }
-        Err(error) => Err(failure_page(error)),
-    }
-}
-
 /// `GET /agents/`.
 pub(super) async fn agents(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
-    let person = match person_or_sign_in(request).await {
+    let person = match signed_in_or_sign_in(request).await {
         Ok(person) => person,
         Err(response) => return response,
     };
@@ -147,7 +132,7 @@ pub(super) async fn agent(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
-    let person = match person_or_sign_in(request).await {
+    let person = match signed_in_or_sign_in(request).await {
         Ok(person) => person,
         Err(response) => return response,
     };
@@ -158,17 +143,10 @@ pub(super) async fn agent(request: &Request) -> Response {
 /// `POST /agents/claim-link` (admins): a fresh claim link for an agent nobody claimed, shown
 /// once on its detail page (never put in a URL: it is as good as the agent).
 pub(super) async fn issue_claim_link(request: &Request) -> Response {
-    let Some(state) = state_of(request) else {
-        return missing_state();
-    };
-    let person = match person_or_sign_in(request).await {
-        Ok(person) => person,
+    let (state, person, fields) = match checked_form(request).await {
+        Ok(form) => form,
         Err(response) => return response,
     };
-    let fields = form_fields(request);
-    if !session_token_valid(request, &fields, &person) {
-        return failure_page(ApiError::detail(StatusCode::FORBIDDEN, "Missing or invalid CSRF token"));
-    }
     if let Err(error) = person.caller.require_admin() {
         return failure_page(error.into());
     }

@@ -11,8 +11,7 @@ use poem::{Request, Response};
 use super::chrome::{self, Chrome, Flash, Section, filters, readable};
 use super::forms::encode_query;
 use super::{
-    SignedIn, failure_page, form_fields, login_location, missing_state, query_param, see_other, session_token_valid,
-    signed_in, state_of,
+    SignedIn, checked_form, failure_page, missing_state, query_param, see_other, signed_in_or_sign_in, state_of,
 };
 use crate::http::api::path_names;
 use crate::http::errors::ApiError;
@@ -83,18 +82,6 @@ fn detail_href(provider: &str, connection: &str, principal: Option<&str>) -> Str
     format!("/connections/detail?{}", encode_query(&pairs))
 }
 
-/// The signed-in person, or the response that sends them to sign in first.
-async fn person_or_sign_in(request: &Request) -> Result<SignedIn, Response> {
-    match signed_in(request).await {
-        Ok(Some(person)) => Ok(person),
-        Ok(None) => {
-            let here = request.uri().path_and_query().map_or("/", |p| p.as_str());
-            Err(see_other(&login_location(here)))
-        }
-        Err(error) => Err(failure_page(error)),
-    }
-}
-
 fn row(record: &ConnectionRecord, display: &str, is_default: bool, is_global: bool, href: String) -> ConnectionRow {
     ConnectionRow {
         provider_display: display.to_owned(),
@@ -113,7 +100,7 @@ pub(super) async fn connections(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
-    let person = match person_or_sign_in(request).await {
+    let person = match signed_in_or_sign_in(request).await {
         Ok(person) => person,
         Err(response) => return response,
     };
@@ -311,7 +298,7 @@ pub(super) async fn connection(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
-    let person = match person_or_sign_in(request).await {
+    let person = match signed_in_or_sign_in(request).await {
         Ok(person) => person,
         Err(response) => return response,
     };
@@ -339,17 +326,7 @@ pub(super) async fn connection(request: &Request) -> Response {
 async fn action(
     request: &Request,
 ) -> Result<(SharedState, SignedIn, (ProviderName, ConnectionName), Option<String>), Response> {
-    let Some(state) = state_of(request) else {
-        return Err(missing_state());
-    };
-    let person = person_or_sign_in(request).await?;
-    let fields = form_fields(request);
-    if !session_token_valid(request, &fields, &person) {
-        return Err(failure_page(ApiError::detail(
-            StatusCode::FORBIDDEN,
-            "Missing or invalid CSRF token",
-        )));
-    }
+    let (state, person, fields) = checked_form(request).await?;
     let named = names(fields.get("provider"), fields.get("connection"), &person).map_err(failure_page)?;
     let principal = fields.get("principal").filter(|p| !p.is_empty()).cloned();
     Ok((state, person, named, principal))

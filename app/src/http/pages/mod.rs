@@ -30,7 +30,7 @@ pub use csrf::{CSRF_FIELD, FORM_TOKEN_COOKIE, form_token, form_token_valid, sess
 pub use failures::{failure_page, html_expected, wants_json};
 pub use forms::{encode_query, form_fields, query_param};
 pub use redirects::{after_form, login_location, sanitize_next, see_other};
-pub use signed_in::{SignedIn, signed_in};
+pub use signed_in::{SignedIn, checked_form, signed_in, signed_in_or_sign_in};
 
 use poem::http::StatusCode;
 use poem::{IntoResponse, Request, Response};

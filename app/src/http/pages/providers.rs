@@ -13,8 +13,7 @@ use serde_json::{Map, Value};
 use super::chrome::{self, Chrome, Flash, Section, filters};
 use super::forms::encode_query;
 use super::{
-    SignedIn, failure_page, form_fields, login_location, missing_state, query_param, see_other, session_token_valid,
-    signed_in, state_of,
+    SignedIn, checked_form, failure_page, missing_state, query_param, see_other, signed_in_or_sign_in, state_of,
 };
 use crate::http::api::path_names;
 use crate::http::errors::ApiError;
@@ -81,24 +80,12 @@ fn detail_href(provider: &str) -> String {
     format!("/providers/detail?{}", encode_query(&[("provider", provider)]))
 }
 
-/// The signed-in person, or the response that sends them to sign in first.
-async fn person_or_sign_in(request: &Request) -> Result<SignedIn, Response> {
-    match signed_in(request).await {
-        Ok(Some(person)) => Ok(person),
-        Ok(None) => {
-            let here = request.uri().path_and_query().map_or("/", |p| p.as_str());
-            Err(see_other(&login_location(here)))
-        }
-        Err(error) => Err(failure_page(error)),
-    }
-}
-
 /// `GET /providers/?q=&type=`.
 pub(super) async fn providers(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
-    let person = match person_or_sign_in(request).await {
+    let person = match signed_in_or_sign_in(request).await {
         Ok(person) => person,
         Err(response) => return response,
     };
@@ -285,7 +272,7 @@ pub(super) async fn provider(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
-    let person = match person_or_sign_in(request).await {
+    let person = match signed_in_or_sign_in(request).await {
         Ok(person) => person,
         Err(response) => return response,
     };
@@ -311,18 +298,7 @@ pub(super) async fn provider(request: &Request) -> Response {
 async fn admin_action(
     request: &Request,
 ) -> Result<(SharedState, SignedIn, ProviderName, HashMap<String, String>), Response> {
-    let Some(state) = state_of(request) else {
-        return Err(missing_state());
-    };
-    let person = person_or_sign_in(request).await?;
-    let fields = form_fields(request);
-    if !session_token_valid(request, &fields, &person) {
-        return Err(failure_page(ApiError::detail(
-            StatusCode::FORBIDDEN,
-            "Missing or invalid CSRF token",
-        )));
-    }
-    person.caller.require_admin().map_err(|e| failure_page(e.into()))?;
+    let (state, person, fields) = admin_form(request).await?;
     let provider = path_names::provider(fields.get("provider").map_or("", String::as_str)).map_err(failure_page)?;
     Ok((state, person, provider, fields))
 }
@@ -444,7 +420,7 @@ fn provider_form(
 
 /// The admin signed in, or the page that refuses anyone else.
 async fn admin_or_refusal(request: &Request) -> Result<SignedIn, Response> {
-    let person = person_or_sign_in(request).await?;
+    let person = signed_in_or_sign_in(request).await?;
     person.caller.require_admin().map_err(|e| failure_page(e.into()))?;
     Ok(person)
 }
@@ -588,17 +564,7 @@ pub(super) async fn delete_provider(request: &Request) -> Response {
 
 /// An admin's form post, CSRF-checked, before its provider is read.
 async fn admin_form(request: &Request) -> Result<(SharedState, SignedIn, HashMap<String, String>), Response> {
-    let Some(state) = state_of(request) else {
-        return Err(missing_state());
-    };
-    let person = person_or_sign_in(request).await?;
-    let fields = form_fields(request);
-    if !session_token_valid(request, &fields, &person) {
-        return Err(failure_page(ApiError::detail(
-            StatusCode::FORBIDDEN,
-            "Missing or invalid CSRF token",
-        )));
-    }
+    let (state, person, fields) = checked_form(request).await?;
     person.caller.require_admin().map_err(|e| failure_page(e.into()))?;
     Ok((state, person, fields))
 }

@@ -9,12 +9,11 @@ use poem::{Request, Response};
 
 use super::chrome::{self, Chrome, Flash, Section, filters, readable};
 use super::{
-    SignedIn, failure_page, form_fields, login_location, missing_state, query_param, see_other, session_token_valid,
-    signed_in, state_of, with_cookie,
+    SignedIn, checked_form, failure_page, missing_state, query_param, see_other, signed_in_or_sign_in, state_of,
+    with_cookie,
 };
 use crate::commands::init::SETUP_LINK_TTL_SECONDS;
 use crate::http::api::health::encryption_info;
-use crate::http::errors::ApiError;
 use crate::protocol::PROTOCOL_VERSION;
 use crate::state::SharedState;
 use authsome_domain::Role;
@@ -58,15 +57,6 @@ struct InvitationOutcome {
     email: String,
     role: String,
     error: Option<String>,
-}
-
-/// The signed-in person, or the response that sends them to sign in first.
-async fn person_or_sign_in(request: &Request) -> Result<SignedIn, Response> {
-    match signed_in(request).await {
-        Ok(Some(person)) => Ok(person),
-        Ok(None) => Err(see_other(&login_location("/settings/"))),
-        Err(error) => Err(failure_page(error)),
-    }
 }
 
 async fn settings_page(
@@ -131,7 +121,7 @@ pub(super) async fn settings(request: &Request) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
     };
-    let person = match person_or_sign_in(request).await {
+    let person = match signed_in_or_sign_in(request).await {
         Ok(person) => person,
         Err(response) => return response,
     };
@@ -145,18 +135,7 @@ pub(super) async fn settings(request: &Request) -> Response {
 async fn settings_post(
     request: &Request,
 ) -> Result<(SharedState, SignedIn, std::collections::HashMap<String, String>), Response> {
-    let Some(state) = state_of(request) else {
-        return Err(missing_state());
-    };
-    let person = person_or_sign_in(request).await?;
-    let fields = form_fields(request);
-    if !session_token_valid(request, &fields, &person) {
-        return Err(failure_page(ApiError::detail(
-            StatusCode::FORBIDDEN,
-            "Missing or invalid CSRF token",
-        )));
-    }
-    Ok((state, person, fields))
+    checked_form(request).await
 }
 
 /// `POST /settings/invitations` (admins): a one-time sign-up link for an email and a role,
