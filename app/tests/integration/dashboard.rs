@@ -744,6 +744,28 @@ async fn settings_show_the_account_and_an_admin_invites_people_while_sign_up_is_
         .await
         .expect(403);
 
+    // The password form on the settings page: a refusal comes back to it.
+    let wrong = admin
+        .post_form(
+            &daemon,
+            "/api/auth/password",
+            &[
+                ("current_password", "not the password"),
+                ("new_password", "another long password"),
+                ("next", "/settings/"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await
+        .expect(303);
+    assert!(
+        wrong.location().starts_with("/settings/?password_error="),
+        "{}",
+        wrong.location()
+    );
+    let shown = admin.get(&daemon, &wrong.location()).await.expect(200).text();
+    assert!(shown.contains("Invalid current password"), "{shown}");
+
     // Sign out everywhere ends every session of the account.
     let mut second_browser = Browser::default();
     second_browser

@@ -1,5 +1,5 @@
 //! `/`: the dashboard's summary for the signed-in person: their agents, their connections with
-//! status and expiry (no secrets), the latest events they may see, and the password form.
+//! status and expiry (no secrets), and the latest events they may see.
 
 use askama::Template;
 use poem::http::StatusCode;
@@ -43,7 +43,6 @@ struct HomePage {
     connections: Vec<ConnectionRow>,
     events: Vec<AuditRow>,
     password_error: Option<String>,
-    min_password_length: usize,
 }
 
 /// `GET /`.
@@ -116,7 +115,6 @@ pub(super) async fn home(request: &Request) -> Response {
         connections,
         events,
         password_error: query_param(request, "password_error"),
-        min_password_length: state.settings.policy.min_password_length,
     };
     chrome::render(StatusCode::OK, &page)
 }
