@@ -546,6 +546,21 @@ async fn the_provider_catalog_connects_and_lets_an_admin_configure_and_revoke() 
         "{}",
         started.location()
     );
+    // A connection name that is not allowed comes back next to the field, as typed.
+    let refused = person
+        .post_form(
+            &daemon,
+            "/api/auth/providers/openai/connect",
+            &[("connection", "w\u{00F6}rk<b>"), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(422)
+        .text();
+    assert!(refused.contains("id=\"connect-error\""), "{refused}");
+    assert!(
+        refused.contains("value=\"w\u{00F6}rk&#60;b&#62;\""),
+        "the name as typed: {refused}"
+    );
 
     // A person who is not an admin cannot change a provider.
     person

@@ -439,9 +439,19 @@ pub(super) async fn connect(request: &Request, provider: &str) -> Response {
         force,
         return_url: Some(return_url.clone()),
     };
+    let typed_name = start.connection.clone();
     let session = match auth_sessions::start(&state, &person.caller, start).await {
         Ok(session) => session,
-        Err(error) => return failure_page(error.into()),
+        Err(error) => {
+            let error = ApiError::from(error);
+            if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND {
+                // The person's mistake (a name that is not allowed, a login that cannot
+                // start): say so next to the field on the provider's page, name as typed.
+                let reason = error.message().unwrap_or("This login cannot start").to_owned();
+                return super::providers::connect_refused(&state, &person, &provider, &typed_name, reason).await;
+            }
+            return failure_page(error);
+        }
     };
     let location = if session.state == AuthSessionState::Completed {
         return_url

@@ -18,8 +18,8 @@ use super::{
 use crate::http::api::path_names;
 use crate::http::errors::ApiError;
 use crate::state::SharedState;
-use authsome_domain::ProviderName;
 use authsome_domain::provider_definition::{AuthType, ProviderDefinition};
+use authsome_domain::{ConnectionName, ProviderName};
 use authsome_services::credentials::{self, VaultScope};
 use authsome_services::{ServiceError, connections, providers};
 
@@ -64,6 +64,8 @@ struct ProviderPage {
     api_url: Option<String>,
     docs_url: Option<String>,
     browser_only: bool,
+    connect_name: String,
+    connect_error: Option<String>,
     editable: bool,
     return_url: String,
     connections: Vec<(String, String)>,
@@ -188,6 +190,7 @@ async fn detail_page(
     flash: Option<Flash>,
     typed: Option<&HashMap<String, String>>,
     configuration_error: Option<String>,
+    connect_refill: Option<(String, String)>,
 ) -> Response {
     let caller = &person.caller;
     let definition = match state.catalog.get(provider).await {
@@ -235,6 +238,10 @@ async fn detail_page(
             .clone()
             .filter(|url| url.starts_with("https://") || url.starts_with("http://")),
         browser_only: definition.auth_type == AuthType::Browser,
+        connect_name: connect_refill
+            .as_ref()
+            .map_or_else(|| ConnectionName::DEFAULT.to_owned(), |(name, _)| name.clone()),
+        connect_error: connect_refill.as_ref().map(|(_, error)| error.clone()),
         editable: is_admin && is_custom,
         return_url: here,
         connections: own
@@ -264,7 +271,33 @@ async fn detail_page(
             })
             .collect(),
     };
-    chrome::render(StatusCode::OK, &page)
+    let status = if page.connect_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    chrome::render(status, &page)
+}
+
+/// The provider's page after Connect was refused (a connection name that is not allowed, a
+/// login that cannot start): the reason next to the name field, the name as typed.
+pub(super) async fn connect_refused(
+    state: &SharedState,
+    person: &SignedIn,
+    provider: &ProviderName,
+    typed_name: &str,
+    reason: String,
+) -> Response {
+    detail_page(
+        state,
+        person,
+        provider,
+        None,
+        None,
+        None,
+        Some((typed_name.to_owned(), reason)),
+    )
+    .await
 }
 
 /// `GET /providers/detail?provider=`.
@@ -291,7 +324,7 @@ pub(super) async fn provider(request: &Request) -> Response {
         Some("kept") => Some(Flash::notice("Nothing was deleted: tick the box to confirm.")),
         _ => None,
     };
-    detail_page(&state, &person, &provider, flash, None, None).await
+    detail_page(&state, &person, &provider, flash, None, None, None).await
 }
 
 /// An admin's form post on a provider, CSRF-checked.
@@ -331,7 +364,7 @@ pub(super) async fn configure(request: &Request) -> Response {
             let error = ApiError::from(error);
             if error.status().is_client_error() {
                 let message = error.message().unwrap_or("These settings were refused").to_owned();
-                detail_page(&state, &person, &provider, None, Some(&fields), Some(message)).await
+                detail_page(&state, &person, &provider, None, Some(&fields), Some(message), None).await
             } else {
                 failure_page(error)
             }
@@ -351,6 +384,7 @@ pub(super) async fn revoke(request: &Request) -> Response {
             &person,
             &provider,
             Some(Flash::notice("Nothing was revoked: tick the box to confirm.")),
+            None,
             None,
             None,
         )
