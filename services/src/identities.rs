@@ -247,6 +247,31 @@ pub async fn confirm_claim(state: &ServiceContext, token: &str, principal_id: &P
     .await
 }
 
+/// A fresh claim link for an agent nobody claimed (admins only): the recovery path when the
+/// link from registration was lost or expired. An unknown or invalid handle is `NotFound`, a
+/// claimed one `Conflict`. Returns the handle and the link.
+#[tracing::instrument(level = "debug", skip_all, fields(actor = caller.actor(), handle = %handle))]
+pub async fn recover_claim_link(
+    state: &ServiceContext,
+    caller: &crate::ownership::Caller,
+    handle: &str,
+) -> Result<(IdentityHandle, String), ServiceError> {
+    caller.require_admin()?;
+    let not_found = || ServiceError::NotFound("Identity not found".to_owned());
+    let registered = match status(state, handle).await {
+        Ok(Some(registered)) => registered,
+        Ok(None) | Err(ServiceError::Invalid(_)) => return Err(not_found()),
+        Err(other) => return Err(other),
+    };
+    if registered.principal_id.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "Identity '{handle}' is already claimed"
+        )));
+    }
+    let url = issue_claim_url(state, &registered.registration.handle).await?;
+    Ok((registered.registration.handle, url))
+}
+
 /// An agent as its detail view shows it.
 #[derive(Debug, Clone)]
 pub struct AgentDetail {

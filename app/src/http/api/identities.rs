@@ -260,14 +260,6 @@ fn identity_not_found() -> ApiError {
     ApiError::detail(StatusCode::NOT_FOUND, "Identity not found")
 }
 
-/// An invalid handle names no identity: answered as not found, as the other handle routes.
-fn not_found_when_invalid(error: authsome_services::ServiceError) -> ApiError {
-    match error {
-        authsome_services::ServiceError::Invalid(_) => identity_not_found(),
-        other => other.into(),
-    }
-}
-
 impl IdentitiesApi {
     async fn owned(
         state: &SharedState,
@@ -405,23 +397,9 @@ impl IdentitiesApi {
         handle: Path<String>,
         caller: AnyCaller,
     ) -> Result<ClaimLinkSuccess, ClaimLinkFailure> {
-        caller.0.require_admin()?;
-        let Some(status) = identities::status(state.0, &handle.0)
-            .await
-            .map_err(not_found_when_invalid)?
-        else {
-            return Err(identity_not_found().into());
-        };
-        if status.principal_id.is_some() {
-            return Err(ApiError::detail(
-                StatusCode::CONFLICT,
-                format!("Identity '{}' is already claimed", handle.0),
-            )
-            .into());
-        }
-        let url = identities::issue_claim_url(state.0, &status.registration.handle).await?;
+        let (identity, url) = identities::recover_claim_link(state.0, &caller.0, &handle.0).await?;
         Ok(ClaimLinkSuccess::Issued(Json(ClaimLink {
-            identity: status.registration.handle.as_str().to_owned(),
+            identity: identity.as_str().to_owned(),
             claim_url: url,
         })))
     }

@@ -11,7 +11,6 @@ use super::audit_rows::AuditRow;
 use super::chrome::{self, Chrome, Section, filters, readable};
 use super::forms::encode_query;
 use super::{SignedIn, checked_form, failure_page, missing_state, query_param, signed_in_or_sign_in, state_of};
-use crate::http::errors::ApiError;
 use crate::state::SharedState;
 use authsome_services::audit::{self, AuditRequest};
 use authsome_services::identities::{self, RegistrationStatus};
@@ -147,24 +146,9 @@ pub(super) async fn issue_claim_link(request: &Request) -> Response {
         Ok(form) => form,
         Err(response) => return response,
     };
-    if let Err(error) = person.caller.require_admin() {
-        return failure_page(error.into());
-    }
     let handle = fields.get("handle").cloned().unwrap_or_default();
-    let status = match identities::status(&state, &handle).await {
-        Ok(Some(status)) => status,
-        Ok(None) | Err(_) => {
-            return failure_page(ApiError::detail(StatusCode::NOT_FOUND, "Identity not found"));
-        }
-    };
-    if status.principal_id.is_some() {
-        return failure_page(ApiError::detail(
-            StatusCode::CONFLICT,
-            format!("Identity '{handle}' is already claimed"),
-        ));
-    }
-    let link = match identities::issue_claim_url(&state, &status.registration.handle).await {
-        Ok(link) => link,
+    let link = match identities::recover_claim_link(&state, &person.caller, &handle).await {
+        Ok((_, link)) => link,
         Err(error) => return failure_page(error.into()),
     };
     detail_page(&state, &person, &handle, Some(link)).await
