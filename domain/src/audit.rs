@@ -207,6 +207,10 @@ pub struct AuditQuery {
     pub principal_id: Option<PrincipalId>,
     /// Only events of this identity handle.
     pub identity: Option<String>,
+    /// Only events naming this provider.
+    pub provider: Option<String>,
+    /// Only events of this kind (`credential.resolved`, `identity.claimed`, ...).
+    pub event: Option<String>,
     /// Continue after this position.
     pub after: Option<AuditCursor>,
 }
@@ -220,6 +224,8 @@ impl AuditQuery {
             limit: u32::try_from(clamped).unwrap_or(high),
             principal_id: None,
             identity: None,
+            provider: None,
+            event: None,
             after: None,
         }
     }

@@ -181,6 +181,10 @@ pub struct AuditRequest {
     pub after: Option<AuditCursor>,
     /// Only this identity's events.
     pub identity: Option<String>,
+    /// Only events naming this provider.
+    pub provider: Option<String>,
+    /// Only events of this kind.
+    pub event: Option<String>,
 }
 
 /// One page of the log as `caller` may see it.
@@ -228,6 +232,8 @@ pub async fn events_for(
         }
         query.identity = Some(handle);
     }
+    query.provider = request.provider.filter(|p| !p.is_empty());
+    query.event = request.event.filter(|e| !e.is_empty());
     query.after = request.after;
     let page = state.registries.audit.query(&query).await?;
     Ok(AuditListing { page, visibility })

@@ -789,6 +789,8 @@ impl<B: SqlBackend> AuditEventLog for SqlStore<B> {
             Param::NullableText(query.after.as_ref().map(|c| c.timestamp.as_str())),
             Param::NullableText(query.after.as_ref().map(|c| c.event_id.as_str())),
             Param::Int(i64::from(limit) + 1),
+            Param::NullableText(query.provider.as_deref()),
+            Param::NullableText(query.event.as_deref()),
         ];
         let rows = self
             .backend

@@ -146,9 +146,12 @@ pub(crate) const AUDIT_INSERT_IF_ABSENT: &str = "INSERT INTO audit_events \
      (event_id, timestamp, event, source, principal_id, identity, provider, connection, payload_json, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING";
 /// One static query for every filter combination: a NULL parameter disables its filter.
-/// `$3`/`$4` are the cursor's timestamp text and event id; `$5` is the page size plus one.
+/// `$3`/`$4` are the cursor's timestamp text and event id; `$5` is the page size plus one;
+/// `$6` the provider and `$7` the event kind.
 pub(crate) const AUDIT_PAGE: &str = "SELECT event_id, timestamp, payload_json FROM audit_events \
      WHERE ($1 IS NULL OR principal_id = $1) \
      AND ($2 IS NULL OR identity = $2) \
      AND ($3 IS NULL OR timestamp < $3 OR (timestamp = $3 AND event_id < $4)) \
+     AND ($6 IS NULL OR provider = $6) \
+     AND ($7 IS NULL OR event = $7) \
      ORDER BY timestamp DESC, event_id DESC LIMIT $5";

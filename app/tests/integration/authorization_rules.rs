@@ -323,7 +323,7 @@ async fn the_audit_log_shows_an_admin_everything_and_a_user_their_own() {
             AuditRequest {
                 limit: 1,
                 after,
-                identity: None,
+                ..AuditRequest::default()
             },
         )
         .await

@@ -76,6 +76,16 @@ async fn the_audit_log_shows_what_the_api_shows_the_same_person_a_page_at_a_time
         .claimed_agent("audit-admin-agent", "audit-admin@example.com")
         .await;
     let (agent, mut person) = daemon.claimed_agent("audit-agent", "audit-person@example.com").await;
+    for n in 0..3 {
+        agent
+            .post(
+                &daemon,
+                "/api/audit/events",
+                json!({"event": "proxy_no_credentials", "provider": "github", "connection": format!("g{n}")}),
+            )
+            .await
+            .expect(200);
+    }
     for n in 0..60 {
         agent
             .post(
@@ -104,7 +114,7 @@ async fn the_audit_log_shows_what_the_api_shows_the_same_person_a_page_at_a_time
         second.contains("openai / c9<") && !second.contains("openai / c59"),
         "the next page continues"
     );
-    assert!(link(&second, "First page").is_some());
+    assert!(link(&second, "Newest events").is_some());
     // The API shows the same person the same events.
     let api = person
         .api(
@@ -119,6 +129,41 @@ async fn the_audit_log_shows_what_the_api_shows_the_same_person_a_page_at_a_time
         .json();
     let api_events = api["entries"].as_array().map_or(0, Vec::len);
     assert_eq!(body_rows(&html) + body_rows(&second), api_events);
+
+    // Filters by provider and by event kind, with a smaller page whose links keep them.
+    let github = person.get(&daemon, "/audit/?provider=github").await.expect(200).text();
+    assert_eq!(body_rows(&github), 3, "{github}");
+    assert!(github.contains("github / g2") && !github.contains("openai /"));
+    assert!(github.contains("value=\"github\""), "the filter stays in the form");
+    let denials = person
+        .get(&daemon, "/audit/?event=proxy_deny&limit=10")
+        .await
+        .expect(200)
+        .text();
+    assert_eq!(body_rows(&denials), 10);
+    assert!(
+        !denials.contains("<code>proxy_no_credentials</code>") && !denials.contains("<code>identity.claimed</code>")
+    );
+    let older_denials = link(&denials, "Older events").expect("a next page");
+    assert!(
+        older_denials.contains("event=proxy_deny") && older_denials.contains("limit=10"),
+        "{older_denials}"
+    );
+    let next_denials = person.get(&daemon, &older_denials).await.expect(200).text();
+    assert_eq!(body_rows(&next_denials), 10);
+    assert!(next_denials.contains("openai / c49<") && !next_denials.contains("openai / c59<"));
+    let api_github = person
+        .api(
+            &daemon,
+            poem::http::Method::GET,
+            "/api/audit/events?provider=github&event=proxy_no_credentials",
+            None,
+            None,
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(api_github["entries"].as_array().map_or(0, Vec::len), 3);
 
     // Filtering by one's own agent works; by someone else's is refused next to the field,
     // with what was typed kept, as the API refuses it.

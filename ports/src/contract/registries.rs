@@ -81,6 +81,7 @@ macro_rules! registry_contract_tests {
             audit_append_then_query_newest_first,
             audit_append_is_idempotent,
             audit_query_filters_by_principal_and_identity,
+            audit_query_filters_by_provider_and_event,
             audit_cursor_walks_every_event_once,
             audit_page_boundaries,
             health_ping_answers,

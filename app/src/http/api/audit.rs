@@ -161,6 +161,10 @@ impl AuditApi {
         cursor: Query<Option<String>>,
         /// Only this identity's events (the caller's own identities, unless admin).
         identity: Query<Option<String>>,
+        /// Only events naming this provider.
+        provider: Query<Option<String>>,
+        /// Only events of this kind (`provider.login`, `identity.claimed`, ...).
+        event: Query<Option<String>>,
     ) -> Result<ListEventsSuccess, ListEventsFailure> {
         let after = match cursor.0.filter(|c| !c.is_empty()) {
             Some(cursor) => Some(
@@ -173,6 +177,8 @@ impl AuditApi {
             limit: limit.0.unwrap_or(50),
             after,
             identity: identity.0,
+            provider: provider.0,
+            event: event.0,
         };
         let AuditListing { page, visibility } = audit::events_for(state.0, &caller.0, request).await?;
         let scope = match visibility {

@@ -100,8 +100,8 @@ async fn detail_page(state: &SharedState, person: &SignedIn, handle: &str, claim
     let handle = detail.registration.handle.as_str().to_owned();
     let activity = AuditRequest {
         limit: RECENT_EVENTS,
-        after: None,
         identity: Some(handle.clone()),
+        ..AuditRequest::default()
     };
     let events = match audit::events_for(state, &person.caller, activity).await {
         Ok(listing) => listing.page.entries.iter().map(AuditRow::of).collect(),

@@ -74,7 +74,7 @@ struct ConnectionPage {
     can_set_global: bool,
 }
 
-fn detail_href(provider: &str, connection: &str, principal: Option<&str>) -> String {
+pub(super) fn detail_href(provider: &str, connection: &str, principal: Option<&str>) -> String {
     let mut pairs = vec![("provider", provider), ("connection", connection)];
     if let Some(principal) = principal {
         pairs.push(("principal", principal));

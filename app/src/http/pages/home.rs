@@ -1,5 +1,6 @@
 //! `/`: the dashboard's summary for the signed-in person: their agents, their connections with
-//! status and expiry (no secrets), and the latest events they may see.
+//! status and expiry (no secrets; an expired one offers to connect again), and the latest
+//! events they may see.
 
 use askama::Template;
 use poem::http::StatusCode;
@@ -33,6 +34,7 @@ struct ConnectionRow {
     status: &'static str,
     expired: bool,
     expires_at: Option<String>,
+    detail_href: String,
 }
 
 #[derive(Template)]
@@ -103,6 +105,7 @@ pub(super) async fn home(request: &Request) -> Response {
                     expired: record.status == ConnectionStatus::Expired
                         || record.expires_at.is_some_and(|expires| expires <= now),
                     expires_at: record.expires_at.map(readable),
+                    detail_href: super::connections::detail_href(&group.name, &connection.connection_name, None),
                 }
             })
         })

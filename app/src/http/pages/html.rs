@@ -67,6 +67,7 @@ a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #f5b4
 main.dashboard{flex:1;max-width:62rem;margin:1.5rem}\
 caption{text-align:left;padding:.3rem 0}\
 .filters input[type=text]{max-width:20rem}\
+form.inline{display:inline}form.inline button{margin:0 0 0 .5rem;padding:.3rem .7rem;font-size:.9rem}\
 @media (max-width:40rem){.shell{display:block}.sidebar{width:auto}.sidebar ul{display:flex;flex-wrap:wrap;gap:.3rem}main,main.dashboard{margin:.5rem;padding:1rem}table{display:block;overflow-x:auto}}";
 
 /// A complete page with `title` and `body` (already escaped where needed).

@@ -64,6 +64,51 @@ pub async fn audit_append_is_idempotent(r: &Registries) {
     assert_eq!(page.entries[0]["event"], "identity.created");
 }
 
+/// Queries filter by provider and by event kind, alone and together with the principal.
+pub async fn audit_query_filters_by_provider_and_event(r: &Registries) {
+    let alice = PrincipalId::generate();
+    let mut events = Vec::new();
+    for (i, (kind, provider)) in [
+        ("credential.resolved", Some("github")),
+        ("credential.resolved", Some("openai")),
+        ("connection.created", Some("github")),
+        ("identity.claimed", None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut e = event_at(i as i64, "");
+        e.event = kind.to_owned();
+        e.provider = provider.map(str::to_owned);
+        e.principal_id = Some(alice.clone());
+        events.push(e);
+    }
+    r.audit.append(&events).await.expect("append");
+
+    let mut github = AuditQuery::new(50);
+    github.provider = Some("github".to_owned());
+    assert_eq!(
+        ids(&r.audit.query(&github).await.expect("github").entries),
+        vec![events[2].event_id.as_str(), events[0].event_id.as_str()]
+    );
+    let mut resolves = AuditQuery::new(50);
+    resolves.event = Some("credential.resolved".to_owned());
+    assert_eq!(
+        ids(&r.audit.query(&resolves).await.expect("resolves").entries),
+        vec![events[1].event_id.as_str(), events[0].event_id.as_str()]
+    );
+    let mut github_resolves = resolves.clone();
+    github_resolves.provider = Some("github".to_owned());
+    github_resolves.principal_id = Some(alice);
+    assert_eq!(
+        ids(&r.audit.query(&github_resolves).await.expect("both").entries),
+        vec![events[0].event_id.as_str()]
+    );
+    let mut unknown = AuditQuery::new(50);
+    unknown.event = Some("no.such.event".to_owned());
+    assert!(r.audit.query(&unknown).await.expect("unknown").entries.is_empty());
+}
+
 /// Queries filter by principal and by identity.
 pub async fn audit_query_filters_by_principal_and_identity(r: &Registries) {
     let alice = PrincipalId::generate();
