@@ -591,6 +591,21 @@ async fn the_provider_catalog_connects_and_lets_an_admin_configure_and_revoke() 
         "{}",
         started.location()
     );
+    // Connecting one that is already connected changes nothing and says so on its page.
+    let again = person
+        .post_form(
+            &daemon,
+            "/api/auth/providers/openai/connect",
+            &[("connection", "default"), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(303);
+    assert_eq!(
+        again.location(),
+        "/connections/detail?provider=openai&connection=default&done=already"
+    );
+    let told = person.get(&daemon, &again.location()).await.expect(200).text();
+    assert!(told.contains("Already connected: nothing changed."), "{told}");
     // A connection name that is not allowed comes back next to the field, as typed.
     let refused = person
         .post_form(

@@ -312,6 +312,10 @@ pub(super) async fn connection(request: &Request) -> Response {
         Err(error) => return failure_page(error),
     };
     let flash = match query_param(request, "done").as_deref() {
+        Some("connected") => Some(Flash::notice("Connected. Your agents can use it now.")),
+        Some("already") => Some(Flash::notice(
+            "Already connected: nothing changed. Use a new connection name to add another.",
+        )),
         Some("default") => Some(Flash::notice("It is now the default connection for this provider.")),
         Some("global") => Some(Flash::notice("It is now every principal's fallback for this provider.")),
         Some("unglobal") => Some(Flash::notice("It is no longer offered to everyone.")),

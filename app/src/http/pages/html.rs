@@ -58,7 +58,7 @@ a.button{display:inline-block;padding:.55rem 1.1rem;border-radius:6px;background
 a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #f5b400;outline-offset:2px}\
 .skip{position:absolute;left:-999rem}.skip:focus{left:1rem;top:1rem;background:#fff;color:#1d2330;padding:.5rem;z-index:1}\
 .shell{display:flex;min-height:100vh}\
-.sidebar{width:13rem;flex:none;background:#1d2330;color:#fff;padding:1.2rem;box-sizing:border-box}\
+.sidebar{display:block;width:13rem;flex:none;background:#1d2330;color:#fff;padding:1.2rem;box-sizing:border-box}\
 .sidebar ul{list-style:none;padding:0;margin:0 0 1.5rem}\
 .sidebar a{color:#e4e9f4;display:block;padding:.4rem .5rem;border-radius:6px;text-decoration:none}\
 .sidebar a[aria-current=page]{background:#2456d3;color:#fff}\
@@ -66,7 +66,9 @@ a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #f5b4
 .brand{font-weight:700;font-size:1.2rem;margin-top:0}\
 main.dashboard{flex:1;max-width:62rem;margin:1.5rem}\
 caption{text-align:left;padding:.3rem 0}\
-.filters input[type=text]{max-width:20rem}\
+.filters{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:flex-end;margin-bottom:1rem}\
+.filters label{margin:0 0 .3rem}.filters button{margin:0}.filters input[type=text]{max-width:20rem}.filters select{width:auto}\
+.filters .field{flex:1 1 11rem}.filters .field input[type=text]{max-width:none}.filters .error{margin:.3rem 0 0}\
 form.inline{display:inline}form.inline button{margin:0 0 0 .5rem;padding:.3rem .7rem;font-size:.9rem}\
 @media (max-width:40rem){.shell{display:block}.sidebar{width:auto}.sidebar ul{display:flex;flex-wrap:wrap;gap:.3rem}main,main.dashboard{margin:.5rem;padding:1rem}table{display:block;overflow-x:auto}}";
 

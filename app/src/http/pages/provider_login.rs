@@ -402,7 +402,8 @@ pub(super) async fn oauth_callback(request: &Request) -> Response {
 /// `POST /api/auth/providers/{provider}/connect`: the signed-in person starts a login to
 /// `provider` for themselves (fields `connection` or `connection_name`, `force`,
 /// `return_url`), and the browser goes where it continues: the input form, the provider's
-/// sign-in, the device-code page, or back when already connected.
+/// sign-in, the device-code page. At the end (or at once when already connected) it goes to
+/// `return_url`, or else to the connection's page with a message saying which.
 pub(super) async fn connect(request: &Request, provider: &str) -> Response {
     let Some(state) = state_of(request) else {
         return missing_state();
@@ -425,11 +426,23 @@ pub(super) async fn connect(request: &Request, provider: &str) -> Response {
     let force = fields
         .get("force")
         .is_some_and(|f| matches!(f.to_ascii_lowercase().as_str(), "1" | "true" | "on" | "yes"));
-    let return_url = super::sanitize_next(fields.get("return_url").map(String::as_str));
     let provider = match path_names::provider(provider) {
         Ok(provider) => provider,
         Err(error) => return failure_page(error),
     };
+    // Without a return path the person lands on the connection's own page, told how it went.
+    let explicit_return = fields
+        .get("return_url")
+        .filter(|url| !url.is_empty())
+        .map(|url| super::sanitize_next(Some(url)));
+    let typed_name = connection.clone();
+    let connection_page = |done: &str| {
+        format!(
+            "{}&done={done}",
+            super::connections::detail_href(provider.as_str(), &typed_name, None)
+        )
+    };
+    let return_url = explicit_return.clone().unwrap_or_else(|| connection_page("connected"));
     let start = auth_sessions::StartLogin {
         provider: provider.clone(),
         connection,
@@ -437,9 +450,8 @@ pub(super) async fn connect(request: &Request, provider: &str) -> Response {
         scopes: None,
         base_url: None,
         force,
-        return_url: Some(return_url.clone()),
+        return_url: Some(return_url),
     };
-    let typed_name = start.connection.clone();
     let session = match auth_sessions::start(&state, &person.caller, start).await {
         Ok(session) => session,
         Err(error) => {
@@ -454,7 +466,7 @@ pub(super) async fn connect(request: &Request, provider: &str) -> Response {
         }
     };
     let location = if session.state == AuthSessionState::Completed {
-        return_url
+        explicit_return.unwrap_or_else(|| connection_page("already"))
     } else if session.payload.contains_key("input_fields") {
         input_path(session.id.as_str())
     } else if session.payload.contains_key("browser_login") {

@@ -67,7 +67,6 @@ struct ProviderPage {
     connect_name: String,
     connect_error: Option<String>,
     editable: bool,
-    return_url: String,
     connections: Vec<(String, String)>,
     is_admin: bool,
     callback_url: Option<String>,
@@ -223,7 +222,6 @@ async fn detail_page(
     } else {
         Vec::new()
     };
-    let here = detail_href(provider.as_str());
     let page = ProviderPage {
         chrome: Chrome::new(person, Section::Providers, definition.display_name.clone()).with_flash(flash),
         name: definition.name.clone(),
@@ -243,7 +241,6 @@ async fn detail_page(
             .map_or_else(|| ConnectionName::DEFAULT.to_owned(), |(name, _)| name.clone()),
         connect_error: connect_refill.as_ref().map(|(_, error)| error.clone()),
         editable: is_admin && is_custom,
-        return_url: here,
         connections: own
             .iter()
             .map(|record| {
