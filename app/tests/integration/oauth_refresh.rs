@@ -31,7 +31,7 @@ struct Setup {
     daemon: Arc<Daemon>,
     server: AuthorizationServer,
     agent: Arc<Agent>,
-    _browser: Browser,
+    browser: Browser,
 }
 
 /// A daemon (with `vars`, its vault on `blob_store`, and `customize` applied), a live PKCE
@@ -50,7 +50,7 @@ async fn connected(
         daemon: Arc::new(daemon),
         server,
         agent: Arc::new(agent),
-        _browser: browser,
+        browser,
     }
 }
 
@@ -215,6 +215,42 @@ async fn a_revoked_grant_fails_the_refresh_and_the_connection_reads_expired() {
     assert_eq!(failed.len(), 1, "{events}");
     assert_eq!(failed[0]["provider"], PROVIDER);
     assert_eq!(failed[0]["fallback_available"], false, "{}", failed[0]);
+
+    // The owner's dashboard says so and offers to connect again, which starts a new login
+    // at the provider; the connection's page shows the refresh's error.
+    let mut browser = setup.browser.clone();
+    let home = browser.get(&setup.daemon, "/").await.expect(200).text();
+    assert!(home.contains("<strong>expired</strong>"), "{home}");
+    assert!(
+        home.contains(&format!("action=\"/api/auth/providers/{PROVIDER}/connect\""))
+            && home.contains("name=\"force\" value=\"1\""),
+        "{home}"
+    );
+    let csrf = support::hidden_field(&home, "csrf_token");
+    // (A form that leads off the site answers with a page that moves on by itself, since the
+    // pages' CSP allows forms to post only to this site.)
+    let again = browser
+        .post_form(
+            &setup.daemon,
+            &format!("/api/auth/providers/{PROVIDER}/connect"),
+            &[("connection", "default"), ("force", "1"), ("csrf_token", &csrf)],
+        )
+        .await
+        .expect(200)
+        .text();
+    assert!(
+        again.contains(&format!("href=\"{}/auth?", setup.server.issuer)),
+        "{again}"
+    );
+    let detail = browser
+        .get(
+            &setup.daemon,
+            &format!("/connections/detail?provider={PROVIDER}&connection=default"),
+        )
+        .await
+        .expect(200)
+        .text();
+    assert!(detail.contains("invalid_grant"), "the last refresh's error: {detail}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

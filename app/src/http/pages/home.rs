@@ -12,6 +12,7 @@ use super::{failure_page, login_location, missing_state, query_param, see_other,
 use crate::http::pages::forms::encode_query;
 use authsome_domain::Timestamp;
 use authsome_domain::credential_records::ConnectionStatus;
+use authsome_domain::provider_definition::AuthType;
 use authsome_services::audit::{self, AuditRequest};
 use authsome_services::credentials::{self, VaultScope};
 
@@ -33,6 +34,9 @@ struct ConnectionRow {
     auth_type: &'static str,
     status: &'static str,
     expired: bool,
+    /// Whether connecting again can start here (a browser-cookie login cannot: it reads the
+    /// cookies of the browser on the agent's machine).
+    reconnects_here: bool,
     expires_at: Option<String>,
     detail_href: String,
 }
@@ -104,6 +108,7 @@ pub(super) async fn home(request: &Request) -> Response {
                     status: record.status.as_str(),
                     expired: record.status == ConnectionStatus::Expired
                         || record.expires_at.is_some_and(|expires| expires <= now),
+                    reconnects_here: record.auth_type != AuthType::Browser,
                     expires_at: record.expires_at.map(readable),
                     detail_href: super::connections::detail_href(&group.name, &connection.connection_name, None),
                 }
