@@ -321,27 +321,29 @@ async fn issue_setup_token(
     ttl_seconds: i64,
 ) -> Result<String, ServiceError> {
     let token = authsome_domain::random_token::url_safe(32);
-    let mut config = state_registries.server_config.load().await?;
-    let mut tokens = match config.extra.remove(SETUP_TOKENS_KEY) {
-        Some(Value::Object(tokens)) => tokens,
-        _ => Map::new(),
-    };
+    let digest = token_digest(&token);
     let now = Timestamp::now();
-    tokens.retain(|_, entry| {
-        entry
-            .get("expires_at")
-            .and_then(Value::as_i64)
-            .is_some_and(|t| t > now.unix_seconds())
-    });
-    let mut entry = Map::new();
-    entry.insert("email".to_owned(), Value::from(email.as_str()));
-    entry.insert(
-        "expires_at".to_owned(),
-        Value::from(now.plus_seconds(ttl_seconds).unix_seconds()),
-    );
-    tokens.insert(token_digest(&token), Value::Object(entry));
-    config.extra.insert(SETUP_TOKENS_KEY.to_owned(), Value::Object(tokens));
-    state_registries.server_config.save(&config).await?;
+    let expires_at = now.plus_seconds(ttl_seconds).unix_seconds();
+    // One atomic change of the shared document: an invitation made at the same moment on
+    // another replica (or a link being used) is kept, not overwritten.
+    let add = |config: &mut authsome_domain::ServerConfig| {
+        let mut tokens = match config.extra.remove(SETUP_TOKENS_KEY) {
+            Some(Value::Object(tokens)) => tokens,
+            _ => Map::new(),
+        };
+        tokens.retain(|_, entry| {
+            entry
+                .get("expires_at")
+                .and_then(Value::as_i64)
+                .is_some_and(|t| t > now.unix_seconds())
+        });
+        let mut entry = Map::new();
+        entry.insert("email".to_owned(), Value::from(email.as_str()));
+        entry.insert("expires_at".to_owned(), Value::from(expires_at));
+        tokens.insert(digest.clone(), Value::Object(entry));
+        config.extra.insert(SETUP_TOKENS_KEY.to_owned(), Value::Object(tokens));
+    };
+    state_registries.server_config.update(&add).await?;
     Ok(token)
 }
 
@@ -450,11 +452,14 @@ async fn setup_token_matches(state: &ServiceContext, token: &str, email: &Email)
 }
 
 async fn consume_setup_token(state: &ServiceContext, token: &str) -> Result<(), ServiceError> {
-    let mut config = state.registries.server_config.load().await?;
-    if let Some(Value::Object(tokens)) = config.extra.get_mut(SETUP_TOKENS_KEY) {
-        tokens.remove(&token_digest(token));
-    }
-    Ok(state.registries.server_config.save(&config).await?)
+    let digest = token_digest(token);
+    let remove = |config: &mut authsome_domain::ServerConfig| {
+        if let Some(Value::Object(tokens)) = config.extra.get_mut(SETUP_TOKENS_KEY) {
+            tokens.remove(&digest);
+        }
+    };
+    state.registries.server_config.update(&remove).await?;
+    Ok(())
 }
 
 /// Every account, oldest first: for admins only.

@@ -646,19 +646,21 @@ impl<B: SqlBackend> GlobalProviderConnectionRegistry for SqlStore<B> {
     }
 }
 
-#[async_trait]
-impl<B: SqlBackend> ServerConfigRepository for SqlStore<B> {
-    async fn load(&self) -> Result<ServerConfig, RegistryError> {
+impl<B: SqlBackend> SqlStore<B> {
+    /// The stored configuration and the exact text it was read from (what a compare-and-swap
+    /// compares), storing the default first when there is none.
+    async fn load_server_config(&self) -> Result<(ServerConfig, String), RegistryError> {
         let key = [Param::Text(SERVER_CONFIG_KEY)];
-        let read = |row: &B::Row| -> Result<ServerConfig, RegistryError> {
+        let read = |row: &B::Row| -> Result<(ServerConfig, String), RegistryError> {
             let text = row.text("config_json").map_err(crate::error_translation::unexpected)?;
-            ServerConfig::from_json(&text).map_err(|source| RegistryError::Corrupt {
+            let config = ServerConfig::from_json(&text).map_err(|source| RegistryError::Corrupt {
                 what: "server config",
                 source,
-            })
+            })?;
+            Ok((config, text))
         };
-        if let Some(config) = self.fetch_optional(sql::SERVER_CONFIG_GET, &key, read).await? {
-            return Ok(config);
+        if let Some(stored) = self.fetch_optional(sql::SERVER_CONFIG_GET, &key, read).await? {
+            return Ok(stored);
         }
         let default = ServerConfig::default();
         let (json, (_, now)) = (default.to_json(), now_text());
@@ -668,6 +670,44 @@ impl<B: SqlBackend> ServerConfigRepository for SqlStore<B> {
         self.fetch_optional(sql::SERVER_CONFIG_GET, &key, read)
             .await?
             .ok_or_else(|| RegistryError::Backend("server config row vanished".into()))
+    }
+}
+
+/// How many times an update re-reads after losing a race before it gives up (each loss means
+/// another writer succeeded, so this bounds only a storm of concurrent writers).
+const SERVER_CONFIG_UPDATE_ATTEMPTS: usize = 32;
+
+#[async_trait]
+impl<B: SqlBackend> ServerConfigRepository for SqlStore<B> {
+    async fn load(&self) -> Result<ServerConfig, RegistryError> {
+        Ok(self.load_server_config().await?.0)
+    }
+
+    async fn update(
+        &self,
+        change: &(dyn for<'c> Fn(&'c mut ServerConfig) + Send + Sync),
+    ) -> Result<ServerConfig, RegistryError> {
+        for _ in 0..SERVER_CONFIG_UPDATE_ATTEMPTS {
+            let (mut config, read_text) = self.load_server_config().await?;
+            change(&mut config);
+            let json = config.to_json();
+            if json == read_text {
+                return Ok(config);
+            }
+            let (_, now) = now_text();
+            let params = [
+                Param::Text(SERVER_CONFIG_KEY),
+                Param::Text(&json),
+                Param::Text(&read_text),
+                Param::Text(&now),
+            ];
+            if self.changed(sql::SERVER_CONFIG_REPLACE_IF_UNCHANGED, &params).await? {
+                return Ok(config);
+            }
+        }
+        Err(RegistryError::Backend(
+            "the server configuration kept changing under this update".into(),
+        ))
     }
 
     async fn save(&self, config: &ServerConfig) -> Result<(), RegistryError> {

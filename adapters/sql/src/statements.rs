@@ -128,6 +128,9 @@ pub(crate) const SERVER_CONFIG_INSERT_IF_ABSENT: &str = "INSERT INTO server_conf
 pub(crate) const SERVER_CONFIG_UPSERT: &str = "INSERT INTO server_config (config_key, config_json, created_at, updated_at) \
      VALUES ($1, $2, $3, $3) \
      ON CONFLICT (config_key) DO UPDATE SET config_json = excluded.config_json, updated_at = excluded.updated_at";
+/// Compare-and-swap: replaces the document only if it is still the text `$3` that was read.
+pub(crate) const SERVER_CONFIG_REPLACE_IF_UNCHANGED: &str = "UPDATE server_config \
+     SET config_json = $2, updated_at = $4 WHERE config_key = $1 AND config_json = $3 RETURNING config_key";
 
 // --- custom_provider_definitions --------------------------------------------------------------------
 pub(crate) const PROVIDER_BY_NAME: &str = "SELECT definition_json FROM custom_provider_definitions WHERE name = $1";

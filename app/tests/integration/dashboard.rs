@@ -985,3 +985,51 @@ async fn an_admin_registers_edits_and_deletes_a_custom_provider_with_errors_on_t
     let catalog = admin.get(&daemon, &deleted.location()).await.expect(200).text();
     assert!(catalog.contains("Provider deleted") && !catalog.contains("Acme Cloud API"));
 }
+
+/// Invitations live in the one shared server document; made at the same moment (by admins on
+/// different replicas, or here by concurrent requests), every link must still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_made_at_the_same_moment_all_work() {
+    let daemon = Daemon::start_with(&[("AUTHSOME_OPEN_SIGNUP", "off")]).await;
+    let admin_email = authsome_domain::Email::parse("chief@example.com").expect("email");
+    let token = authsome_services::accounts::provision_admin(&daemon.state.registries, &admin_email, 3600)
+        .await
+        .expect("provision")
+        .expect("a setup token");
+    let mut admin = Browser::default();
+    admin
+        .sign_up_with_setup(&daemon, "chief@example.com", &token)
+        .await
+        .expect(303);
+    let settings = admin.get(&daemon, "/settings/").await.expect(200).text();
+    let csrf = support::hidden_field(&settings, "csrf_token");
+
+    let daemon = std::sync::Arc::new(daemon);
+    let mut inviting = tokio::task::JoinSet::new();
+    for n in 0..8 {
+        let (daemon, mut admin, csrf) = (daemon.clone(), admin.clone(), csrf.clone());
+        inviting.spawn(async move {
+            let email = format!("invitee-{n}@example.com");
+            let page = admin
+                .post_form(
+                    &daemon,
+                    "/settings/invitations",
+                    &[("email", &email), ("role", "user"), ("csrf_token", &csrf)],
+                )
+                .await
+                .expect(200)
+                .text();
+            (email, setup_token_in(&page))
+        });
+    }
+    let mut invitations = Vec::new();
+    while let Some(joined) = inviting.join_next().await {
+        invitations.push(joined.expect("an invitation task"));
+    }
+    assert_eq!(invitations.len(), 8);
+    for (email, token) in invitations {
+        let mut invitee = Browser::default();
+        let signed_up = invitee.sign_up_with_setup(&daemon, &email, &token).await.expect(303);
+        assert_eq!(signed_up.location(), "/", "{email}'s link works");
+    }
+}

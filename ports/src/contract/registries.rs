@@ -73,6 +73,7 @@ macro_rules! registry_contract_tests {
             global_upsert_with_missing_owner,
             server_config_defaults_then_saves,
             server_config_concurrent_first_load,
+            server_config_concurrent_updates_keep_every_change,
             provider_insert_get_list_and_conflict,
             provider_update_and_upsert,
             provider_delete_and_absence,

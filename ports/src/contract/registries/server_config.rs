@@ -37,3 +37,36 @@ pub async fn server_config_concurrent_first_load(r: &Registries) {
         assert_eq!(result.expect("load"), ServerConfig::default());
     }
 }
+
+/// Concurrent updates each adding their own key all land: none is lost to another's write,
+/// and a change that alters nothing stores nothing.
+pub async fn server_config_concurrent_updates_keep_every_change(r: &Registries) {
+    let results = race(r, 12, |n| {
+        let r = r.clone();
+        async move {
+            r.server_config
+                .update(&move |config: &mut ServerConfig| {
+                    config.extra.insert(format!("writer-{n}"), Value::from(n as u64));
+                })
+                .await
+        }
+    })
+    .await;
+    for result in results {
+        result.expect("update");
+    }
+    let stored = r.server_config.load().await.expect("load");
+    for n in 0..12 {
+        assert_eq!(
+            stored.extra.get(&format!("writer-{n}")),
+            Some(&Value::from(n as u64)),
+            "writer {n}'s change survived: {stored:?}"
+        );
+    }
+    let unchanged = r
+        .server_config
+        .update(&|_config: &mut ServerConfig| {})
+        .await
+        .expect("no-op");
+    assert_eq!(unchanged, stored);
+}
