@@ -124,6 +124,22 @@ impl ProviderCatalog {
         Ok(all.into_values().collect())
     }
 
+    /// Every definition (a custom one in place of a bundled one of the same name), each with
+    /// whether it is custom, from one read of the custom definitions.
+    pub async fn list_marking_custom(&self) -> Result<Vec<(Arc<ProviderDefinition>, bool)>, RegistryError> {
+        let mut all: BTreeMap<String, (Arc<ProviderDefinition>, bool)> = self
+            .bundled
+            .iter()
+            .map(|(name, definition)| (name.clone(), (definition.clone(), false)))
+            .collect();
+        for document in self.custom.list().await? {
+            if let Some(definition) = Self::parse_custom(&document) {
+                all.insert(definition.name.clone(), (definition, true));
+            }
+        }
+        Ok(all.into_values().collect())
+    }
+
     /// Bundled and custom definitions, separately.
     pub async fn list_by_source(&self) -> Result<ProvidersBySource, RegistryError> {
         let custom = self

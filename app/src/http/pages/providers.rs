@@ -91,15 +91,13 @@ pub(super) async fn providers(request: &Request) -> Response {
         Err(response) => return response,
     };
     let scope = VaultScope::of(&state, &person.caller);
-    let (all, by_source, groups) = match tokio::try_join!(
-        async { state.catalog.list().await.map_err(ServiceError::from) },
-        async { state.catalog.list_by_source().await.map_err(ServiceError::from) },
+    let (all, groups) = match tokio::try_join!(
+        async { state.catalog.list_marking_custom().await.map_err(ServiceError::from) },
         credentials::list_connections(&scope),
     ) {
         Ok(all) => all,
         Err(error) => return failure_page(error.into()),
     };
-    let custom: Vec<&str> = by_source.custom.iter().map(|d| d.name.as_str()).collect();
     let connected: HashMap<&str, usize> = groups.iter().map(|g| (g.name.as_str(), g.connections.len())).collect();
     let query = query_param(request, "q")
         .map(|q| q.trim().to_owned())
@@ -110,21 +108,17 @@ pub(super) async fn providers(request: &Request) -> Response {
         .unwrap_or_default();
     let rows = all
         .iter()
-        .filter(|d| kind.is_empty() || d.auth_type.as_str() == kind)
-        .filter(|d| {
+        .filter(|(d, _)| kind.is_empty() || d.auth_type.as_str() == kind)
+        .filter(|(d, _)| {
             needle.is_empty()
                 || d.name.to_lowercase().contains(&needle)
                 || d.display_name.to_lowercase().contains(&needle)
         })
-        .map(|d| ProviderRow {
+        .map(|(d, is_custom)| ProviderRow {
             name: d.name.clone(),
             display_name: d.display_name.clone(),
             auth_type: d.auth_type.as_str(),
-            source: if custom.contains(&d.name.as_str()) {
-                "custom"
-            } else {
-                "bundled"
-            },
+            source: if *is_custom { "custom" } else { "bundled" },
             connected: connected.get(d.name.as_str()).copied().unwrap_or(0),
             detail_href: detail_href(&d.name),
         })
