@@ -57,9 +57,10 @@ class Backends:
         return Backends("sqlite+disk", {})
 
     @staticmethod
-    def postgres_redis(redis_url: str | None = None) -> "Backends":
-        """A fresh database on the test Postgres, and the test Redis (or `redis_url`)."""
-        database_url = required_env("AUTHSOME_TEST_DATABASE_URL")
+    def postgres_redis(redis_url: str | None = None, database_url: str | None = None) -> "Backends":
+        """A fresh database on the test Postgres (or the server at `database_url`), and the
+        test Redis (or `redis_url`)."""
+        database_url = database_url or required_env("AUTHSOME_TEST_DATABASE_URL")
         redis_url = redis_url or required_env("AUTHSOME_TEST_REDIS_URL")
         suffix = secrets.token_hex(6)
         database = f"authsome_cli_{suffix}"
@@ -118,6 +119,45 @@ class PrivateRedis:
 
     def stop(self) -> None:
         self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PrivatePostgres:
+    """A Postgres cluster of the test's own (initdb in a temporary folder), which the test
+    stops and starts without touching the Postgres other tests share. Postgres refuses to run
+    as root, so under root it runs as Debian's `postgres` user."""
+
+    def __init__(self) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not bins:
+            raise RuntimeError("initdb not found under /usr/lib/postgresql (Debian package postgresql)")
+        self.bin = bins[-1].parent
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="authsome-postgres-"))
+        self.data = self.dir / "data"
+        self.url = f"postgres://root@127.0.0.1:{self.port}/postgres"
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "root", "--no-sync")
+
+    def _run(self, tool: str, *args: str) -> None:
+        result = subprocess.run([*self.as_user, str(self.bin / tool), *args], capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {result.stdout}{result.stderr}")
+
+    def start(self) -> "PrivatePostgres":
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "postgres.log"), "-w", "start")
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` ends every session, as a restart does; `immediate` is a crash."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

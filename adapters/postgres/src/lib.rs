@@ -37,9 +37,16 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// sqlx's default pings on *every* acquire, and it also pings on every release: with both, one
 /// query costs three round trips. The release ping already proves that a connection going back
-/// into the pool is healthy, so only a connection that sat idle long enough for the server, a
-/// proxy or a firewall to have dropped it is checked again. (Measured in docs/benchmarks.md.)
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(30);
+/// into the pool is healthy, so only a connection that sat idle for a while is checked again.
+/// (Measured in docs/benchmarks.md.)
+///
+/// "A while" is one second, not the minutes a firewall takes to drop a connection: when
+/// Postgres restarts or fails over, every idle connection in the pool is dead, and each would
+/// otherwise fail one request before sqlx drops it (tests/blackbox/test_faults.py saw
+/// `/ready` still failing 8 s after Postgres was back, through its rarely used connections).
+/// Under load a connection is reused within milliseconds and never pinged; at a trickle of
+/// requests the ping costs one local round trip (about 0.1 ms).
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Settings of the Postgres store.
 #[derive(Clone)]

@@ -1,0 +1,242 @@
+"""Backends that fail and come back, under a steady PoP-signed resolve load.
+
+Each case runs authsome-rs on Postgres + Redis of the test's own (a private redis-server on
+its own port, writing every command to its append-only file; a private Postgres cluster made
+with initdb), never the shared ones, and stops one of them while agents keep resolving:
+
+- Redis stopped: every request answers 503 (none is served without its replay check), `/ready`
+  answers 503 with its `redis` check failed; Redis back: the server recovers by itself, no restart.
+- Postgres stopped for 10 s (a fast shutdown, as a restart or failover ends every session),
+  and crashed (an immediate stop) for 2 s:
+  503 while it is gone (`/ready`: its `store` check failed), recovery by itself, and no answer after recovery comes from a dead
+  pooled connection (no 500s).
+
+- Redis full (`maxmemory` reached with `noeviction`): writes refused as 503, a connection
+  being written is not there afterwards, every stored key intact once there is room again.
+
+Every 200 must carry the agent's own key. Each case prints its figures: answers by status
+before, during and after the outage, and the seconds from the backend's return to the first
+good answer and to the last bad one. Needs redis-server and Debian's postgresql binaries.
+"""
+
+from __future__ import annotations
+
+import collections
+import secrets
+import subprocess
+import threading
+import time
+import unittest
+
+import httpx
+
+from agent import Agent
+from harness import Backends, Browser, PrivatePostgres, PrivateRedis, Server
+
+PASSWORD = "a fault-tolerant passphrase"
+AGENTS = 3
+# The documented bound (docs/security.md, "How we test it"): the first good answer within this
+# many seconds of the backend answering again, and none bad after it.
+RECOVERY_BOUND_SECONDS = 5.0
+
+
+def key(n: int) -> str:
+    return f"sk-proj-faults{n:0>22}"
+
+
+class Load:
+    """`AGENTS` agents, each of a different person, resolving their own stored key in a loop,
+    each answer recorded as (monotonic time, status); a 200 carrying anything but the agent's
+    key is a wrong answer."""
+
+    def __init__(self, base_url: str, agents: list[Agent]) -> None:
+        self.base_url = base_url
+        self.agents = agents
+        self.answers: list[tuple[float, int]] = []
+        self.wrong: list[str] = []
+        self._running = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def _run(self, n: int, agent: Agent) -> None:
+        with httpx.Client(timeout=10) as client:
+            while self._running.is_set():
+                try:
+                    response = agent.call(self.base_url, "POST", "/api/credentials/resolve",
+                                          {"provider": "openai"}, client=client)
+                    status = response.status_code
+                    if status == 200 and key(n) not in response.text:
+                        self.wrong.append(response.text[:200])
+                except httpx.HTTPError:
+                    status = 0
+                with self._lock:
+                    self.answers.append((time.monotonic(), status))
+                if status != 200:
+                    time.sleep(0.02)
+
+    def start(self) -> "Load":
+        self._running.set()
+        self._threads = [threading.Thread(target=self._run, args=(n, agent), daemon=True)
+                         for n, agent in enumerate(self.agents)]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._running.clear()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def between(self, start: float, end: float) -> collections.Counter:
+        with self._lock:
+            return collections.Counter(status for at, status in self.answers if start <= at < end)
+
+    def recovery(self, back_at: float) -> tuple[float | None, float | None]:
+        """Seconds from `back_at` to the first 200 and to the last answer that was not a 200."""
+        with self._lock:
+            after = [(at, status) for at, status in self.answers if at >= back_at]
+        first_good = next((at - back_at for at, status in after if status == 200), None)
+        last_bad = max((at - back_at for at, status in after if status != 200), default=None)
+        return first_good, last_bad
+
+
+def figures(counter: collections.Counter) -> str:
+    return ", ".join(f"{status or 'no answer'}: {count}" for status, count in sorted(counter.items())) or "none"
+
+
+class FaultsUnderLoad(unittest.TestCase):
+    def setUp(self) -> None:
+        self.redis = PrivateRedis().start()
+        self.postgres = PrivatePostgres().start()
+        self.backends = Backends.postgres_redis(self.redis.url, self.postgres.url)
+        self.server = Server(self.backends, {"AUTHSOME_MASTER_KEY": secrets.token_urlsafe(32)}).start()
+        self.agents = []
+        for n in range(AGENTS):
+            # One person (so one vault) per agent: each resolves a key no other agent holds.
+            owner = Browser(self.server.base_url)
+            self.assertEqual(owner.sign_up(f"faults-{n}@example.com", PASSWORD).status_code, 303)
+            agent = Agent()
+            self.assertEqual(owner.confirm_claim(agent.register(self.server.base_url)).status_code, 303)
+            stored = agent.store_api_key(self.server.base_url, "openai", "default", key(n))
+            self.assertEqual(stored.status_code, 200, stored.text)
+            self.agents.append(agent)
+
+    def tearDown(self) -> None:
+        self.server.stop()
+        self.redis.stop()
+        self.postgres.remove()
+
+    def ready(self) -> httpx.Response:
+        return httpx.get(f"{self.server.base_url}/ready", timeout=10)
+
+    def outage(self, name: str, take_down, bring_back, down_seconds: float) -> dict:
+        """Runs the load, takes the backend down for `down_seconds`, brings it back, and
+        returns what the agents and `/ready` saw."""
+        load = Load(self.server.base_url, self.agents).start()
+        try:
+            time.sleep(2)
+            before_end = time.monotonic()
+            take_down()
+            down_at = time.monotonic()
+            # Requests already past their backend call may still finish well: allow them 0.5 s.
+            time.sleep(down_seconds)
+            ready_while_down = self.ready()
+            up_started = time.monotonic()
+            bring_back()
+            back_at = time.monotonic()
+            time.sleep(RECOVERY_BOUND_SECONDS + 3)
+            end = time.monotonic()
+        finally:
+            load.stop()
+        seen = {
+            "before": load.between(0, before_end),
+            "during": load.between(down_at + 0.5, up_started),
+            "after": load.between(back_at, end),
+            "recovery": load.recovery(back_at),
+            "ready_while_down": ready_while_down,
+            "ready_after": self.ready(),
+            "wrong": load.wrong,
+        }
+        first_good, last_bad = seen["recovery"]
+        print(f"\n  {name}: before {figures(seen['before'])}; down {down_seconds:.0f} s: {figures(seen['during'])}; "
+              f"after: {figures(seen['after'])}; first good answer {first_good if first_good is None else round(first_good, 2)} s "
+              f"and last bad {last_bad if last_bad is None else round(last_bad, 2)} s after it answered again")
+        return seen
+
+    def assert_outage_handled(self, seen: dict, backend: str, check: str) -> None:
+        """`check`: the name `/ready` gives the backend (`store` is the registry database)."""
+        self.assertEqual(seen["wrong"], [], "a 200 carried another agent's key")
+        self.assertEqual(set(seen["before"]), {200}, seen["before"])
+        self.assertGreater(sum(seen["during"].values()), 0, "the load kept asking while it was down")
+        self.assertEqual(set(seen["during"]), {503}, f"only 503 while {backend} is down: {seen['during']}\n{self.server.log()[-3000:]}")
+        self.assertEqual(seen["ready_while_down"].status_code, 503)
+        self.assertEqual(seen["ready_while_down"].json()["checks"][check], "failed", seen["ready_while_down"].text)
+        first_good, last_bad = seen["recovery"]
+        self.assertIsNotNone(first_good, f"no good answer after {backend} came back\n{self.server.log()[-3000:]}")
+        self.assertLess(first_good, RECOVERY_BOUND_SECONDS)
+        if last_bad is not None:
+            self.assertLess(last_bad, RECOVERY_BOUND_SECONDS, f"bad answers went on after {backend} came back: {seen['after']}")
+        self.assertNotIn(500, seen["after"], f"a 500 after {backend} came back (a dead pooled connection?)")
+        self.assertEqual(seen["ready_after"].status_code, 200, seen["ready_after"].text)
+
+    def test_redis_stopped_under_load(self) -> None:
+        seen = self.outage("Redis stopped", self.redis.kill, self.redis.start, 4)
+        self.assert_outage_handled(seen, "redis", "redis")
+
+    def test_postgres_stopped_for_ten_seconds_under_load(self) -> None:
+        seen = self.outage("Postgres stopped", lambda: self.postgres.stop("fast"), self.postgres.start, 10)
+        self.assert_outage_handled(seen, "postgres", "store")
+
+    def test_postgres_crash_and_restart_under_load(self) -> None:
+        seen = self.outage("Postgres crashed (immediate stop) and restarted", lambda: self.postgres.stop("immediate"),
+                           self.postgres.start, 2)
+        self.assert_outage_handled(seen, "postgres", "store")
+
+    def test_redis_full_refuses_writes_and_keeps_what_it_holds(self) -> None:
+        redis_cli = ["redis-cli", "-p", str(self.redis.port)]
+
+        def full() -> None:
+            subprocess.run([*redis_cli, "CONFIG", "SET", "maxmemory-policy", "noeviction"], check=True, capture_output=True)
+            # Any write now exceeds the limit; reads still work.
+            subprocess.run([*redis_cli, "CONFIG", "SET", "maxmemory", "1"], check=True, capture_output=True)
+
+        def room_again() -> None:
+            subprocess.run([*redis_cli, "CONFIG", "SET", "maxmemory", "0"], check=True, capture_output=True)
+
+        load = Load(self.server.base_url, self.agents).start()
+        try:
+            time.sleep(1)
+            full()
+            full_at = time.monotonic()
+            time.sleep(2)
+            # A new connection's login cannot even start; nothing of it remains.
+            refused_write = self.agents[0].call(self.server.base_url, "POST", "/api/auth/sessions",
+                                                {"connection": "second", "flow": "api_key", "force": True,
+                                                 "provider": "openai"})
+            during = load.between(full_at + 0.5, time.monotonic())
+            room_again()
+            back_at = time.monotonic()
+            time.sleep(3)
+        finally:
+            load.stop()
+        after = load.between(back_at, time.monotonic())
+        first_good, last_bad = load.recovery(back_at)
+        print(f"\n  Redis full (maxmemory, noeviction): {figures(during)}; a new key's write answered "
+              f"{refused_write.status_code}; after room again: {figures(after)}, first good answer {first_good if first_good is None else round(first_good, 2)} s")
+        self.assertEqual(load.wrong, [])
+        self.assertEqual(set(during), {503}, f"every resolve needs its replay write: {during}")
+        self.assertEqual(refused_write.status_code, 503, refused_write.text)
+        self.assertIsNotNone(first_good)
+        self.assertLess(first_good, RECOVERY_BOUND_SECONDS)
+        self.assertNotIn(500, after)
+        # Nothing half-written: the refused connection does not exist; every stored key is whole.
+        missing = self.agents[0].call(self.server.base_url, "GET", "/api/connections/openai/second")
+        self.assertEqual(missing.status_code, 404, missing.text)
+        for n, agent in enumerate(self.agents):
+            resolved = agent.call(self.server.base_url, "POST", "/api/credentials/resolve", {"provider": "openai"})
+            self.assertEqual(resolved.status_code, 200, resolved.text)
+            self.assertIn(key(n), resolved.text)
+
+
+if __name__ == "__main__":
+    unittest.main()
