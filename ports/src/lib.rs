@@ -53,7 +53,7 @@ pub use provider_definition_repository::ProviderDefinitionRepository;
 pub use provider_endpoints::{EndpointBody, EndpointError, EndpointReply, EndpointRequest, ProviderEndpoints};
 pub use rate_limiter::RateLimiter;
 pub use registries::{DatabaseHealth, Registries, RelationalStore};
-pub use registry_error::{BoxError, Conflict, Missing, RegistryError};
+pub use registry_error::{BoxError, Conflict, Missing, RegistryError, StorageFull};
 pub use replay_cache::{IdQuota, ReplayCache, ReplayCheck};
 pub use runtime_state::RuntimeState;
 pub use server_config_repository::ServerConfigRepository;

@@ -8,6 +8,13 @@ use thiserror::Error;
 /// [`RegistryError::Backend`] so that logs show the whole chain.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// The disk (or the database server's disk) holding the registries is full: kept as the
+/// source of [`RegistryError::Unavailable`] (retryable once there is space), so that the
+/// services can tell a person *why* nothing was changed.
+#[derive(Debug, Error)]
+#[error("the disk holding the database is full")]
+pub struct StorageFull(#[source] pub BoxError);
+
 /// What a registry operation could not do.
 #[derive(Debug, Error)]
 pub enum RegistryError {
@@ -92,5 +99,25 @@ impl RegistryError {
             Self::NotFound(missing) => Some(missing),
             _ => None,
         }
+    }
+}
+
+impl RegistryError {
+    /// Whether the operation failed because the database's disk is full.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, Self::Unavailable(source) if source.downcast_ref::<StorageFull>().is_some())
+    }
+}
+
+#[cfg(test)]
+mod storage_full_tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unavailable_database_whose_disk_is_full_says_so() {
+        let full = RegistryError::Unavailable(Box::new(StorageFull("SQLITE_FULL".into())));
+        assert!(full.is_storage_full());
+        assert!(!RegistryError::Unavailable("timed out".into()).is_storage_full());
+        assert!(!RegistryError::Backend(Box::new(StorageFull("x".into()))).is_storage_full());
     }
 }

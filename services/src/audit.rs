@@ -103,6 +103,14 @@ where
             error = %crate::error_chain(&error),
             "the audit log cannot record a change: refusing it"
         );
+        if error.is_storage_full() {
+            return Err(ServiceError::Unavailable(
+                "The disk holding the vault's database is full, so nothing was changed (not even the audit log could \
+                 record it); free some space and try again"
+                    .to_owned(),
+            )
+            .into());
+        }
         return Err(audit_unavailable().into());
     }
     let outcome = change.await;

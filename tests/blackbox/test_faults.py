@@ -14,6 +14,10 @@ with initdb), never the shared ones, and stops one of them while agents keep res
 - Redis full (`maxmemory` reached with `noeviction`): writes refused as 503, a connection
   being written is not there afterwards, every stored key intact once there is room again.
 
+On the local default (SQLite + the disk vault): a full disk (a 16 MiB tmpfs as the home)
+refuses a write with a 503 naming the vault and keeps every entry, and a SIGKILL during
+concurrent writes loses no acknowledged write.
+
 Every 200 must carry the agent's own key. Each case prints its figures: answers by status
 before, during and after the outage, and the seconds from the backend's return to the first
 good answer and to the last bad one. Needs redis-server and Debian's postgresql binaries.
@@ -22,11 +26,15 @@ good answer and to the last bad one. Needs redis-server and Debian's postgresql 
 from __future__ import annotations
 
 import collections
+import os
 import secrets
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
+from pathlib import Path
 
 import httpx
 
@@ -236,6 +244,97 @@ class FaultsUnderLoad(unittest.TestCase):
             resolved = agent.call(self.server.base_url, "POST", "/api/credentials/resolve", {"provider": "openai"})
             self.assertEqual(resolved.status_code, 200, resolved.text)
             self.assertIn(key(n), resolved.text)
+
+
+class LocalDefaultFaults(unittest.TestCase):
+    """The local default (SQLite + the disk vault, one process): a full disk and a SIGKILL."""
+
+    def claimed_agent(self, server: Server, email: str) -> Agent:
+        owner = Browser(server.base_url)
+        self.assertEqual(owner.sign_up(email, PASSWORD).status_code, 303)
+        agent = Agent()
+        self.assertEqual(owner.confirm_claim(agent.register(server.base_url)).status_code, 303)
+        return agent
+
+    def test_a_full_disk_refuses_the_write_clearly_and_keeps_every_entry(self) -> None:
+        if os.geteuid() != 0:
+            raise RuntimeError("this test mounts a small tmpfs as the server's home: run it as root (CI does)")
+        mount = Path(tempfile.mkdtemp(prefix="authsome-full-disk-"))
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], check=True)
+        server = Server(Backends.sqlite_disk(), {"AUTHSOME_HOME": str(mount / "home")})
+        try:
+            server.start()
+            agent = self.claimed_agent(server, "full-disk@example.com")
+            for n in range(3):
+                self.assertEqual(agent.store_api_key(server.base_url, "openai", f"kept-{n}", key(n)).status_code, 200)
+            # Fill what is left of the disk.
+            subprocess.run(["dd", "if=/dev/zero", f"of={mount / 'filler'}", "bs=64k"], capture_output=True)
+            refused = agent.store_api_key(server.base_url, "openai", "one-too-many", key(50))
+            print(f"\n  disk full: storing a key answered {refused.status_code} {refused.text[:160]}")
+            self.assertEqual(refused.status_code, 503, refused.text)
+            detail = refused.json()["detail"]
+            self.assertIn("disk holding the vault's database is full", detail, "the error says what is wrong")
+            self.assertIn("nothing was changed", detail)
+            self.assertNotIn(key(50), refused.text)
+            self.assertEqual(server.process.poll(), None, "the server is still running")
+            for n in range(3):
+                read = agent.call(server.base_url, "GET", f"/api/connections/openai/kept-{n}")
+                self.assertEqual(read.status_code, 200, read.text)
+                self.assertEqual(read.json()["api_key"], key(n), "an existing entry is intact")
+            # Space again: the same write succeeds, and the refused one left nothing behind.
+            (mount / "filler").unlink()
+            missing = agent.call(server.base_url, "GET", "/api/connections/openai/one-too-many")
+            self.assertEqual(missing.status_code, 404, missing.text)
+            stored = agent.store_api_key(server.base_url, "openai", "one-too-many", key(50))
+            self.assertEqual(stored.status_code, 200, stored.text)
+            read = agent.call(server.base_url, "GET", "/api/connections/openai/one-too-many")
+            self.assertEqual(read.json()["api_key"], key(50))
+        finally:
+            server.stop()
+            subprocess.run(["umount", str(mount)], check=False)
+            shutil.rmtree(mount, ignore_errors=True)
+
+    def test_sigkill_during_writes_loses_no_acknowledged_write(self) -> None:
+        server = Server(Backends.sqlite_disk()).start()
+        try:
+            agent = self.claimed_agent(server, "sigkill@example.com")
+            acknowledged: set[int] = set()
+            lock = threading.Lock()
+            counter = iter(range(1_000_000))
+
+            def writer() -> None:
+                with httpx.Client(timeout=10) as client:
+                    while True:
+                        with lock:
+                            n = next(counter)
+                        try:
+                            reply = agent.store_api_key(server.base_url, "openai", f"load-{n}", key(n), client)
+                        except httpx.HTTPError:
+                            return
+                        if reply.status_code == 200 and reply.json().get("status") == "completed":
+                            with lock:
+                                acknowledged.add(n)
+
+            writers = [threading.Thread(target=writer, daemon=True) for _ in range(4)]
+            for thread in writers:
+                thread.start()
+            time.sleep(2.0)
+            server.kill()
+            for thread in writers:
+                thread.join(timeout=30)
+            started = time.monotonic()
+            server.start()
+            restarted_in = time.monotonic() - started
+            self.assertGreater(len(acknowledged), 0)
+            with httpx.Client(timeout=30) as client:
+                for n in sorted(acknowledged):
+                    read = agent.call(server.base_url, "GET", f"/api/connections/openai/load-{n}", client=client)
+                    self.assertEqual(read.status_code, 200, f"acknowledged write load-{n} is missing: {read.text}")
+                    self.assertEqual(read.json()["api_key"], key(n))
+            print(f"\n  SIGKILL during writes (SQLite + disk): {len(acknowledged)} acknowledged writes, all readable "
+                  f"after a restart (healthy again in {restarted_in:.2f} s)")
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":

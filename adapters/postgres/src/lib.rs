@@ -138,6 +138,10 @@ impl SqlBackend for PostgresBackend {
             || code.starts_with("57P0")
             || matches!(code.as_ref(), "40001" | "40P01" | "55P03")
     }
+
+    fn is_storage_full(error: &(dyn sqlx::error::DatabaseError + 'static)) -> bool {
+        error.code().is_some_and(|code| code == "53100")
+    }
 }
 
 /// The registries on one Postgres database.

@@ -1,6 +1,6 @@
 //! sqlx errors to [`RegistryError`], by error kind and backend error code.
 
-use authsome_ports::RegistryError;
+use authsome_ports::{RegistryError, StorageFull};
 use sqlx::error::ErrorKind;
 
 use crate::session::SqlBackend;
@@ -17,13 +17,18 @@ pub(crate) enum Failure {
 
 /// Classifies a sqlx error for backend `B`.
 pub(crate) fn classify<B: SqlBackend>(error: sqlx::Error) -> Failure {
-    let (kind, transient) = match error.as_database_error() {
-        Some(database_error) => (Some(database_error.kind()), B::is_transient(database_error)),
-        None => (None, false),
+    let (kind, transient, full) = match error.as_database_error() {
+        Some(database_error) => (
+            Some(database_error.kind()),
+            B::is_transient(database_error),
+            B::is_storage_full(database_error),
+        ),
+        None => (None, false, false),
     };
     match kind {
         Some(ErrorKind::UniqueViolation) => Failure::UniqueViolation(error),
         Some(ErrorKind::ForeignKeyViolation) => Failure::ForeignKeyViolation(error),
+        _ if full => Failure::Other(RegistryError::Unavailable(Box::new(StorageFull(Box::new(error))))),
         _ if transient => Failure::Other(RegistryError::Unavailable(Box::new(error))),
         _ => Failure::Other(unexpected(error)),
     }

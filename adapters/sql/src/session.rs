@@ -106,6 +106,10 @@ pub trait SqlBackend: Send + Sync + 'static {
     /// Whether a database error is transient (busy, locked, serialization failure, shutting
     /// down): the caller may retry, and the HTTP layer answers 503 rather than 500.
     fn is_transient(error: &(dyn sqlx::error::DatabaseError + 'static)) -> bool;
+
+    /// Whether a database error says the disk is full (SQLite's `SQLITE_FULL`, Postgres's
+    /// `53100 disk_full`).
+    fn is_storage_full(error: &(dyn sqlx::error::DatabaseError + 'static)) -> bool;
 }
 
 /// Statements on a sqlx pool.

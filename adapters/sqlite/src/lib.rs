@@ -126,6 +126,14 @@ impl SqlBackend for SqliteBackend {
             .map(|code| code & 0xff);
         matches!(primary, Some(SQLITE_BUSY | SQLITE_LOCKED))
     }
+
+    fn is_storage_full(error: &(dyn sqlx::error::DatabaseError + 'static)) -> bool {
+        const SQLITE_FULL: i64 = 13;
+        error
+            .code()
+            .and_then(|code| code.parse::<i64>().ok())
+            .is_some_and(|code| code & 0xff == SQLITE_FULL)
+    }
 }
 
 /// The registries on one SQLite database.
