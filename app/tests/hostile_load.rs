@@ -258,14 +258,14 @@ async fn flood(address: SocketAddr, flooder: Arc<Agent>) -> Flood {
 }
 
 fn report_latencies(label: &str, mut quiet: Vec<Duration>, mut loaded: Vec<Duration>) {
-    println!(
+    support::report_figure(&format!(
         "{label}: other agent p50 {:?} / p99 {:?} quiet, p50 {:?} / p99 {:?} during the flood ({} resolves)",
         quantile(&mut quiet, 0.5),
         quantile(&mut quiet, 0.99),
         quantile(&mut loaded, 0.5),
         quantile(&mut loaded, 0.99),
         loaded.len(),
-    );
+    ));
 }
 
 /// Floods from `flooder` while the victim resolves; asserts the victim is served throughout
@@ -297,7 +297,7 @@ async fn flood_beside_the_victim(
     let flood = flooding.await.expect("flood");
     let logs_after = tally.snapshot();
     let refused: Vec<_> = statuses.iter().filter(|s| **s != 200).collect();
-    println!(
+    support::report_figure(&format!(
         "{label}: {} flood requests in {:.1} s ({:.0}/s), outcomes {:?}; the replay cache ({}) holds {} \
          ids; {} log lines ({} warnings, {} bytes) during the flood",
         flood.requests,
@@ -309,7 +309,7 @@ async fn flood_beside_the_victim(
         logs_after.0 - logs_before.0,
         logs_after.1 - logs_before.1,
         logs_after.2 - logs_before.2,
-    );
+    ));
     report_latencies(label, quiet, loaded);
     assert!(
         refused.is_empty(),
@@ -404,10 +404,10 @@ async fn registrations_from_one_address_are_throttled_without_touching_others() 
             other => panic!("registration {n}: {other} {}", answer.text()),
         }
     }
-    println!(
+    support::report_figure(&format!(
         "registrations from one address: {registered} registered, {throttled} refused (429) in {:.1} s",
         started.elapsed().as_secs_f64()
-    );
+    ));
     assert_eq!((registered, throttled), (limit, 2 * limit));
 
     // Each identity it did register can hold only the small quota of an unclaimed one.
@@ -422,7 +422,9 @@ async fn registrations_from_one_address_are_throttled_without_touching_others() 
         }
     }
     let count = held.count().await;
-    println!("{limit} unclaimed identities, 40 signed requests each: the replay cache holds {count} ids");
+    support::report_figure(&format!(
+        "{limit} unclaimed identities, 40 signed requests each: the replay cache holds {count} ids"
+    ));
     assert!(count as u64 <= limit as u64 * authsome_app::settings::REFUSED_IDENTITY_IDS);
 
     // Another address registers, and another agent is served.

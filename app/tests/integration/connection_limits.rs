@@ -109,7 +109,7 @@ async fn idle_trickling_and_kept_alive_connections_are_closed_within_the_header_
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_after = server.rss_kib();
-    println!(
+    support::report_figure(&format!(
         "{} connections ({EACH_KIND} silent, {EACH_KIND} trickling a byte every 500 ms, {EACH_KIND} idle \
          keep-alive) opened in {:.1} s; all closed by the server {:.1} s after the first opened (header \
          timeout {HEADER_TIMEOUT_SECONDS} s); server RSS {} KiB before, {} KiB with them open ({} descriptors), \
@@ -121,7 +121,7 @@ async fn idle_trickling_and_kept_alive_connections_are_closed_within_the_header_
         rss_open,
         files_open,
         rss_after,
-    );
+    ));
     assert!(
         still_open.is_empty(),
         "{} connections still open: {:?}",
@@ -157,10 +157,10 @@ async fn past_the_connection_limit_new_connections_wait_for_a_free_one() {
     drop(held.pop());
     let started = Instant::now();
     assert!(server.health_within(Duration::from_secs(5)), "served once one closes");
-    println!(
+    support::report_figure(&format!(
         "connection limit 20: the 21st waited, and was served {:?} after one closed",
         started.elapsed()
-    );
+    ));
     assert!(server.log().contains("at the connection limit"), "{}", server.log());
 }
 
@@ -193,11 +193,11 @@ async fn at_the_open_file_limit_accepting_pauses_is_logged_and_recovers() {
     let watched = Duration::from_secs(3);
     tokio::time::sleep(watched).await;
     let cpu_used = server.cpu_seconds() - cpu_before;
-    println!(
+    support::report_figure(&format!(
         "open-file limit 96, 150 connections: the server holds {files} descriptors and used {cpu_used:.2} s of CPU \
          in {} s at the limit",
         watched.as_secs()
-    );
+    ));
     assert!(
         cpu_used < 0.5,
         "the accept loop must not spin at the limit: {cpu_used:.2} s of CPU in {watched:?}"
@@ -220,10 +220,10 @@ async fn at_the_open_file_limit_accepting_pauses_is_logged_and_recovers() {
             break;
         }
     }
-    println!(
+    support::report_figure(&format!(
         "after the connections closed, served again within {:?}",
         started.elapsed()
-    );
+    ));
     assert!(
         served,
         "the server serves again once descriptors free up: {}",

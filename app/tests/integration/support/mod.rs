@@ -570,3 +570,15 @@ pub(crate) fn form_action(html: &str, prefix: &str) -> String {
     let end = html[start..].find('"').expect("closing quote") + start;
     html[start..end].replace("&amp;", "&")
 }
+
+/// Prints a figure a suite measured, and appends it to `figures.txt` in cargo's scratch folder
+/// for integration tests, which `scripts/test` prints after the run: cargo shows a passing
+/// test's output only with `--nocapture`, and a regression should show as a number in CI.
+pub(crate) fn report_figure(line: &str) {
+    use std::io::Write;
+    println!("{line}");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("figures.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(file, "{line}");
+    }
+}
