@@ -36,6 +36,7 @@ pub mod timestamp;
 pub mod validation;
 pub mod vault;
 pub mod vault_crypto;
+pub mod vault_entry;
 pub mod visible_text;
 
 pub use audit::{AuditCursor, AuditEvent, AuditEventId, AuditPage, AuditQuery, AuditSource};

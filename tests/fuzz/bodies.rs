@@ -10,11 +10,15 @@ use authsome_domain::credential_records::ConnectionRecord;
 use authsome_domain::proof::{self, BoundRequest, ProofPolicy};
 use authsome_domain::provider_definition::{ProviderDefinition, http_host, url_path};
 use authsome_domain::vault_crypto::{DataKey, DekRecord, EnvelopeVersion, VaultCipher};
+use authsome_domain::vault_entry;
 use authsome_domain::{AuditCursor, DidKey, ProviderDefinitionDocument, ServerConfig, Timestamp};
 use serde_json::{Map, Value};
 
+/// What a target does with one input.
+pub(crate) type Body = fn(&[u8]);
+
 /// The targets by name, as `scripts/fuzz` and the regression test list them.
-pub(crate) const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub(crate) const TARGETS: &[(&str, Body)] = &[
     ("pop_token", pop_token),
     ("did_key", did_key),
     ("envelope", envelope),
@@ -94,9 +98,15 @@ pub(crate) fn provider_definition(data: &[u8]) {
     }
 }
 
-/// Documents read back from the stores: a connection record, a stored provider definition,
-/// the server configuration and an audit cursor.
+/// Documents read back from the stores: a vault entry (Redis and disk), a connection record,
+/// a stored provider definition, the server configuration and an audit cursor.
 pub(crate) fn stored_documents(data: &[u8]) {
+    if let Ok(entry) = vault_entry::decode(data)
+        && let (Some(collection), Some(key)) = (&entry.collection, &entry.key)
+    {
+        let again = vault_entry::decode(vault_entry::encode(collection, key, &entry.value).as_bytes());
+        assert_eq!(again.ok().map(|e| e.value), Some(entry.value.clone()));
+    }
     let text = text(data);
     let _ = ConnectionRecord::from_json(&text);
     let _ = ProviderDefinitionDocument::from_json(&text);

@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use authsome_domain::python_json::{self, Separators};
-use authsome_domain::{Timestamp, hex};
+use authsome_domain::hex;
+use authsome_domain::vault_entry::{self, StoredEntry};
 use authsome_ports::vault_blob_store::check_name;
 use authsome_ports::{StateError, VaultBlobStore};
 use serde_json::{Map, Value};
@@ -112,26 +112,17 @@ fn remove_stale_temp_files(root: &Path) {
     }
 }
 
-fn document(collection: &str, key: &str, value: &Map<String, Value>) -> String {
-    let mut document = Map::new();
-    document.insert("collection".to_owned(), Value::String(collection.to_owned()));
-    document.insert("created_at".to_owned(), Value::String(Timestamp::now().to_isoformat()));
-    document.insert("key".to_owned(), Value::String(key.to_owned()));
-    document.insert("value".to_owned(), Value::Object(value.clone()));
-    document.insert("version".to_owned(), Value::from(1));
-    python_json::to_string(&document, Separators::Default)
-}
-
 /// A stored document's key and value.
 type StoredDocument = (String, Map<String, Value>);
 
 /// Parses a stored document into (key, value).
 fn parse_document(bytes: &[u8], path: &Path) -> Result<StoredDocument, StateError> {
-    let corrupt = |why: &str| StateError::Corrupt(format!("{}: {why}", path.display()));
-    let mut document: Map<String, Value> = serde_json::from_slice(bytes).map_err(|_| corrupt("not a JSON object"))?;
-    match (document.remove("key"), document.remove("value")) {
-        (Some(Value::String(key)), Some(Value::Object(value))) => Ok((key, value)),
-        _ => Err(corrupt("missing key or value")),
+    match vault_entry::decode(bytes) {
+        Ok(StoredEntry {
+            key: Some(key), value, ..
+        }) => Ok((key, value)),
+        Ok(_) => Err(StateError::Corrupt(format!("{}: missing key", path.display()))),
+        Err(error) => Err(StateError::Corrupt(format!("{}: {error}", path.display()))),
     }
 }
 
@@ -247,7 +238,7 @@ impl VaultBlobStore for DiskBlobStore {
     async fn put(&self, collection: &str, key: &str, value: &Map<String, Value>) -> Result<(), StateError> {
         check_name(collection, key)?;
         let (dir, path) = (self.collection_dir(collection), self.entry_path(collection, key));
-        let contents = document(collection, key, value);
+        let contents = vault_entry::encode(collection, key, value);
         blocking(move || {
             let temp = write_temp_file(&dir, contents.as_bytes()).map_err(unavailable)?;
             if let Err(error) = fs::rename(&temp, &path) {
@@ -262,7 +253,7 @@ impl VaultBlobStore for DiskBlobStore {
     async fn put_if_absent(&self, collection: &str, key: &str, value: &Map<String, Value>) -> Result<bool, StateError> {
         check_name(collection, key)?;
         let (dir, path) = (self.collection_dir(collection), self.entry_path(collection, key));
-        let contents = document(collection, key, value);
+        let contents = vault_entry::encode(collection, key, value);
         blocking(move || {
             let temp = write_temp_file(&dir, contents.as_bytes()).map_err(unavailable)?;
             // link() fails when the target exists: an atomic create-if-absent that, unlike
@@ -381,7 +372,7 @@ mod tests {
         }
         // A file exactly the first read's size (JSON allows the trailing blanks).
         let value = value_of(10);
-        let text = document("c", "exact", &value);
+        let text = vault_entry::encode("c", "exact", &value);
         let padded = format!("{text}{}", " ".repeat(FIRST_READ_BYTES - text.len()));
         fs::write(store.entry_path("c", "exact"), padded).expect("written");
         assert_eq!(store.get("c", "exact").await.expect("read"), Some(value));

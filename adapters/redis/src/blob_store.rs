@@ -18,8 +18,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use authsome_domain::Timestamp;
-use authsome_domain::python_json::{self, Separators};
+use authsome_domain::{Timestamp, vault_entry};
 use authsome_ports::vault_blob_store::check_name;
 use authsome_ports::{StateError, VaultBlobStore};
 use redis::aio::ConnectionManager;
@@ -91,16 +90,6 @@ impl RedisBlobStore {
             .await
             .map_err(unavailable)?;
         Ok(())
-    }
-
-    fn document(collection: &str, key: &str, value: &Map<String, Value>) -> String {
-        let mut document = Map::new();
-        document.insert("collection".to_owned(), Value::String(collection.to_owned()));
-        document.insert("created_at".to_owned(), Value::String(Timestamp::now().to_isoformat()));
-        document.insert("key".to_owned(), Value::String(key.to_owned()));
-        document.insert("value".to_owned(), Value::Object(value.clone()));
-        document.insert("version".to_owned(), Value::from(1));
-        python_json::to_string(&document, Separators::Default)
     }
 
     /// Adds every entry written without the index (by authsome 0.7.2, or by a version of
@@ -215,11 +204,8 @@ async fn scan_step(
 
 /// The `collection` and `key` a stored document names, when it is one of ours.
 fn document_address(text: &str) -> Option<(String, String)> {
-    let document: Value = serde_json::from_str(text).ok()?;
-    let collection = document.get("collection")?.as_str()?;
-    let key = document.get("key")?.as_str()?;
-    document.get("value")?.as_object()?;
-    Some((collection.to_owned(), key.to_owned()))
+    let entry = vault_entry::decode(text.as_bytes()).ok()?;
+    Some((entry.collection?, entry.key?))
 }
 
 /// The ZRANGEBYLEX bounds of the members starting with `prefix`. Members are UTF-8, which
@@ -238,12 +224,9 @@ fn lex_range(prefix: &str) -> (Vec<u8>, Vec<u8>) {
 
 /// The `value` object of a stored document.
 pub(crate) fn document_value(text: &str) -> Result<Map<String, Value>, StateError> {
-    let document: Value =
-        serde_json::from_str(text).map_err(|e| StateError::Corrupt(format!("vault entry is not JSON: {e}")))?;
-    match document.get("value") {
-        Some(Value::Object(value)) => Ok(value.clone()),
-        _ => Err(StateError::Corrupt("vault entry has no object value".to_owned())),
-    }
+    vault_entry::decode(text.as_bytes())
+        .map(|entry| entry.value)
+        .map_err(|error| StateError::Corrupt(error.to_string()))
 }
 
 #[async_trait]
@@ -290,7 +273,7 @@ impl VaultBlobStore for RedisBlobStore {
             .atomic()
             .cmd("SET")
             .arg(self.keys.blob(collection, key))
-            .arg(Self::document(collection, key, value))
+            .arg(vault_entry::encode(collection, key, value))
             .ignore()
             .cmd("ZADD")
             .arg(self.keys.blob_index(collection))
@@ -311,7 +294,7 @@ impl VaultBlobStore for RedisBlobStore {
             .atomic()
             .cmd("SET")
             .arg(self.keys.blob(collection, key))
-            .arg(Self::document(collection, key, value))
+            .arg(vault_entry::encode(collection, key, value))
             .arg("NX")
             .cmd("ZADD")
             .arg(self.keys.blob_index(collection))
