@@ -709,19 +709,23 @@ fn setup_token_in(html: &str) -> String {
         .collect()
 }
 
-#[tokio::test]
-async fn settings_show_the_account_and_an_admin_invites_people_while_sign_up_is_closed() {
+/// A daemon with open sign-up off, and its first admin (provisioned as `authsome init` does)
+/// signed up in a browser from the setup link.
+async fn closed_sign_up_with_admin(email: &str) -> (Daemon, Browser) {
     let daemon = Daemon::start_with(&[("AUTHSOME_OPEN_SIGNUP", "off")]).await;
-    let admin_email = authsome_domain::Email::parse("boss@example.com").expect("email");
+    let admin_email = authsome_domain::Email::parse(email).expect("email");
     let token = authsome_services::accounts::provision_admin(&daemon.state.registries, &admin_email, 3600)
         .await
         .expect("provision")
         .expect("a setup token");
     let mut admin = Browser::default();
-    admin
-        .sign_up_with_setup(&daemon, "boss@example.com", &token)
-        .await
-        .expect(303);
+    admin.sign_up_with_setup(&daemon, email, &token).await.expect(303);
+    (daemon, admin)
+}
+
+#[tokio::test]
+async fn settings_show_the_account_and_an_admin_invites_people_while_sign_up_is_closed() {
+    let (daemon, mut admin) = closed_sign_up_with_admin("boss@example.com").await;
 
     let settings = admin.get(&daemon, "/settings/").await.expect(200).text();
     assert!(settings.contains("<a href=\"/settings/\" aria-current=\"page\">Settings</a>"));
@@ -990,17 +994,7 @@ async fn an_admin_registers_edits_and_deletes_a_custom_provider_with_errors_on_t
 /// different replicas, or here by concurrent requests), every link must still work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invitations_made_at_the_same_moment_all_work() {
-    let daemon = Daemon::start_with(&[("AUTHSOME_OPEN_SIGNUP", "off")]).await;
-    let admin_email = authsome_domain::Email::parse("chief@example.com").expect("email");
-    let token = authsome_services::accounts::provision_admin(&daemon.state.registries, &admin_email, 3600)
-        .await
-        .expect("provision")
-        .expect("a setup token");
-    let mut admin = Browser::default();
-    admin
-        .sign_up_with_setup(&daemon, "chief@example.com", &token)
-        .await
-        .expect(303);
+    let (daemon, mut admin) = closed_sign_up_with_admin("chief@example.com").await;
     let settings = admin.get(&daemon, "/settings/").await.expect(200).text();
     let csrf = support::hidden_field(&settings, "csrf_token");
 
