@@ -136,7 +136,14 @@ class PrivatePostgres:
         self.dir = Path(tempfile.mkdtemp(prefix="authsome-postgres-"))
         self.data = self.dir / "data"
         self.url = f"postgres://root@127.0.0.1:{self.port}/postgres"
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.as_user = []
+        if os.geteuid() == 0:
+            # runuser lives in /usr/sbin, which a minimal PATH may leave out.
+            runuser = shutil.which("runuser") or next(
+                (path for path in ("/usr/sbin/runuser", "/sbin/runuser") if os.path.exists(path)), None)
+            if runuser is None:
+                raise RuntimeError("runuser not found (Debian package util-linux): Postgres refuses to run as root")
+            self.as_user = [runuser, "-u", "postgres", "--"]
         if self.as_user:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "root", "--no-sync")
