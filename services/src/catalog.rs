@@ -115,13 +115,12 @@ impl ProviderCatalog {
 
     /// Every definition (custom shadowing bundled), sorted by name.
     pub async fn list(&self) -> Result<Vec<Arc<ProviderDefinition>>, RegistryError> {
-        let mut all = self.bundled.clone();
-        for document in self.custom.list().await? {
-            if let Some(definition) = Self::parse_custom(&document) {
-                all.insert(definition.name.clone(), definition);
-            }
-        }
-        Ok(all.into_values().collect())
+        Ok(self
+            .list_marking_custom()
+            .await?
+            .into_iter()
+            .map(|(definition, _)| definition)
+            .collect())
     }
 
     /// Every definition (a custom one in place of a bundled one of the same name), each with

@@ -119,7 +119,7 @@ pub(super) async fn audit_log(request: &Request) -> Response {
         }
         Err(error) => return failure_page(error),
     };
-    let mut filters = Filters::from_query(request);
+    let filters = Filters::from_query(request);
     let cursor_text = query_param(request, "cursor").filter(|c| !c.is_empty());
     let (after, mut page_error) = match cursor_text.as_deref().map(AuditCursor::decode) {
         None => (None, None),
@@ -158,7 +158,6 @@ pub(super) async fn audit_log(request: &Request) -> Response {
     let next_cursor = listing.page.next_cursor.as_ref().map(AuditCursor::encode);
     let first_href = (cursor_text.is_some() && page_error.is_none()).then(|| applied.href(None));
     let next_href = next_cursor.as_deref().map(|cursor| applied.href(Some(cursor)));
-    filters.limit = applied.limit;
     let page = AuditPage {
         chrome: Chrome::new(&person, Section::AuditLog, "Audit log"),
         everyone: listing.visibility == AuditVisibility::Everyone,
