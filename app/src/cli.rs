@@ -70,6 +70,20 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         new_key_file: Option<std::path::PathBuf>,
     },
+    /// Take over the local home of an authsome 0.7.2 install: its registry (agents, people,
+    /// claims, vaults, custom providers, audit log) and its disk vault.
+    ///
+    /// The 0.7.2 home is only read; stop its daemon first. Rows are copied into the SQLite
+    /// database under AUTHSOME_HOME (adopted in place when AUTHSOME_HOME is the 0.7.2 home
+    /// itself); every vault value is decrypted with the 0.7.2 master secret
+    /// (AUTHSOME_MASTER_KEY, the OS keyring, or PATH/server/master.key) and sealed again in this
+    /// server's vault. Safe to run again: nothing already here is overwritten. Reads
+    /// AUTHSOME_HOME and the vault and master key settings.
+    ImportHome {
+        /// The 0.7.2 home (the AUTHSOME_HOME it ran with; by default ~/.authsome).
+        #[arg(value_name = "PATH")]
+        path: std::path::PathBuf,
+    },
 }
 
 /// `authsome daemon ...`.

@@ -81,5 +81,6 @@ async fn run(command: Command, vars: &EnvironmentVariables) -> Result<String, Co
         Command::RotateMasterKey { new_key_file } => {
             commands::rotate_master_key::run(&settings, vars, new_key_file).await
         }
+        Command::ImportHome { path } => commands::import_home::run(&settings, &path).await,
     }
 }

@@ -18,6 +18,7 @@ pub mod connections;
 pub mod context;
 pub mod credentials;
 pub mod errors;
+pub mod home_import;
 pub mod identities;
 pub mod latency_histogram;
 pub mod oauth;

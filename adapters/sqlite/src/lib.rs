@@ -10,6 +10,7 @@
 //! It must not depend on the HTTP layer or on any other adapter.
 
 mod ownership_reader;
+pub mod reference_home;
 
 pub use ownership_reader::SqliteOwnershipReader;
 

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod healthcheck;
+pub mod import_home;
 pub mod init;
 pub mod migrate;
 pub mod openapi;

@@ -215,3 +215,81 @@ async fn compat_mode_writes_version_1_and_both_versions_are_read() {
         );
     }
 }
+
+/// `authsome import-home`'s vault step: each value is opened with the 0.7.2 vault's key and
+/// sealed with ours, what the target holds is never overwritten, a value that does not
+/// decrypt is reported by name, the 0.7.2 bookkeeping stays behind, and a second run changes
+/// nothing.
+#[tokio::test]
+async fn importing_a_vault_reseals_every_value_and_never_overwrites() {
+    use authsome_services::home_import::import_vault;
+    let collection = "vault:vault_0123456789ab";
+    let source_store = Arc::new(authsome_memory::MemoryBlobStore::new());
+    let source = open(source_store.clone(), "the 0.7.2 master").await.expect("source");
+    for (key, text) in [("a", "alpha"), ("b", "beta"), ("c", "gamma")] {
+        source.put(collection, key, text).await.expect("put");
+    }
+    // A value sealed under some other data key: it cannot be opened with the source's.
+    let stranger_store = Arc::new(authsome_memory::MemoryBlobStore::new());
+    let stranger = open(stranger_store.clone(), "someone else").await.expect("stranger");
+    stranger.put(collection, "d", "delta").await.expect("put");
+    let foreign = stranger_store
+        .get(collection, "d")
+        .await
+        .expect("get")
+        .expect("present");
+    source_store.put(collection, "d", &foreign).await.expect("plant");
+
+    let target_store = Arc::new(authsome_memory::MemoryBlobStore::new());
+    let target = open(target_store.clone(), "our master").await.expect("target");
+    target
+        .put(collection, "c", "the target's own gamma")
+        .await
+        .expect("put");
+
+    let names: Vec<(String, String)> = [
+        (collection, "a"),
+        (collection, "b"),
+        (collection, "c"),
+        (collection, "d"),
+        (collection, "__index__"),
+        (META_COLLECTION, DEK_KEY),
+    ]
+    .iter()
+    .map(|(c, k)| (c.to_string(), k.to_string()))
+    .collect();
+    let mut seen = Vec::new();
+    let first = import_vault(&source, &target, &names, |report| seen.push(report.collection.clone()))
+        .await
+        .expect("import");
+    assert_eq!(seen, vec![collection.to_owned()], "one progress line per collection");
+    assert_eq!(first.len(), 1);
+    assert_eq!((first[0].imported, first[0].unchanged), (2, 0));
+    assert_eq!(first[0].kept_existing, vec!["c".to_owned()]);
+    assert_eq!(
+        first[0].failed.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        vec!["d"]
+    );
+    let read = |key: &'static str| {
+        let target = &target;
+        async move {
+            target
+                .get(collection, key)
+                .await
+                .expect("get")
+                .map(|v| v.expose_secret().to_owned())
+        }
+    };
+    assert_eq!(read("a").await.as_deref(), Some("alpha"));
+    assert_eq!(read("c").await.as_deref(), Some("the target's own gamma"));
+    assert_eq!(read("d").await, None);
+    let sealed = target_store.get(collection, "a").await.expect("get").expect("present");
+    assert_eq!(sealed["__encryption_version__"], 2, "sealed again for its place");
+    assert!(target_store.get(collection, "__index__").await.expect("get").is_none());
+
+    let again = import_vault(&source, &target, &names, |_| {}).await.expect("again");
+    assert_eq!(
+        (again[0].imported, again[0].unchanged, again[0].kept_existing.len()),
+        (0, 2, 1)
+    );
+}
