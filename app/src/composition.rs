@@ -26,6 +26,15 @@ pub enum StartupError {
     /// Redis could not be reached.
     #[error(transparent)]
     Redis(#[from] authsome_redis::RedisConnectError),
+    /// `AUTHSOME_REDIS_CA_FILE` could not be read.
+    #[error("cannot read AUTHSOME_REDIS_CA_FILE {path}")]
+    RedisCaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The vault is on Redis but no Redis URL is set.
     #[error("AUTHSOME_VAULT_BACKEND=redis needs AUTHSOME_REDIS_URL")]
     RedisVaultWithoutUrl,
@@ -93,7 +102,16 @@ pub async fn migrate(database: &DatabaseSettings) -> Result<Vec<i64>, StartupErr
 pub async fn connect_redis(settings: &Settings) -> Result<Option<RedisConnection>, StartupError> {
     match &settings.redis_url {
         None => Ok(None),
-        Some(url) => Ok(Some(authsome_redis::connect(&RedisSettings::new(url.expose())).await?)),
+        Some(url) => {
+            let mut redis = RedisSettings::new(url.expose());
+            if let Some(path) = &settings.redis_ca_file {
+                redis.tls_roots = Some(std::fs::read(path).map_err(|source| StartupError::RedisCaFile {
+                    path: path.clone(),
+                    source,
+                })?);
+            }
+            Ok(Some(authsome_redis::connect(&redis).await?))
+        }
     }
 }
 

@@ -93,7 +93,7 @@ enum Held {
     Memory(Arc<MemoryReplayCache>),
     /// A Redis key prefix of its own; ids are the keys under `pattern`.
     Redis {
-        connection: redis::aio::ConnectionManager,
+        connection: authsome_redis::RedisConnection,
         pattern: String,
         _prefix: TestPrefix,
     },

@@ -17,11 +17,11 @@
 
 use std::collections::BTreeSet;
 
+use crate::RedisConnection;
 use async_trait::async_trait;
 use authsome_domain::{Timestamp, vault_entry};
 use authsome_ports::vault_blob_store::check_name;
 use authsome_ports::{StateError, VaultBlobStore};
-use redis::aio::ConnectionManager;
 use serde_json::{Map, Value};
 
 use crate::{RedisKeys, unavailable};
@@ -57,14 +57,14 @@ pub struct IndexBuild {
 /// `{"collection": ..., "created_at": ..., "key": ..., "value": {...}, "version": 1}`,
 /// written with Python's `json.dumps(sort_keys=True)` formatting.
 pub struct RedisBlobStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     keys: RedisKeys,
     read_index: bool,
 }
 
 impl RedisBlobStore {
     /// A blob store on `connection`, listing from the index once it is built.
-    pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
+    pub fn new(connection: RedisConnection, keys: RedisKeys) -> Self {
         Self {
             connection,
             keys,
@@ -74,7 +74,7 @@ impl RedisBlobStore {
 
     /// A blob store that always lists by SCAN, for while authsome 0.7.2 replicas, which do
     /// not maintain the index, write to the same Redis. Writes still maintain the index.
-    pub fn scanning(connection: ConnectionManager, keys: RedisKeys) -> Self {
+    pub fn scanning(connection: RedisConnection, keys: RedisKeys) -> Self {
         Self {
             read_index: false,
             ..Self::new(connection, keys)
@@ -187,7 +187,7 @@ impl RedisBlobStore {
 
 /// One SCAN step over keys matching `pattern`: the next cursor (0 when done) and a page.
 async fn scan_step(
-    connection: &mut ConnectionManager,
+    connection: &mut RedisConnection,
     cursor: u64,
     pattern: &str,
 ) -> Result<(u64, Vec<String>), StateError> {

@@ -23,13 +23,11 @@ mod state_health;
 pub mod test_prefix;
 
 pub use blob_store::{IndexBuild, RedisBlobStore};
-pub use connection::{RedisConnectError, RedisSettings, connect};
+pub use connection::{RedisConnectError, RedisConnection, RedisSettings, SENTINEL_CHECK_INTERVAL, connect};
 pub use keys::RedisKeys;
 pub use replay_cache::RedisReplayCache;
 pub use state_health::RedisHealth;
 
-/// The connection every Redis adapter shares (multiplexed, reconnecting).
-pub type RedisConnection = ConnectionManager;
 pub use session_stores::{
     RedisAuthSessionStore, RedisBrowserSessionStore, RedisLeaseStore, RedisPendingClaimStore, RedisRateLimiter,
 };
@@ -38,10 +36,9 @@ use std::sync::Arc;
 
 use authsome_domain::vault_crypto::VaultCipher;
 use authsome_ports::RuntimeState;
-use redis::aio::ConnectionManager;
 
 /// Every runtime-state port on one Redis connection; `cipher` seals secret session inputs.
-pub fn runtime_state(connection: ConnectionManager, keys: RedisKeys, cipher: Arc<VaultCipher>) -> RuntimeState {
+pub fn runtime_state(connection: RedisConnection, keys: RedisKeys, cipher: Arc<VaultCipher>) -> RuntimeState {
     RuntimeState {
         replay: Arc::new(RedisReplayCache::new(connection.clone(), keys.clone())),
         auth_sessions: Arc::new(RedisAuthSessionStore::new(connection.clone(), keys.clone(), cipher)),

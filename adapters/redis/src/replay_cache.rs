@@ -2,10 +2,10 @@
 //! used on a 0.7.2 replica sharing the Redis is refused here too), set under a per-holder quota
 //! by one script, so that a check stays one round trip.
 
+use crate::RedisConnection;
 use async_trait::async_trait;
 use authsome_domain::Timestamp;
 use authsome_ports::{IdQuota, ReplayCache, ReplayCheck, StateError};
-use redis::aio::ConnectionManager;
 
 use crate::{RedisKeys, unavailable};
 
@@ -39,7 +39,7 @@ return 1
 
 /// Token ids shared by every replica on the same Redis.
 pub struct RedisReplayCache {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     keys: RedisKeys,
     // Built once: `Script::new` hashes the source, and the check runs on every request.
     check_and_store: redis::Script,
@@ -47,7 +47,7 @@ pub struct RedisReplayCache {
 
 impl RedisReplayCache {
     /// A replay cache on `connection`.
-    pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
+    pub fn new(connection: RedisConnection, keys: RedisKeys) -> Self {
         Self {
             connection,
             keys,

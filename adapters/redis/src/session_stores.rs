@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::RedisConnection;
 use async_trait::async_trait;
 use authsome_domain::vault_crypto::{EnvelopeVersion, VaultCipher};
 use authsome_domain::{
@@ -10,7 +11,6 @@ use authsome_domain::{
     IdentityHandle, PendingClaim, PrincipalId, ProviderName, SessionSecrets, Timestamp,
 };
 use authsome_ports::{AuthSessionStore, BrowserSessionStore, PendingClaimStore, StateError};
-use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -53,14 +53,14 @@ struct StoredAuthSession {
 
 /// Login sessions shared by every replica.
 pub struct RedisAuthSessionStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     keys: RedisKeys,
     cipher: Arc<VaultCipher>,
 }
 
 impl RedisAuthSessionStore {
     /// A session store on `connection` that seals secrets with `cipher`.
-    pub fn new(connection: ConnectionManager, keys: RedisKeys, cipher: Arc<VaultCipher>) -> Self {
+    pub fn new(connection: RedisConnection, keys: RedisKeys, cipher: Arc<VaultCipher>) -> Self {
         Self {
             connection,
             keys,
@@ -271,14 +271,14 @@ return 0
 /// Leases shared by every replica: `SET <lease> <holder> NX PX <ttl>`, released by a script
 /// that compares the holder before deleting.
 pub struct RedisLeaseStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     keys: RedisKeys,
     release: redis::Script,
 }
 
 impl RedisLeaseStore {
     /// Leases on `connection`.
-    pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
+    pub fn new(connection: RedisConnection, keys: RedisKeys) -> Self {
         Self {
             connection,
             keys,
@@ -325,13 +325,13 @@ struct StoredPendingClaim {
 
 /// Claim tokens shared by every replica; consumed with `GETDEL`, so exactly once.
 pub struct RedisPendingClaimStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     keys: RedisKeys,
 }
 
 impl RedisPendingClaimStore {
     /// A claim-token store on `connection`.
-    pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
+    pub fn new(connection: RedisConnection, keys: RedisKeys) -> Self {
         Self { connection, keys }
     }
 
@@ -400,7 +400,7 @@ struct StoredBrowserSession {
 /// Browser sessions shared by every replica. Keyed by the SHA-256 of the cookie token, with
 /// a per-principal set so that a password change can end them all.
 pub struct RedisBrowserSessionStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     keys: RedisKeys,
 }
 
@@ -427,7 +427,7 @@ return ended
 
 impl RedisBrowserSessionStore {
     /// A browser-session store on `connection`.
-    pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
+    pub fn new(connection: RedisConnection, keys: RedisKeys) -> Self {
         Self { connection, keys }
     }
 
@@ -516,7 +516,7 @@ impl BrowserSessionStore for RedisBrowserSessionStore {
 
 /// Attempt counters shared by every replica: `INCR`, with the window set on the first hit.
 pub struct RedisRateLimiter {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     keys: RedisKeys,
 }
 
@@ -531,7 +531,7 @@ return count
 
 impl RedisRateLimiter {
     /// A rate limiter on `connection`.
-    pub fn new(connection: ConnectionManager, keys: RedisKeys) -> Self {
+    pub fn new(connection: RedisConnection, keys: RedisKeys) -> Self {
         Self { connection, keys }
     }
 }

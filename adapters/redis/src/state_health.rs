@@ -1,18 +1,18 @@
 //! Health of the Redis backend: one `PING` on the shared connection.
 
+use crate::RedisConnection;
 use async_trait::async_trait;
 use authsome_ports::{StateError, StateHealth};
-use redis::aio::ConnectionManager;
 
 /// Redis answers `PING`.
 #[derive(Clone)]
 pub struct RedisHealth {
-    connection: ConnectionManager,
+    connection: RedisConnection,
 }
 
 impl RedisHealth {
     /// Health over `connection`.
-    pub fn new(connection: ConnectionManager) -> Self {
+    pub fn new(connection: RedisConnection) -> Self {
         Self { connection }
     }
 }

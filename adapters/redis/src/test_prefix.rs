@@ -3,7 +3,7 @@
 //!
 //! Tests read the server from `AUTHSOME_TEST_REDIS_URL` and fail, loudly, when it is not set.
 
-use redis::aio::ConnectionManager;
+use crate::RedisConnection;
 
 use crate::{RedisKeys, RedisSettings};
 
@@ -47,7 +47,7 @@ impl TestPrefix {
     }
 
     /// A new, independent connection to the test server.
-    pub async fn connect(&self) -> ConnectionManager {
+    pub async fn connect(&self) -> RedisConnection {
         crate::connect(&RedisSettings::new(&self.url))
             .await
             .unwrap_or_else(|e| panic!("cannot connect to {TEST_REDIS_URL_VAR}: {e}"))

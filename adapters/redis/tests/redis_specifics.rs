@@ -15,7 +15,7 @@ use authsome_redis::{RedisBlobStore, RedisKeys, RedisSettings};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-async fn all_values(connection: &mut redis::aio::ConnectionManager, prefix: &str) -> String {
+async fn all_values(connection: &mut authsome_redis::RedisConnection, prefix: &str) -> String {
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
         .query_async(connection)

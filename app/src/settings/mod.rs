@@ -176,6 +176,9 @@ pub struct Settings {
     /// `AUTHSOME_REDIS_KEY_PREFIX`: prepended to every Redis key (empty by default, which is
     /// the reference's layout; set it to share one Redis database between deployments).
     pub redis_key_prefix: String,
+    /// `AUTHSOME_REDIS_CA_FILE`: PEM certificates of the authorities a TLS Redis
+    /// (`rediss://`, `rediss+sentinel://`) is signed by, when not a public one.
+    pub redis_ca_file: Option<PathBuf>,
     /// The vault.
     pub vault: VaultSettings,
     /// The master secret's sources.
@@ -292,6 +295,11 @@ impl Settings {
             database,
             redis_url,
             redis_key_prefix: vars.get("AUTHSOME_REDIS_KEY_PREFIX").unwrap_or_default().to_owned(),
+            redis_ca_file: vars
+                .get("AUTHSOME_REDIS_CA_FILE")
+                .map(str::trim)
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from),
             vault,
             master_key,
             server: ServerSettings::from_env(vars, env)?,
@@ -308,13 +316,21 @@ fn redis_url(vars: &EnvironmentVariables) -> Result<Option<RedisUrl>, SettingsEr
     let Some(raw) = vars.get("AUTHSOME_REDIS_URL").map(str::trim) else {
         return Ok(None);
     };
-    let scheme_ok = ["redis://", "rediss://", "redis+unix://", "unix://"]
-        .iter()
-        .any(|scheme| raw.len() > scheme.len() && raw[..scheme.len()].eq_ignore_ascii_case(scheme));
+    let scheme_ok = [
+        "redis://",
+        "rediss://",
+        "redis+unix://",
+        "unix://",
+        "redis+sentinel://",
+        "rediss+sentinel://",
+    ]
+    .iter()
+    .any(|scheme| raw.len() > scheme.len() && raw[..scheme.len()].eq_ignore_ascii_case(scheme));
     if !scheme_ok {
         return Err(SettingsError::new(
             "AUTHSOME_REDIS_URL",
-            "must be a redis:// or rediss:// URL (for example redis://127.0.0.1:6379/0)",
+            "must be a redis://, rediss:// or redis+sentinel:// URL (for example redis://127.0.0.1:6379/0, or \
+             redis+sentinel://10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/mymaster)",
         ));
     }
     Ok(Some(RedisUrl(SecretString::from(raw.to_owned()))))
