@@ -31,6 +31,7 @@ pub mod provider;
 pub mod provider_definition;
 pub mod python_json;
 pub mod random_token;
+pub mod return_path;
 pub mod server_config;
 pub mod timestamp;
 pub mod validation;

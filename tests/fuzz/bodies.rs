@@ -9,9 +9,13 @@ use std::sync::OnceLock;
 use authsome_domain::credential_records::ConnectionRecord;
 use authsome_domain::proof::{self, BoundRequest, ProofPolicy};
 use authsome_domain::provider_definition::{ProviderDefinition, http_host, url_path};
+use authsome_domain::return_path::ReturnPath;
 use authsome_domain::vault_crypto::{DataKey, DekRecord, EnvelopeVersion, VaultCipher};
 use authsome_domain::vault_entry;
-use authsome_domain::{AuditCursor, DidKey, ProviderDefinitionDocument, ServerConfig, Timestamp};
+use authsome_domain::{
+    AuditCursor, ConnectionName, DidKey, Email, IdentityHandle, ProviderDefinitionDocument, ProviderName, ServerConfig,
+    Timestamp,
+};
 use serde_json::{Map, Value};
 
 /// What a target does with one input.
@@ -25,6 +29,7 @@ pub(crate) const TARGETS: &[(&str, Body)] = &[
     ("dek_record", dek_record),
     ("provider_definition", provider_definition),
     ("stored_documents", stored_documents),
+    ("page_inputs", page_inputs),
 ];
 
 fn text(data: &[u8]) -> String {
@@ -114,4 +119,52 @@ pub(crate) fn stored_documents(data: &[u8]) {
     if let Ok(cursor) = AuditCursor::decode(&text) {
         assert_eq!(AuditCursor::decode(&cursor.encode()).ok(), Some(cursor));
     }
+}
+
+/// A page's query string or URL-encoded form body, as the pages decode it: every field, and the
+/// raw text too, is tried as the return path (`next=`) and as each name a page parses. A
+/// return path that is kept must resolve, the way a browser resolves a `Location` (the `url`
+/// crate implements WHATWG's URL parser, which drops tabs and newlines and reads `\` as
+/// `/`), to this server and to the very path that was given; an accepted name must come
+/// back unchanged through a form round trip.
+pub(crate) fn page_inputs(data: &[u8]) {
+    let raw = text(data);
+    let fields: Vec<(String, String)> = form_urlencoded::parse(data)
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    for value in fields.iter().map(|(_, value)| value).chain(std::iter::once(&raw)) {
+        stays_on_this_server(value);
+        let accepted = [
+            ProviderName::parse(value).is_ok(),
+            ConnectionName::parse(value).is_ok(),
+            IdentityHandle::parse(value).is_ok(),
+            Email::parse(value).is_ok(),
+        ];
+        if accepted.contains(&true) {
+            let encoded = form_urlencoded::Serializer::new(String::new())
+                .append_pair("name", value)
+                .finish();
+            let decoded: Vec<_> = form_urlencoded::parse(encoded.as_bytes()).collect();
+            assert_eq!(decoded.len(), 1);
+            assert_eq!(decoded[0].1, value.as_str(), "a name changed in a form round trip");
+        }
+    }
+}
+
+fn stays_on_this_server(candidate: &str) {
+    static BASE: OnceLock<url::Url> = OnceLock::new();
+    let base = BASE.get_or_init(|| url::Url::parse("https://authsome.example/login?next=x").expect("a constant URL"));
+    let kept = ReturnPath::parse(Some(candidate));
+    assert!(
+        kept.as_str() == "/" || kept.as_str() == candidate,
+        "{candidate:?} was changed, not refused"
+    );
+    let landed = base
+        .join(kept.as_str())
+        .unwrap_or_else(|error| panic!("{:?} kept but does not resolve: {error}", kept.as_str()));
+    assert_eq!(
+        landed.origin(),
+        base.origin(),
+        "{candidate:?} sends the browser to {landed}"
+    );
 }

@@ -8,20 +8,11 @@ use super::forms::encode_query;
 use super::html;
 use crate::state::SharedState;
 
-/// A local path to return to: anything not starting with a single `/` becomes `/`, so that a
-/// crafted link cannot send the person to another site after signing in.
+/// A local path to return to (`authsome_domain::return_path`): anything a browser could read
+/// as another site becomes `/`, so that a crafted link cannot send the person elsewhere after
+/// signing in.
 pub fn sanitize_next(next: Option<&str>) -> String {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.contains(['\r', '\n']) =>
-        {
-            path.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
+    authsome_domain::return_path::ReturnPath::parse(next).into_string()
 }
 
 /// A 303 to `location`.
