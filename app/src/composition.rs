@@ -244,6 +244,13 @@ pub async fn build_state(settings: &Settings) -> Result<crate::state::SharedStat
     tracing::info!(vault = vault.backend_name(), %master_source, "vault opened");
     spawn_listing_index_build(settings, redis.as_ref());
     let runtime = runtime_state(settings, redis.as_ref(), &vault);
+    // With replicas (Redis), owners are remembered between requests while the shared
+    // generation holds; one process on SQLite reads them in place, as cheaply.
+    let registries = if redis.is_some() && settings.remember_ownership {
+        authsome_services::ownership_cache::remember_ownership(registries, runtime.ownership_generation.clone())
+    } else {
+        registries
+    };
     let endpoints = Arc::new(authsome_outbound::HttpProviderEndpoints::new(
         settings.server.outbound.clone(),
     )?);

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use crate::{
-    AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, RateLimiter, ReplayCache, StateHealth,
+    AuthSessionStore, BrowserSessionStore, LeaseStore, OwnershipGeneration, PendingClaimStore, RateLimiter,
+    ReplayCache, StateHealth,
 };
 
 /// The state that makes requests safe across replicas: seen token ids, login sessions,
@@ -22,6 +23,8 @@ pub struct RuntimeState {
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Exclusive holds on a piece of work (a device-code poll, a token refresh).
     pub leases: Arc<dyn LeaseStore>,
+    /// The ownership generation (remembered ownership is trusted only while it holds).
+    pub ownership_generation: Arc<dyn OwnershipGeneration>,
     /// Whether the backend answers (readiness).
     pub health: Arc<dyn StateHealth>,
 }

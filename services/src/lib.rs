@@ -23,6 +23,7 @@ pub mod identities;
 pub mod latency_histogram;
 pub mod oauth;
 pub mod ownership;
+pub mod ownership_cache;
 pub mod providers;
 pub mod proxy_routes;
 pub mod readiness;

@@ -14,12 +14,14 @@
 
 mod blob_store;
 mod expiring_map;
+mod ownership_generation;
 mod replay_cache;
 mod session_stores;
 mod state_health;
 
 pub use blob_store::MemoryBlobStore;
 pub use expiring_map::{ExpiringMap, Full};
+pub use ownership_generation::InProcessOwnershipGeneration;
 pub use replay_cache::MemoryReplayCache;
 pub use session_stores::{
     MemoryAuthSessionStore, MemoryBrowserSessionStore, MemoryLeaseStore, MemoryPendingClaimStore, MemoryRateLimiter,
@@ -43,6 +45,7 @@ pub fn runtime_state(capacity: usize) -> RuntimeState {
         browser_sessions: Arc::new(MemoryBrowserSessionStore::new(capacity)),
         rate_limiter: Arc::new(MemoryRateLimiter::new(capacity)),
         leases: Arc::new(MemoryLeaseStore::new(capacity)),
+        ownership_generation: Arc::new(InProcessOwnershipGeneration::default()),
         health: Arc::new(InProcessHealth),
     }
 }

@@ -1,14 +1,16 @@
-//! The blob-store, replay-cache and session-store contract suites on the in-memory adapters.
+//! The blob-store, ownership-generation, replay-cache and session-store contract suites on the
+//! in-memory adapters.
 
 use std::sync::Arc;
 
 use authsome_memory::{MemoryBlobStore, MemoryReplayCache};
 use authsome_ports::contract::blob_store::BlobStoreFixture;
+use authsome_ports::contract::ownership_generation::OwnershipGenerationFixture;
 use authsome_ports::contract::replay_cache::ReplayCacheFixture;
 use authsome_ports::contract::session_stores::SessionStoresFixture;
 use authsome_ports::{
-    AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, RateLimiter, ReplayCache, RuntimeState,
-    VaultBlobStore,
+    AuthSessionStore, BrowserSessionStore, LeaseStore, OwnershipGeneration, PendingClaimStore, RateLimiter,
+    ReplayCache, RuntimeState, VaultBlobStore,
 };
 
 struct Memory {
@@ -32,6 +34,15 @@ impl BlobStoreFixture for Memory {
     }
     fn listing_scale(&self) -> usize {
         12_000
+    }
+}
+
+impl OwnershipGenerationFixture for Memory {
+    fn generation(&self) -> Arc<dyn OwnershipGeneration> {
+        self.state.ownership_generation.clone()
+    }
+    fn generation_second_client(&self) -> Arc<dyn OwnershipGeneration> {
+        self.state.ownership_generation.clone()
     }
 }
 
@@ -80,6 +91,11 @@ impl SessionStoresFixture for Memory {
 mod blob_store {
     use super::fresh;
     authsome_ports::blob_store_contract_tests!(fresh);
+}
+
+mod ownership_generation {
+    use super::fresh;
+    authsome_ports::ownership_generation_contract_tests!(fresh);
 }
 
 mod replay_cache {

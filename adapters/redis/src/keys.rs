@@ -108,6 +108,11 @@ impl RedisKeys {
         format!("{}authsome:ui-session:browser:{token_hash}", self.prefix)
     }
 
+    /// The ownership generation.
+    pub fn ownership_generation(&self) -> String {
+        format!("{}authsome:ownership:generation:v1", self.prefix)
+    }
+
     /// An attempt counter.
     pub fn rate_limit(&self, key: &str) -> String {
         format!("{}authsome:rate-limit:{key}", self.prefix)

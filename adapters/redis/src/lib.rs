@@ -16,6 +16,7 @@
 mod blob_store;
 mod connection;
 mod keys;
+mod ownership_generation;
 mod replay_cache;
 mod session_stores;
 mod state_health;
@@ -25,6 +26,7 @@ pub mod test_prefix;
 pub use blob_store::{IndexBuild, RedisBlobStore};
 pub use connection::{RedisConnectError, RedisConnection, RedisSettings, SENTINEL_CHECK_INTERVAL, connect};
 pub use keys::RedisKeys;
+pub use ownership_generation::RedisOwnershipGeneration;
 pub use replay_cache::RedisReplayCache;
 pub use state_health::RedisHealth;
 
@@ -45,6 +47,7 @@ pub fn runtime_state(connection: RedisConnection, keys: RedisKeys, cipher: Arc<V
         pending_claims: Arc::new(RedisPendingClaimStore::new(connection.clone(), keys.clone())),
         browser_sessions: Arc::new(RedisBrowserSessionStore::new(connection.clone(), keys.clone())),
         rate_limiter: Arc::new(RedisRateLimiter::new(connection.clone(), keys.clone())),
+        ownership_generation: Arc::new(RedisOwnershipGeneration::new(connection.clone(), &keys)),
         leases: Arc::new(RedisLeaseStore::new(connection.clone(), keys)),
         health: Arc::new(RedisHealth::new(connection)),
     }

@@ -1,15 +1,16 @@
-//! The blob-store, replay-cache and session-store contract suites on a real Redis, under a
+//! The blob-store, ownership-generation, replay-cache and session-store contract suites on a real Redis, under a
 //! fresh key prefix per case. Needs `AUTHSOME_TEST_REDIS_URL`; fails when it is not set.
 
 use std::sync::Arc;
 
 use authsome_domain::vault_crypto::{DataKey, EnvelopeVersion, VaultCipher};
 use authsome_ports::contract::blob_store::BlobStoreFixture;
+use authsome_ports::contract::ownership_generation::OwnershipGenerationFixture;
 use authsome_ports::contract::replay_cache::ReplayCacheFixture;
 use authsome_ports::contract::session_stores::SessionStoresFixture;
 use authsome_ports::{
-    AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, RateLimiter, ReplayCache, RuntimeState,
-    VaultBlobStore,
+    AuthSessionStore, BrowserSessionStore, LeaseStore, OwnershipGeneration, PendingClaimStore, RateLimiter,
+    ReplayCache, RuntimeState, VaultBlobStore,
 };
 use authsome_redis::RedisBlobStore;
 use authsome_redis::test_prefix::TestPrefix;
@@ -54,6 +55,15 @@ impl BlobStoreFixture for Redis {
     fn listing_scale(&self) -> usize {
         // Past the reference's silent 10 000-key SCAN cap.
         10_050
+    }
+}
+
+impl OwnershipGenerationFixture for Redis {
+    fn generation(&self) -> Arc<dyn OwnershipGeneration> {
+        self.first.1.ownership_generation.clone()
+    }
+    fn generation_second_client(&self) -> Arc<dyn OwnershipGeneration> {
+        self.second.1.ownership_generation.clone()
     }
 }
 
@@ -118,6 +128,11 @@ mod blob_store {
 mod blob_store_before_the_index_is_built {
     use super::fresh;
     authsome_ports::blob_store_contract_tests!(fresh);
+}
+
+mod ownership_generation {
+    use super::fresh;
+    authsome_ports::ownership_generation_contract_tests!(fresh);
 }
 
 mod replay_cache {

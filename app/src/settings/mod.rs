@@ -179,6 +179,11 @@ pub struct Settings {
     /// `AUTHSOME_REDIS_CA_FILE`: PEM certificates of the authorities a TLS Redis
     /// (`rediss://`, `rediss+sentinel://`) is signed by, when not a public one.
     pub redis_ca_file: Option<PathBuf>,
+    /// `AUTHSOME_REMEMBER_OWNERSHIP` (`on`, the default, or `off`): with Redis, whether each
+    /// replica remembers identities' owners between requests, trusting them only while the
+    /// shared ownership generation holds (`off` while authsome 0.7.2 replicas write to the
+    /// same database: they do not raise it).
+    pub remember_ownership: bool,
     /// The vault.
     pub vault: VaultSettings,
     /// The master secret's sources.
@@ -295,6 +300,7 @@ impl Settings {
             database,
             redis_url,
             redis_key_prefix: vars.get("AUTHSOME_REDIS_KEY_PREFIX").unwrap_or_default().to_owned(),
+            remember_ownership: server::boolean(vars, "AUTHSOME_REMEMBER_OWNERSHIP", true)?,
             redis_ca_file: vars
                 .get("AUTHSOME_REDIS_CA_FILE")
                 .map(str::trim)

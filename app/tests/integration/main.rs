@@ -18,6 +18,7 @@ mod oauth_logins;
 mod oauth_provider_failures;
 mod oauth_refresh;
 mod os_keyring;
+mod ownership_cache;
 mod reference_interop;
 mod serve;
 mod support;
