@@ -63,6 +63,8 @@ SCENARIOS = {
     "health": Scenario("GET /health", "GET", "/health", signed=False),
     "oauth_start": Scenario("POST /api/auth/sessions (Linear)", "POST", "/api/auth/sessions", OAUTH_START_BODY),
 }
+# The resolve scenario again, paced at half the requests/s its saturated run reached.
+STEADY = "resolve at 50 % of capacity"
 
 
 @dataclass
@@ -75,6 +77,7 @@ class Result:
     errors: int = 0
     p50_ms: float = 0.0
     p99_ms: float = 0.0
+    p999_ms: float = 0.0
     max_ms: float = 0.0
     rss_mb: float = 0.0
     cpu_s_per_1000: float = 0.0
@@ -279,10 +282,12 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def drive(args: argparse.Namespace, daemon: Daemon, agent: Agent, scenario: Scenario, seconds: int, expected_rps: float) -> Result:
-    """One wrk run; returns what it and the /proc entries of the server, Postgres and Redis say."""
+def drive(args: argparse.Namespace, daemon: Daemon, agent: Agent, scenario: Scenario, seconds: int, expected_rps: float,
+          rate: float | None = None) -> Result:
+    """One wrk run (at `rate` requests/s when given, else as fast as answers come back);
+    returns what it and the /proc entries of the server, Postgres and Redis say."""
     env = {**os.environ, "BENCH_METHOD": scenario.method, "BENCH_PATH": scenario.path, "BENCH_BODY": scenario.body,
-           "BENCH_THREADS": str(args.threads), "BENCH_TOKENS": ""}
+           "BENCH_THREADS": str(args.threads), "BENCH_TOKENS": "", "BENCH_RATE": str(rate or "")}
     tokens = None
     if scenario.signed:
         tokens = daemon.workdir / "tokens.txt"
@@ -335,7 +340,8 @@ def drive(args: argparse.Namespace, daemon: Daemon, agent: Agent, scenario: Scen
     return Result(
         implementation=daemon.implementation, backends=daemon.backends, scenario=scenario.name,
         requests=requests, seconds=summary["duration_us"] / 1e6, errors=errors,
-        p50_ms=summary["p50_us"] / 1000, p99_ms=summary["p99_us"] / 1000, max_ms=summary["max_us"] / 1000,
+        p50_ms=summary["p50_us"] / 1000, p99_ms=summary["p99_us"] / 1000, p999_ms=summary["p999_us"] / 1000,
+        max_ms=summary["max_us"] / 1000,
         rss_mb=max(samples) if samples else rss_mb(pid),
         cpu_s_per_1000=(cpu_after[0] - cpu_before[0]) / requests * 1000 if requests else 0.0,
         detail=summary | {
@@ -381,6 +387,8 @@ def main() -> None:
     parser.add_argument("--backends", choices=["postgres+redis", "sqlite+disk"], help="run one backend set")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="run one scenario")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-steady", action="store_true", help="skip the steady-rate resolve runs")
+    parser.add_argument("--chart", type=Path, help="also draw the table as an SVG chart here")
     parser.add_argument("--perf", type=Path, help="record a perf profile of each measured run into this folder")
     parser.add_argument("--rounds", type=int, default=3,
                         help="repeat the whole plan this many times (fresh daemons each round, implementations "
@@ -422,6 +430,16 @@ def main() -> None:
                         print(f"{implementation:12} {backends:15} {scenario.name:32} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
                               f"  p99 {result.p99_ms:7.2f} ms  max {result.max_ms:8.2f} ms  errors {result.errors}"
                               f"  rss {result.rss_mb:6.1f} MB  cpu {result.cpu_s_per_1000:6.3f} s/1000", flush=True)
+                        if name == "resolve" and not args.no_steady:
+                            # What agents feel at an ordinary load: half of this run's capacity.
+                            steady = drive(args, daemon, agent, scenario, args.duration, result.rps / 2,
+                                           rate=result.rps / 2)
+                            steady.scenario = STEADY
+                            steady.detail["target_rps"] = result.rps / 2
+                            results.append(steady)
+                            print(f"{implementation:12} {backends:15} {STEADY:32} {steady.rps:9.0f} req/s  p50 {steady.p50_ms:7.2f} ms"
+                                  f"  p99 {steady.p99_ms:7.2f} ms  p99.9 {steady.p999_ms:7.2f} ms  errors {steady.errors}"
+                                  f"  late sends {steady.detail.get('late_sends', 0)}", flush=True)
                 finally:
                     daemon.stop()
 
@@ -430,12 +448,16 @@ def main() -> None:
     rows: dict[tuple[str, str, str], list[Result]] = {}
     for result in results:
         rows.setdefault((result.implementation, result.backends, result.scenario), []).append(result)
-    medians = {key: sorted(runs, key=lambda r: r.rps)[(len(runs) - 1) // 2] for key, runs in rows.items()}
+    # (A paced run's rate is fixed: its median round is the one with the median p99.)
+    medians = {key: sorted(runs, key=lambda r: r.p99_ms if key[2] == STEADY else r.rps)[(len(runs) - 1) // 2]
+               for key, runs in rows.items()}
     print()
     print(f"| Backends | Scenario | Implementation | Requests/s (median) | Each round | p50 ms | p99 ms | max ms | Errors (all rounds) | RSS MB | CPU s / 1000 req | Ours / reference | Ours / baseline |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for key, result in medians.items():
         implementation, backends, scenario = key
+        if scenario == STEADY:
+            continue
         reference = medians.get(("reference", backends, scenario))
         ratio = f"{result.rps / reference.rps:.1f}x" if reference and reference.rps and implementation != "reference" else ""
         baseline = medians.get((BASELINE, backends, scenario))
@@ -444,6 +466,19 @@ def main() -> None:
         errors = sum(r.errors for r in rows[key])
         print(f"| {backends} | {scenario} | {implementation} | {result.rps:,.0f} | {each} | {result.p50_ms:.2f} | "
               f"{result.p99_ms:.2f} | {result.max_ms:.1f} | {errors} | {result.rss_mb:.1f} | {result.cpu_s_per_1000:.3f} | {ratio} | {versus_baseline} |")
+    print()
+    print(f"| Backends | Implementation | {STEADY}: requests/s (target) | p50 ms | p99 ms | p99.9 ms | max ms | Late sends | Errors |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (implementation, backends, scenario), result in medians.items():
+        if scenario != STEADY:
+            continue
+        print(f"| {backends} | {implementation} | {result.rps:,.0f} ({result.detail.get('target_rps', 0):,.0f}) | "
+              f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | {result.p999_ms:.2f} | {result.max_ms:.1f} | "
+              f"{result.detail.get('late_sends', 0)} | {sum(r.errors for r in rows[(implementation, backends, scenario)])} |")
+    if args.chart:
+        import chart  # noqa: PLC0415 (bench/chart.py, beside this file)
+        chart.write(args.chart, [r.__dict__ | {"rps": r.rps} for r in results])
+        print(f"\nchart written to {args.chart}")
     print()
     print("| Backends | Implementation | Start to healthy, median (s) | Each round |")
     print("|---|---|---|---|")
