@@ -111,6 +111,31 @@ class Load:
         return first_good, last_bad
 
 
+def claimed_agent(base_url: str, email: str) -> Agent:
+    """An agent claimed by a new person of its own (so with a vault of its own)."""
+    owner = Browser(base_url)
+    signed_up = owner.sign_up(email, PASSWORD)
+    if signed_up.status_code != 303:
+        raise AssertionError(f"sign-up of {email} answered {signed_up.status_code}: {signed_up.text[:500]}")
+    agent = Agent()
+    confirmed = owner.confirm_claim(agent.register(base_url))
+    if confirmed.status_code != 303:
+        raise AssertionError(f"the claim answered {confirmed.status_code}: {confirmed.text[:500]}")
+    return agent
+
+
+def agents_with_keys(base_url: str, tag: str, count: int = AGENTS) -> list[Agent]:
+    """`count` claimed agents, agent n holding `key(n)`: each resolves a key no other holds."""
+    agents = []
+    for n in range(count):
+        agent = claimed_agent(base_url, f"{tag}-{n}@example.com")
+        stored = agent.store_api_key(base_url, "openai", "default", key(n))
+        if stored.status_code != 200:
+            raise AssertionError(f"storing key {n} answered {stored.status_code}: {stored.text[:500]}")
+        agents.append(agent)
+    return agents
+
+
 def figures(counter: collections.Counter) -> str:
     return ", ".join(f"{status or 'no answer'}: {count}" for status, count in sorted(counter.items())) or "none"
 
@@ -121,16 +146,7 @@ class FaultsUnderLoad(unittest.TestCase):
         self.postgres = PrivatePostgres().start()
         self.backends = Backends.postgres_redis(self.redis.url, self.postgres.url)
         self.server = Server(self.backends, {"AUTHSOME_MASTER_KEY": secrets.token_urlsafe(32)}).start()
-        self.agents = []
-        for n in range(AGENTS):
-            # One person (so one vault) per agent: each resolves a key no other agent holds.
-            owner = Browser(self.server.base_url)
-            self.assertEqual(owner.sign_up(f"faults-{n}@example.com", PASSWORD).status_code, 303)
-            agent = Agent()
-            self.assertEqual(owner.confirm_claim(agent.register(self.server.base_url)).status_code, 303)
-            stored = agent.store_api_key(self.server.base_url, "openai", "default", key(n))
-            self.assertEqual(stored.status_code, 200, stored.text)
-            self.agents.append(agent)
+        self.agents = agents_with_keys(self.server.base_url, "faults")
 
     def tearDown(self) -> None:
         self.server.stop()
@@ -263,13 +279,6 @@ class FaultsUnderLoad(unittest.TestCase):
 class LocalDefaultFaults(unittest.TestCase):
     """The local default (SQLite + the disk vault, one process): a full disk and a SIGKILL."""
 
-    def claimed_agent(self, server: Server, email: str) -> Agent:
-        owner = Browser(server.base_url)
-        self.assertEqual(owner.sign_up(email, PASSWORD).status_code, 303)
-        agent = Agent()
-        self.assertEqual(owner.confirm_claim(agent.register(server.base_url)).status_code, 303)
-        return agent
-
     def test_a_full_disk_refuses_the_write_clearly_and_keeps_every_entry(self) -> None:
         if os.geteuid() != 0:
             raise RuntimeError("this test mounts a small tmpfs as the server's home: run it as root (CI does)")
@@ -278,7 +287,7 @@ class LocalDefaultFaults(unittest.TestCase):
         server = Server(Backends.sqlite_disk(), {"AUTHSOME_HOME": str(mount / "home")})
         try:
             server.start()
-            agent = self.claimed_agent(server, "full-disk@example.com")
+            agent = claimed_agent(server.base_url, "full-disk@example.com")
             for n in range(3):
                 self.assertEqual(agent.store_api_key(server.base_url, "openai", f"kept-{n}", key(n)).status_code, 200)
             # Fill what is left of the disk.
@@ -311,7 +320,7 @@ class LocalDefaultFaults(unittest.TestCase):
     def test_sigkill_during_writes_loses_no_acknowledged_write(self) -> None:
         server = Server(Backends.sqlite_disk()).start()
         try:
-            agent = self.claimed_agent(server, "sigkill@example.com")
+            agent = claimed_agent(server.base_url, "sigkill@example.com")
             acknowledged: set[int] = set()
             lock = threading.Lock()
             counter = iter(range(1_000_000))

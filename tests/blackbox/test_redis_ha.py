@@ -28,12 +28,10 @@ from pathlib import Path
 
 import httpx
 
-from agent import Agent, encode
-from harness import Backends, Browser, Server, free_port
-from test_faults import Load, figures, key
+from agent import encode
+from harness import Backends, Server, free_port
+from test_faults import Load, agents_with_keys, figures, key
 
-PASSWORD = "a highly available passphrase"
-AGENTS = 3
 SERVICE = "authsome"
 # The documented bound (docs/guides/self-hosting.md, "Redis high availability"): from the
 # primary's death to the first good answer, with down-after-milliseconds 1000.
@@ -123,15 +121,7 @@ class SentinelFailover(unittest.TestCase):
         self.server = Server(Backends.postgres_redis(self.group.url),
                              {"AUTHSOME_MASTER_KEY": secrets.token_urlsafe(32)}).start()
         self.addCleanup(self.server.stop)
-        self.agents = []
-        for n in range(AGENTS):
-            owner = Browser(self.server.base_url)
-            self.assertEqual(owner.sign_up(f"sentinel-{n}@example.com", PASSWORD).status_code, 303)
-            agent = Agent()
-            self.assertEqual(owner.confirm_claim(agent.register(self.server.base_url)).status_code, 303)
-            stored = agent.store_api_key(self.server.base_url, "openai", "default", key(n))
-            self.assertEqual(stored.status_code, 200, stored.text)
-            self.agents.append(agent)
+        self.agents = agents_with_keys(self.server.base_url, "sentinel")
 
     def test_the_primary_dies_under_load_and_the_server_follows_the_new_one(self) -> None:
         # A proof used once before the failover, its replay record replicated to the replica.
@@ -220,16 +210,12 @@ class TlsRedis(unittest.TestCase):
                         {"AUTHSOME_MASTER_KEY": secrets.token_urlsafe(32),
                          "AUTHSOME_REDIS_CA_FILE": str(self.dir / "ca.pem")}).start()
         self.addCleanup(server.stop)
-        owner = Browser(server.base_url)
-        self.assertEqual(owner.sign_up("tls@example.com", PASSWORD).status_code, 303)
-        agent = Agent()
-        self.assertEqual(owner.confirm_claim(agent.register(server.base_url)).status_code, 303)
-        self.assertEqual(agent.store_api_key(server.base_url, "openai", "default", key(7)).status_code, 200)
+        agent = agents_with_keys(server.base_url, "tls", count=1)[0]
         body = encode({"provider": "openai"})
         proof = agent.proof("POST", "/api/credentials/resolve", body)
         resolved = agent.send(server.base_url, "POST", "/api/credentials/resolve", body, proof)
         self.assertEqual(resolved.status_code, 200, resolved.text)
-        self.assertIn(key(7), resolved.text)
+        self.assertIn(key(0), resolved.text)
         self.assertEqual(agent.send(server.base_url, "POST", "/api/credentials/resolve", body, proof).status_code, 401)
         self.assertEqual(httpx.get(f"{server.base_url}/ready", timeout=10).status_code, 200)
 

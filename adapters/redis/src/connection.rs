@@ -9,7 +9,7 @@
 //! (callers answer 503 and fail closed); none is retried behind the caller's back.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -91,14 +91,18 @@ struct SentinelRoute {
     check_requested: AtomicBool,
 }
 
+impl SentinelRoute {
+    /// The primary's address and connection now (hold the guard only to read or clone).
+    fn primary(&self) -> RwLockReadGuard<'_, (ConnectionAddr, ConnectionManager)> {
+        self.primary.read().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl RedisConnection {
     fn current(&self) -> ConnectionManager {
         match &self.0 {
             Route::Direct(connection) => connection.clone(),
-            Route::Sentinel(route) => match route.primary.read() {
-                Ok(primary) => primary.1.clone(),
-                Err(poisoned) => poisoned.into_inner().1.clone(),
-            },
+            Route::Sentinel(route) => route.primary().1.clone(),
         }
     }
 
@@ -119,10 +123,7 @@ impl RedisConnection {
     pub fn primary_address(&self) -> Option<String> {
         match &self.0 {
             Route::Direct(_) => None,
-            Route::Sentinel(route) => Some(match route.primary.read() {
-                Ok(primary) => primary.0.to_string(),
-                Err(poisoned) => poisoned.into_inner().0.to_string(),
-            }),
+            Route::Sentinel(route) => Some(route.primary().0.to_string()),
         }
     }
 }
@@ -227,33 +228,22 @@ async fn ask_for_primary(sentinels: &mut SentinelClient, timeout: Duration) -> r
 
 /// Follows the primary until the connection is dropped.
 async fn watch_primary(route: Weak<SentinelRoute>, timeout: Duration) {
-    loop {
-        {
-            let Some(route) = route.upgrade() else { return };
-            let _ = tokio::time::timeout(SENTINEL_CHECK_INTERVAL, route.wake.notified()).await;
-            route.check_requested.store(false, Ordering::Release);
-            let mut sentinels = route.sentinels.lock().await;
-            let named = match ask_for_primary(&mut sentinels, timeout).await {
-                Ok(client) => client,
-                // No sentinel answered: keep the current connection (it may still work).
-                Err(_) => continue,
-            };
-            let address = named.get_connection_info().addr().clone();
-            let current = match route.primary.read() {
-                Ok(primary) => primary.0.clone(),
-                Err(poisoned) => poisoned.into_inner().0.clone(),
-            };
-            if address == current {
-                continue;
-            }
-            // The group failed over: connect to the new primary, then move new commands to it.
-            if let Ok(connection) = ConnectionManager::new_with_config(named, route.config.clone()).await {
-                let mut primary = match route.primary.write() {
-                    Ok(primary) => primary,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-                *primary = (address, connection);
-            }
+    while let Some(route) = route.upgrade() {
+        let _ = tokio::time::timeout(SENTINEL_CHECK_INTERVAL, route.wake.notified()).await;
+        route.check_requested.store(false, Ordering::Release);
+        let mut sentinels = route.sentinels.lock().await;
+        let named = match ask_for_primary(&mut sentinels, timeout).await {
+            Ok(client) => client,
+            // No sentinel answered: keep the current connection (it may still work).
+            Err(_) => continue,
+        };
+        let address = named.get_connection_info().addr().clone();
+        if address == route.primary().0 {
+            continue;
+        }
+        // The group failed over: connect to the new primary, then move new commands to it.
+        if let Ok(connection) = ConnectionManager::new_with_config(named, route.config.clone()).await {
+            *route.primary.write().unwrap_or_else(PoisonError::into_inner) = (address, connection);
         }
     }
 }

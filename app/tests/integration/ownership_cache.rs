@@ -90,8 +90,8 @@ fn unique(tag: &str) -> String {
     format!("{tag}-{}", authsome_domain::random_token::hex(12))
 }
 
-/// An identity claimed by a new person with a default vault, made through `r`.
-async fn claimed(r: &Registries) -> (IdentityHandle, authsome_domain::PrincipalId) {
+/// A newly registered identity and a new person (without a vault yet), made through `r`.
+async fn identity_and_person(r: &Registries, tag: &str) -> (IdentityHandle, authsome_domain::PrincipalId) {
     let handle = IdentityHandle::parse(&unique("agent")).expect("handle");
     let mut key = [0u8; 32];
     key.copy_from_slice(&authsome_domain::random_token::hex(32).as_bytes()[..32]);
@@ -102,15 +102,21 @@ async fn claimed(r: &Registries) -> (IdentityHandle, authsome_domain::PrincipalI
     let principal = r
         .principals
         .create(NewPrincipal {
-            email: Email::parse(&format!("{}@example.com", unique("owner"))).expect("email"),
+            email: Email::parse(&format!("{}@example.com", unique(tag))).expect("email"),
             password_hash: None,
             role: RolePolicy::Fixed(Role::User),
         })
         .await
         .expect("principal");
-    r.bindings.ensure_default_vault(&principal.id).await.expect("vault");
-    r.claims.claim_accepted(&handle, &principal.id).await.expect("claim");
     (handle, principal.id)
+}
+
+/// An identity claimed by a new person with a default vault, made through `r`.
+async fn claimed(r: &Registries) -> (IdentityHandle, authsome_domain::PrincipalId) {
+    let (handle, principal) = identity_and_person(r, "owner").await;
+    r.bindings.ensure_default_vault(&principal).await.expect("vault");
+    r.claims.claim_accepted(&handle, &principal).await.expect("claim");
+    (handle, principal)
 }
 
 async fn owner(r: &Registries, handle: &IdentityHandle) -> IdentityOwnership {
@@ -191,27 +197,10 @@ async fn a_change_through_one_replica_is_honoured_by_the_other_on_its_next_read(
             _ => {
                 // A new person claims a new identity before having a vault; B remembers it
                 // vault-less, then the vault is made.
-                let fresh = IdentityHandle::parse(&unique("agent")).expect("handle");
-                let mut key = [0u8; 32];
-                key.copy_from_slice(&authsome_domain::random_token::hex(32).as_bytes()[..32]);
-                a.registries
-                    .identities
-                    .register(&fresh, &DidKey::from_public_key(key))
-                    .await
-                    .expect("register");
-                let person = a
-                    .registries
-                    .principals
-                    .create(NewPrincipal {
-                        email: Email::parse(&format!("{}@example.com", unique("late"))).expect("email"),
-                        password_hash: None,
-                        role: RolePolicy::Fixed(Role::User),
-                    })
-                    .await
-                    .expect("principal");
+                let (fresh, person) = identity_and_person(&a.registries, "late").await;
                 a.registries
                     .claims
-                    .claim_accepted(&fresh, &person.id)
+                    .claim_accepted(&fresh, &person)
                     .await
                     .expect("claim");
                 if let Some(difference) = compare(&b, &a.raw, &fresh, &provider).await {
@@ -219,7 +208,7 @@ async fn a_change_through_one_replica_is_honoured_by_the_other_on_its_next_read(
                 }
                 a.registries
                     .bindings
-                    .ensure_default_vault(&person.id)
+                    .ensure_default_vault(&person)
                     .await
                     .expect("vault");
                 fresh
