@@ -44,7 +44,7 @@ pub use auth_session_store::AuthSessionStore;
 pub use browser_session_store::BrowserSessionStore;
 pub use global_connection_registry::GlobalProviderConnectionRegistry;
 pub use identity_claim_registry::IdentityClaimRegistry;
-pub use identity_ownership::{IdentityOwnership, IdentityOwnershipLookup};
+pub use identity_ownership::{IdentityOwnership, IdentityOwnershipLookup, OwnershipConfirmation, RecalledOwnership};
 pub use identity_registry::{IdentityRegistry, Registered};
 pub use lease_store::LeaseStore;
 pub use ownership_generation::OwnershipGeneration;

@@ -10,6 +10,10 @@
 //! - a reader reads the generation, then the database, and tags what it read with the
 //!   generation it read *first*; a remembered answer is used only while the generation is
 //!   still that one, and for at most [`MAX_AGE`];
+//! - a request may also take a remembered answer *unconfirmed*
+//!   ([`IdentityOwnershipLookup::recall`]) and read the generation in the same Redis round
+//!   trip as its replay check and vault read; when the generation has moved it reads the
+//!   database and redoes what it read with the old answer;
 //! - every write that can change an answer (a registration, a claim and its status, a new
 //!   principal or role, a default vault, a custom provider definition) raises the generation
 //!   before its commit and again after it.
@@ -35,9 +39,9 @@ use authsome_domain::{
     PrincipalVaultBinding, ProviderDefinitionDocument, ProviderName, Role, VaultId,
 };
 use authsome_ports::{
-    IdentityClaimRegistry, IdentityOwnership, IdentityOwnershipLookup, IdentityRegistry, OwnershipGeneration,
-    PrincipalRegistry, PrincipalVaultBindingRegistry, ProviderDefinitionRepository, Registered, Registries,
-    RegistryError,
+    IdentityClaimRegistry, IdentityOwnership, IdentityOwnershipLookup, IdentityRegistry, OwnershipConfirmation,
+    OwnershipGeneration, PrincipalRegistry, PrincipalVaultBindingRegistry, ProviderDefinitionRepository,
+    RecalledOwnership, Registered, Registries, RegistryError,
 };
 
 /// The longest a remembered answer is used, whatever the generation says: the bound on a
@@ -86,6 +90,11 @@ impl<T: Clone> Remembered<T> {
     fn usable(&self, generation: u64) -> Option<T> {
         (self.generation == generation && self.read_at.elapsed() < MAX_AGE).then(|| self.value.clone())
     }
+
+    /// The value and the generation it was read under, while it is young enough to confirm.
+    fn unconfirmed(&self) -> Option<(T, u64)> {
+        (self.read_at.elapsed() < MAX_AGE).then(|| (self.value.clone(), self.generation))
+    }
 }
 
 /// [`IdentityOwnershipLookup`] that remembers answers while the generation holds.
@@ -109,6 +118,16 @@ fn remember<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, Remembered<V>>>, 
             read_at: Instant::now(),
         },
     );
+}
+
+fn recall_unconfirmed<K: std::hash::Hash + Eq, V: Clone>(
+    map: &Mutex<HashMap<K, Remembered<V>>>,
+    key: &K,
+) -> Option<(V, u64)> {
+    map.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(key)
+        .and_then(Remembered::unconfirmed)
 }
 
 fn recall<K: std::hash::Hash + Eq, V: Clone>(
@@ -175,6 +194,23 @@ impl IdentityOwnershipLookup for RememberedOwnership {
             remember(&self.definitions, provider.clone(), definition.clone(), generation);
         }
         Ok(read)
+    }
+
+    fn recall(&self, handle: &IdentityHandle, provider: Option<&ProviderName>) -> Option<RecalledOwnership> {
+        let (ownership, read_under) = recall_unconfirmed(&self.owners, handle)?;
+        let custom_definition = match provider {
+            None => None,
+            // Both must have been read under one generation, or one of them is surely stale.
+            Some(provider) => match recall_unconfirmed(&self.definitions, provider)? {
+                (definition, generation) if generation == read_under => Some(definition),
+                _ => return None,
+            },
+        };
+        Some(RecalledOwnership {
+            ownership,
+            custom_definition,
+            confirmation: OwnershipConfirmation::new(self.generation.clone(), read_under),
+        })
     }
 }
 

@@ -19,6 +19,10 @@ use authsome_postgres::test_schema::TestSchema;
 use authsome_redis::RedisOwnershipGeneration;
 use authsome_redis::test_prefix::TestPrefix;
 use authsome_services::ownership_cache::{MAX_AGE, remember_ownership};
+use poem::http::Method;
+use serde_json::json;
+
+use crate::support::{Agent, Daemon};
 
 /// Counts the lookups that reach the database.
 struct Counting {
@@ -95,10 +99,22 @@ async fn identity_and_person(r: &Registries, tag: &str) -> (IdentityHandle, auth
     let handle = IdentityHandle::parse(&unique("agent")).expect("handle");
     let mut key = [0u8; 32];
     key.copy_from_slice(&authsome_domain::random_token::hex(32).as_bytes()[..32]);
-    r.identities
-        .register(&handle, &DidKey::from_public_key(key))
-        .await
-        .expect("register");
+    register_with_person(r, handle, &DidKey::from_public_key(key), tag).await
+}
+
+/// `agent` registered and a new person (without a vault yet), made through `r`.
+async fn identity_and_person_for(r: &Registries, agent: &Agent) -> (IdentityHandle, authsome_domain::PrincipalId) {
+    let handle = IdentityHandle::parse(&agent.handle).expect("handle");
+    register_with_person(r, handle, &agent.did, "late").await
+}
+
+async fn register_with_person(
+    r: &Registries,
+    handle: IdentityHandle,
+    did: &DidKey,
+    tag: &str,
+) -> (IdentityHandle, authsome_domain::PrincipalId) {
+    r.identities.register(&handle, did).await.expect("register");
     let principal = r
         .principals
         .create(NewPrincipal {
@@ -296,4 +312,237 @@ async fn a_writer_that_dies_before_its_second_announcement_is_outlived_within_th
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(stale_for < MAX_AGE, "stale for {stale_for:?}");
+}
+
+/// Two replicas serving HTTP over one Postgres schema and one Redis prefix (replay cache,
+/// sessions, vault and generation all in Redis, as in production), each with its own pool,
+/// connections and memory.
+async fn two_serving_replicas() -> (TestSchema, TestPrefix, (Daemon, Replica), (Daemon, Replica)) {
+    let schema = TestSchema::create().await;
+    let prefix = TestPrefix::new();
+    let mut serving = Vec::new();
+    for _ in 0..2 {
+        let replica = replica(&schema, &prefix).await;
+        let connection = prefix.connect().await;
+        let blob_store = Arc::new(authsome_redis::RedisBlobStore::new(connection.clone(), prefix.keys()));
+        let keys = prefix.keys();
+        let daemon = Daemon::replica(replica.registries.clone(), blob_store, |vault| {
+            authsome_redis::runtime_state(connection, keys, vault.cipher())
+        })
+        .await;
+        serving.push((daemon, replica));
+    }
+    let b = serving.pop().expect("two");
+    let a = serving.pop().expect("two");
+    (schema, prefix, a, b)
+}
+
+/// What a resolve answered, in the terms the race compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Resolved {
+    /// 200 with this header name and value.
+    Header(String, String),
+    /// Another status.
+    Refused(u16),
+}
+
+async fn resolve(daemon: &Daemon, agent: &Agent, provider: &str) -> Resolved {
+    let reply = agent
+        .post(daemon, "/api/credentials/resolve", json!({ "provider": provider }))
+        .await;
+    match reply.status.as_u16() {
+        200 => {}
+        // A refused identity's small quota of token ids runs out after a few refusals (the
+        // daemon chose that quota because it found the identity refused): still a 403.
+        429 => return Resolved::Refused(403),
+        status => return Resolved::Refused(status),
+    }
+    let headers = reply.json()["headers"].as_object().cloned().unwrap_or_default();
+    let (name, value) = headers.into_iter().next().expect("one header");
+    Resolved::Header(name, value.as_str().unwrap_or_default().to_owned())
+}
+
+async fn role_seen(daemon: &Daemon, agent: &Agent) -> String {
+    let reply = agent.get(daemon, "/api/whoami").await.expect(200);
+    reply.json()["principal_role"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Stores `key` for the custom API-key provider `provider` through the login flow.
+async fn store_key(daemon: &Daemon, agent: &Agent, provider: &str, key: &str) {
+    let session = agent
+        .post(
+            daemon,
+            "/api/auth/sessions",
+            json!({"provider": provider, "connection": "default", "flow": "api_key", "force": true}),
+        )
+        .await
+        .expect(200)
+        .json();
+    let resume = format!("/api/auth/sessions/{}/resume", session["id"].as_str().expect("id"));
+    agent
+        .post(daemon, &resume, json!({"data": {"api_key": key}}))
+        .await
+        .expect(200);
+}
+
+/// The race over HTTP: replica B answers agents from what it remembers, confirmed in the same
+/// Redis round trip as the replay check and the vault read, and must still honour every change
+/// made through replica A on its very next request: claim status, role, custom definition and a
+/// default vault appearing, 1 000 steps, zero stale answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_a_change_through_one_replica_is_honoured_by_the_other_on_its_next_request() {
+    let (_schema, _prefix, (a, a_parts), (b, b_parts)) = two_serving_replicas().await;
+    let provider = ProviderName::parse("acme-raced").expect("name");
+    a_parts
+        .registries
+        .provider_definitions
+        .upsert(&definition(&provider, "X-Key-0"))
+        .await
+        .expect("definition");
+    let (agent, _browser) = a.claimed_agent("raced-agent", "raced@example.com").await;
+    store_key(&a, &agent, provider.as_str(), "raced-secret-value").await;
+    let handle = IdentityHandle::parse(&agent.handle).expect("handle");
+    let principal = owner(&a_parts.raw, &handle).await.claim.expect("claimed").principal_id;
+
+    let mut expected_resolve = Resolved::Header("X-Key-0".into(), "raced-secret-value".into());
+    let mut expected_role = "admin".to_owned();
+    let mut accepted = true;
+    let mut stale = Vec::new();
+    let mut requests = 0;
+    for step in 1..=1_000 {
+        // B answers first (so that it remembers), then A changes one thing, then B's very next
+        // request must see the change.
+        let check = |seen: Resolved, expected: &Resolved, stale: &mut Vec<String>| {
+            if &seen != expected {
+                stale.push(format!("step {step}: B answered {seen:?}, expected {expected:?}"));
+            }
+        };
+        let expected = if accepted {
+            expected_resolve.clone()
+        } else {
+            Resolved::Refused(403)
+        };
+        check(resolve(&b, &agent, provider.as_str()).await, &expected, &mut stale);
+        requests += 1;
+        match step % 4 {
+            0 => {
+                let role = if expected_role == "admin" {
+                    Role::User
+                } else {
+                    Role::Admin
+                };
+                a_parts
+                    .registries
+                    .principals
+                    .set_role(&principal, role)
+                    .await
+                    .expect("role");
+                expected_role = role.as_str().to_owned();
+                if accepted {
+                    let seen = role_seen(&b, &agent).await;
+                    if seen != expected_role {
+                        stale.push(format!("step {step}: B saw role {seen}, expected {expected_role}"));
+                    }
+                    requests += 1;
+                }
+            }
+            1 => {
+                accepted = !accepted;
+                if accepted {
+                    a_parts.registries.claims.accept(&handle).await.expect("accept");
+                } else {
+                    a_parts.registries.claims.reject(&handle).await.expect("reject");
+                }
+            }
+            2 => {
+                let header = format!("X-Key-{step}");
+                a_parts
+                    .registries
+                    .provider_definitions
+                    .upsert(&definition(&provider, &header))
+                    .await
+                    .expect("upsert");
+                expected_resolve = Resolved::Header(header, "raced-secret-value".into());
+            }
+            _ => {
+                // A new agent of a new person without a vault: B remembers it vault-less, then
+                // the vault appears (empty: the connection is not found).
+                let fresh = Agent::new(&unique("late"));
+                let (fresh_handle, person) = identity_and_person_for(&a_parts.registries, &fresh).await;
+                a_parts
+                    .registries
+                    .claims
+                    .claim_accepted(&fresh_handle, &person)
+                    .await
+                    .expect("claim");
+                check(
+                    resolve(&b, &fresh, provider.as_str()).await,
+                    &Resolved::Refused(403),
+                    &mut stale,
+                );
+                a_parts
+                    .registries
+                    .bindings
+                    .ensure_default_vault(&person)
+                    .await
+                    .expect("vault");
+                check(
+                    resolve(&b, &fresh, provider.as_str()).await,
+                    &Resolved::Refused(404),
+                    &mut stale,
+                );
+                requests += 2;
+            }
+        }
+        let expected = if accepted {
+            expected_resolve.clone()
+        } else {
+            Resolved::Refused(403)
+        };
+        check(resolve(&b, &agent, provider.as_str()).await, &expected, &mut stale);
+        requests += 1;
+    }
+    assert!(
+        stale.is_empty(),
+        "{} stale answers in {requests} requests, first: {:?}",
+        stale.len(),
+        stale.first()
+    );
+    // B answered from memory whenever nothing had changed since its last read: fewer database
+    // reads than requests.
+    let reads = b_parts.database_reads.load(Ordering::Relaxed);
+    assert!(reads < requests, "{reads} database reads for {requests} requests");
+}
+
+/// Over HTTP, a replica that remembers an agent's owner answers it without the database, and
+/// every answer is still a verified, single-use, decrypted resolve.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_a_remembered_owner_is_served_without_the_database() {
+    let (_schema, _prefix, (a, _), (b, b_parts)) = two_serving_replicas().await;
+    let (agent, _browser) = a.claimed_agent("remembered-agent", "remembered@example.com").await;
+    agent
+        .store_openai_key(&a, "default", "sk-proj-rememberedrememberedremem01")
+        .await;
+    let before = b_parts.database_reads.load(Ordering::Relaxed);
+    for _ in 0..50 {
+        let reply = agent
+            .post(&b, "/api/credentials/resolve", json!({"provider": "openai"}))
+            .await
+            .expect(200);
+        assert!(reply.text().contains("sk-proj-rememberedrememberedremem01"));
+    }
+    assert_eq!(
+        b_parts.database_reads.load(Ordering::Relaxed) - before,
+        1,
+        "one database read, then remembered"
+    );
+    // Each token is still single-use on the remembered path.
+    let body = json!({"provider": "openai"}).to_string().into_bytes();
+    let proof = agent.proof("POST", "/api/credentials/resolve", &body);
+    for expected in [200, 401] {
+        agent
+            .call_with_proof(&b, Method::POST, "/api/credentials/resolve", body.clone(), &proof)
+            .await
+            .expect(expected);
+    }
 }

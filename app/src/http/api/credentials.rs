@@ -17,6 +17,7 @@ use crate::http::errors::{Detail, ErrorBody, ReferenceError, ValidationReport};
 use crate::state::SharedState;
 use authsome_services::catalog::CustomDefinition;
 use authsome_services::credentials::{self, VaultScope};
+use authsome_services::ownership::Caller;
 use authsome_services::proxy_routes;
 
 /// `POST /api/credentials/resolve` body.
@@ -177,29 +178,36 @@ impl CredentialsApi {
         body: Json<ResolveRequest>,
     ) -> Result<ResolveSuccess, ResolveFailure> {
         let ResolvingCaller {
-            caller,
-            provider,
-            custom_definition,
-            token_id,
+            verified,
+            provider: read_for,
         } = caller;
+        let (provider_name, connection) =
+            path_names::resolve_target(&body.provider, body.connection.as_deref(), verified.caller())?;
+        // The caller's own vault is read while the token id is consumed (and a remembered
+        // owner confirmed): with all three in Redis they share one round trip. Nothing read is
+        // used unless the token was fresh, and it is read again if the owner changed.
+        let (target, named) = (&provider_name, connection.as_ref());
+        let read = |caller: &Caller| {
+            let scope = VaultScope::of(state.0, caller);
+            async move { credentials::read_local_connection(&scope, target, named).await }
+        };
+        let first_read = read(verified.caller());
+        let consumed = verified.consume_while(first_read).await?;
+        let (caller, custom_definition) = (consumed.caller, consumed.custom_definition);
+        let local = match consumed.read {
+            Some(local) => local,
+            None => read(&caller).await,
+        };
         // The definition read with the caller is for the provider the body names; the typed
         // body is the same bytes, but check rather than assume.
-        let custom_definition = match &provider {
+        let custom_definition = match &read_for {
             Some(read) if read.as_str() == body.provider => custom_definition,
             _ => CustomDefinition::Unread,
         };
-        // The caller's own vault is only read while the token id is consumed: with both in
-        // Redis the two commands share one round trip. Nothing read is used, and nothing is
-        // changed, unless the token was fresh.
-        let (provider, connection) = path_names::resolve_target(&body.provider, body.connection.as_deref(), &caller)?;
         let scope = VaultScope::of(state.0, &caller);
-        let (consumed, local) = tokio::join!(
-            token_id.consume(),
-            credentials::read_local_connection(&scope, &provider, connection.as_ref())
-        );
-        consumed?;
         let resolved =
-            credentials::resolve_credentials(state.0, &caller, scope, &provider, local?, custom_definition).await?;
+            credentials::resolve_credentials(state.0, &caller, scope, &provider_name, local?, custom_definition)
+                .await?;
         let headers = resolved
             .headers
             .into_iter()

@@ -8,11 +8,9 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
 use super::pop::verify_pop;
 use super::{
-    RawBody, SESSION_COOKIE, UnconsumedTokenId, authenticate_pop, authenticate_pop_or_browser, browser_caller,
-    unauthorized,
+    RawBody, SESSION_COOKIE, VerifiedPop, authenticate_pop, authenticate_pop_or_browser, browser_caller, unauthorized,
 };
 use crate::http::errors::ApiError;
-use authsome_services::catalog::CustomDefinition;
 use authsome_services::ownership::Caller;
 
 const POP_SCHEME: &str = "PoP";
@@ -63,15 +61,12 @@ pub struct PopCaller(pub Caller);
 /// A caller authenticated by a proof-of-possession token, for a request whose JSON body names
 /// a `provider`: that provider's custom definition is read with the caller's ownership.
 pub struct ResolvingCaller {
-    /// The caller.
-    pub caller: Caller,
+    /// The verified token and its caller (with the custom definition of `provider`, read with
+    /// the ownership), the id consumed by the handler while it reads the caller's vault (one
+    /// round trip for both when they share Redis).
+    pub verified: VerifiedPop,
     /// The provider named in the body, when it is a valid name.
     pub provider: Option<ProviderName>,
-    /// Its custom definition, read with the ownership (unread when the body names none).
-    pub custom_definition: CustomDefinition,
-    /// The token's id, consumed by the handler while it reads the caller's vault (one round
-    /// trip for both when they share Redis).
-    pub token_id: UnconsumedTokenId,
 }
 
 /// The `provider` member of a JSON body, if the body is an object with a string there.
@@ -165,15 +160,10 @@ impl<'a> ApiExtractor<'a> for ResolvingCaller {
             .extensions()
             .get::<RawBody>()
             .and_then(|body| provider_in_body(&body.0));
-        let (caller, custom_definition, token_id) = verify_pop(request, provider.as_ref())
+        let verified = verify_pop(request, provider.as_ref())
             .await
             .map_err(ApiError::into_poem)?;
-        Ok(Self {
-            caller,
-            provider,
-            custom_definition,
-            token_id,
-        })
+        Ok(Self { verified, provider })
     }
 }
 

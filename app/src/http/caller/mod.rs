@@ -13,7 +13,7 @@ pub use browser_session::{
     CSRF_HEADER, SESSION_COOKIE, authenticate_pop_or_browser, browser_caller, same_secret, session_cookie,
 };
 pub use extractors::{AnyCaller, BrowserCaller, PopCaller, ResolvingCaller};
-pub use pop::{UnconsumedTokenId, authenticate_pop, path_and_query};
+pub use pop::{UnconsumedTokenId, VerifiedPop, authenticate_pop, path_and_query};
 
 use poem::Request;
 use poem::http::StatusCode;

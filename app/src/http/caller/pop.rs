@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use authsome_domain::proof::{self, BoundRequest};
-use authsome_domain::{IdentityHandle, ProviderName, Timestamp};
-use authsome_ports::{IdQuota, ReplayCheck, StateError};
+use authsome_domain::{DidKey, IdentityHandle, ProviderName, Timestamp};
+use authsome_ports::{IdQuota, IdentityOwnership, OwnershipConfirmation, ReplayCheck, StateError};
 use poem::Request;
 use poem::http::StatusCode;
 
@@ -54,9 +54,124 @@ fn percent_decode(text: &str) -> Option<String> {
 /// The order keeps the reference's messages but checks the identity (registered, with this
 /// DID) before consuming the token id, so unknown agents cannot fill the replay cache.
 pub async fn authenticate_pop(request: &Request) -> Result<Caller, ApiError> {
-    let (caller, _, token_id) = verify_pop(request, None).await?;
-    token_id.consume().await?;
-    Ok(caller)
+    let verified = verify_pop(request, None).await?;
+    Ok(verified.consume_while(std::future::ready(())).await?.caller)
+}
+
+/// A verified token and its caller, with the token's id not yet consumed.
+#[must_use = "a verified token's id must be consumed before the request has any effect"]
+pub struct VerifiedPop {
+    caller: Caller,
+    custom_definition: CustomDefinition,
+    token_id: UnconsumedTokenId,
+    /// Set when the caller is what this replica remembers, still to be confirmed.
+    unconfirmed: Option<Unconfirmed>,
+}
+
+/// What re-reading a remembered caller needs.
+struct Unconfirmed {
+    confirmation: OwnershipConfirmation,
+    issuer: DidKey,
+    provider: Option<ProviderName>,
+}
+
+impl VerifiedPop {
+    /// The caller, as verified (for names and messages; not yet for reading anything).
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// Consumes the token's id while `read` (a read for [`caller`](Self::caller)) runs: with
+    /// Redis the replay check, the ownership generation and what `read` asks of Redis share
+    /// one round trip. When the caller was remembered and the generation has moved, the caller
+    /// is read again from the database (and refused if it may no longer act) and what `read`
+    /// returned is dropped: the caller must read again for the new caller, so nothing read
+    /// for a former owner is returned.
+    pub async fn consume_while<T>(self, read: impl Future<Output = T>) -> Result<Consumed<T>, ApiError> {
+        let Self {
+            caller,
+            custom_definition,
+            token_id,
+            unconfirmed,
+        } = self;
+        let Some(unconfirmed) = unconfirmed else {
+            let (consumed, value) = tokio::join!(token_id.consume(), read);
+            consumed?;
+            return Ok(Consumed {
+                caller,
+                custom_definition,
+                read: Some(value),
+            });
+        };
+        let state = token_id.state.clone();
+        let handle = token_id.holder.clone();
+        let (holds, consumed, value) = tokio::join!(unconfirmed.confirmation.holds(), token_id.consume(), read);
+        consumed?;
+        if holds {
+            return Ok(Consumed {
+                caller,
+                custom_definition,
+                read: Some(value),
+            });
+        }
+        drop(value);
+        let (ownership, custom_definition) = look_up(&state, &handle, unconfirmed.provider.as_ref()).await?;
+        // The id is spent: a refusal now needs no further step.
+        let caller = owner_of(ownership, unconfirmed.issuer)??;
+        Ok(Consumed {
+            caller,
+            custom_definition,
+            read: None,
+        })
+    }
+}
+
+/// A consumed token's caller and what was read alongside.
+pub struct Consumed<T> {
+    /// The caller, confirmed.
+    pub caller: Caller,
+    /// The custom definition read with its ownership.
+    pub custom_definition: CustomDefinition,
+    /// What the read returned, or `None` when the caller changed meanwhile: read again for
+    /// [`caller`](Self::caller).
+    pub read: Option<T>,
+}
+
+/// The identity's ownership from the registries (with `provider`'s custom definition, read in
+/// the same database round trip).
+async fn look_up(
+    state: &SharedState,
+    handle: &IdentityHandle,
+    provider: Option<&ProviderName>,
+) -> Result<(Option<IdentityOwnership>, CustomDefinition), ApiError> {
+    Ok(match provider {
+        Some(provider) => match state
+            .registries
+            .ownership
+            .lookup_with_custom_provider(handle, provider)
+            .await?
+        {
+            Some((ownership, custom)) => (Some(ownership), CustomDefinition::Read(custom)),
+            None => (None, CustomDefinition::Unread),
+        },
+        None => (
+            state.registries.ownership.lookup(handle).await?,
+            CustomDefinition::Unread,
+        ),
+    })
+}
+
+/// The caller an identity's ownership makes for a token signed by `issuer`: a 401 when the
+/// handle is unknown or registered to another key (the token's id is not consumed), else the
+/// caller or the 403 of an identity that may not act (its id must be consumed first).
+fn owner_of(ownership: Option<IdentityOwnership>, issuer: DidKey) -> Result<Result<Caller, ApiError>, ApiError> {
+    let Some(ownership) = ownership else {
+        return Err(unauthorized("Unknown identity handle"));
+    };
+    if ownership.registration.did != issuer {
+        return Err(unauthorized("Identity issuer does not match registered DID"));
+    }
+    Ok(ownership::caller_from_ownership(ownership, issuer).map_err(ApiError::from))
 }
 
 /// The id of a verified token, not yet consumed. Until [`consume`](Self::consume) succeeds
@@ -137,11 +252,10 @@ impl UnconsumedTokenId {
 
 /// Verifies the token and resolves the caller (also reading the custom definition of
 /// `provider` in the same database round trip as the caller's ownership, for credential
-/// resolution), leaving the token's id to be consumed.
-pub(super) async fn verify_pop(
-    request: &Request,
-    provider: Option<&ProviderName>,
-) -> Result<(Caller, CustomDefinition, UnconsumedTokenId), ApiError> {
+/// resolution), leaving the token's id to be consumed. A caller this replica remembers is
+/// taken without any I/O, to be confirmed when the id is consumed; a remembered refusal is
+/// never acted on (the database decides).
+pub(super) async fn verify_pop(request: &Request, provider: Option<&ProviderName>) -> Result<VerifiedPop, ApiError> {
     let state = state_of(request)?;
     // Two Authorization headers are refused rather than one picked: a proxy or a client library
     // that reads the other one would disagree with us about who is calling.
@@ -174,49 +288,54 @@ pub(super) async fn verify_pop(
     let Ok(handle) = IdentityHandle::parse(&claims.subject) else {
         return Err(unauthorized("Unknown identity handle"));
     };
-    let (ownership, custom_definition) = match provider {
-        Some(provider) => match state
-            .registries
-            .ownership
-            .lookup_with_custom_provider(&handle, provider)
-            .await?
-        {
-            Some((ownership, custom)) => (Some(ownership), CustomDefinition::Read(custom)),
-            None => (None, CustomDefinition::Unread),
-        },
-        None => (
-            state.registries.ownership.lookup(&handle).await?,
-            CustomDefinition::Unread,
-        ),
-    };
-    let Some(ownership) = ownership else {
-        return Err(unauthorized("Unknown identity handle"));
-    };
-    if ownership.registration.did != claims.issuer {
-        return Err(unauthorized("Identity issuer does not match registered DID"));
-    }
     // Remember the id until the token can no longer pass the expiry check.
     let forget_after = Timestamp::from_unix_seconds(claims.expires_at + state.settings.pop.leeway_seconds)
         .unwrap_or_else(|| Timestamp::now().plus_seconds(state.settings.pop.max_lifetime_seconds));
-    let caller = ownership::caller_from_ownership(ownership, claims.issuer);
+    let token_id = |state: SharedState, quota_ids: u64| UnconsumedTokenId {
+        state,
+        jwt_id: claims.jwt_id.clone(),
+        forget_after,
+        holder: handle.clone(),
+        quota_ids,
+    };
+
+    if let Some(recalled) = state.registries.ownership.recall(&handle, provider)
+        && let Ok(Ok(caller)) = owner_of(Some(recalled.ownership), claims.issuer.clone())
+    {
+        let quota_ids = state.settings.pop_ids_per_identity;
+        return Ok(VerifiedPop {
+            caller,
+            custom_definition: recalled
+                .custom_definition
+                .map_or(CustomDefinition::Unread, CustomDefinition::Read),
+            token_id: token_id(state, quota_ids),
+            unconfirmed: Some(Unconfirmed {
+                confirmation: recalled.confirmation,
+                issuer: claims.issuer,
+                provider: provider.cloned(),
+            }),
+        });
+    }
+
+    let (ownership, custom_definition) = look_up(&state, &handle, provider).await?;
+    let caller = owner_of(ownership, claims.issuer)?;
     let quota_ids = match &caller {
         Ok(_) => state.settings.pop_ids_per_identity,
         Err(_) => REFUSED_IDENTITY_IDS,
     };
-    let token_id = UnconsumedTokenId {
-        state,
-        jwt_id: claims.jwt_id,
-        forget_after,
-        holder: handle,
-        quota_ids,
-    };
+    let token_id = token_id(state, quota_ids);
     match caller {
-        Ok(caller) => Ok((caller, custom_definition, token_id)),
+        Ok(caller) => Ok(VerifiedPop {
+            caller,
+            custom_definition,
+            token_id,
+            unconfirmed: None,
+        }),
         // Refused for the identity's state, which can change within the token's lifetime:
         // the id is spent first, so the token cannot succeed later.
         Err(error) => {
             token_id.consume().await?;
-            Err(ApiError::from(error))
+            Err(error)
         }
     }
 }

@@ -96,6 +96,29 @@ impl Daemon {
             .await
             .expect("sqlite");
         let registries = authsome_sqlite::registries(store);
+        let runtime = |_: &Vault| authsome_memory::runtime_state(authsome_memory::DEFAULT_CAPACITY);
+        Self::assemble(dir, vars, registries, blob_store, runtime, customize).await
+    }
+
+    /// A replica over shared registries and a shared vault store, with the runtime state
+    /// `runtime` makes for its vault (Redis, say): one of several sharing a deployment.
+    pub(crate) async fn replica(
+        registries: authsome_ports::Registries,
+        blob_store: Arc<dyn authsome_ports::VaultBlobStore>,
+        runtime: impl FnOnce(&Vault) -> authsome_ports::RuntimeState,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::assemble(dir, &[], registries, blob_store, runtime, |_| {}).await
+    }
+
+    async fn assemble(
+        dir: tempfile::TempDir,
+        vars: &[(&str, &str)],
+        registries: authsome_ports::Registries,
+        blob_store: Arc<dyn authsome_ports::VaultBlobStore>,
+        runtime: impl FnOnce(&Vault) -> authsome_ports::RuntimeState,
+        customize: impl FnOnce(&mut AppState),
+    ) -> Self {
         let master = MasterSecret::from_text("http tests master secret").expect("secret");
         let vault = Vault::open(blob_store, &master, None, EnvelopeVersion::V2, FAST_KDF)
             .await
@@ -107,7 +130,7 @@ impl Daemon {
         let endpoints = Arc::new(
             authsome_outbound::HttpProviderEndpoints::new(settings.outbound.clone()).expect("outbound client"),
         );
-        let runtime = authsome_memory::runtime_state(authsome_memory::DEFAULT_CAPACITY);
+        let runtime = runtime(&vault);
         let services = ServiceContext::new(registries, Arc::new(vault), runtime, endpoints, settings.policy.clone())
             .expect("catalog");
         let mut state = AppState::new(services, settings, DeploymentEnv::Dev, dir.path().to_path_buf());
