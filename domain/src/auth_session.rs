@@ -201,4 +201,15 @@ impl AuthSession {
     pub fn is_expired_at(&self, now: Timestamp) -> bool {
         now >= self.expires_at
     }
+
+    /// Who the session counts against when open sessions are bounded: the principal whose
+    /// vault receives the connection (so that many agents of one person share one bound),
+    /// else the identity that started it; `None` for a session with neither.
+    pub fn owner(&self) -> Option<String> {
+        match (&self.principal_id, &self.identity) {
+            (Some(principal), _) => Some(format!("principal:{principal}")),
+            (None, Some(identity)) => Some(format!("identity:{identity}")),
+            (None, None) => None,
+        }
+    }
 }

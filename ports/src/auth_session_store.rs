@@ -5,12 +5,24 @@ use authsome_domain::{AuthSession, AuthSessionId, Timestamp};
 
 use crate::StateError;
 
+/// The most login sessions one owner ([`AuthSession::owner`]) keeps open at once. A person
+/// finishes a login in minutes; 32 open at once is far beyond any real use, and bounds what a
+/// flood of login starts by one identity (within its quota of signed requests) can hold: about
+/// 32 × 4 KiB, instead of hundreds of thousands of sessions.
+pub const OPEN_SESSIONS_PER_OWNER: usize = 32;
+
 /// Login sessions, shared by every replica, each living until its `expires_at`.
 #[async_trait]
 pub trait AuthSessionStore: Send + Sync {
     /// Stores the session (new or changed) until its `expires_at`, replacing any previous
     /// version, and indexes it by its `oauth_state` when set.
     /// Secret inputs (`session.secrets`) MUST NOT reach a shared backend in clear text.
+    ///
+    /// Saving a *new* session of an owner that already has [`OPEN_SESSIONS_PER_OWNER`] live
+    /// sessions MUST remove that owner's sessions that expire first (never the one being
+    /// saved) until that many remain, as [`delete`](Self::delete) would, atomically on every
+    /// replica: however many starts race, no owner ever keeps more. Saving an existing session
+    /// again removes nothing.
     async fn save(&self, session: &AuthSession) -> Result<(), StateError>;
 
     /// The session; MUST return `Ok(None)` when it is unknown or has expired, and MUST return

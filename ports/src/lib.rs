@@ -40,7 +40,7 @@ pub mod vault_registry;
 pub mod contract;
 
 pub use audit_event_log::AuditEventLog;
-pub use auth_session_store::AuthSessionStore;
+pub use auth_session_store::{AuthSessionStore, OPEN_SESSIONS_PER_OWNER};
 pub use browser_session_store::BrowserSessionStore;
 pub use global_connection_registry::GlobalProviderConnectionRegistry;
 pub use identity_claim_registry::IdentityClaimRegistry;

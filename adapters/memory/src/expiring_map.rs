@@ -83,6 +83,11 @@ impl<K: Eq + Hash + Ord + Clone, V: Clone> ExpiringMap<K, V> {
         self.locked().entries.get(key).map(|entry| entry.value.clone())
     }
 
+    /// Whether `key` has a live value.
+    pub fn contains(&self, key: &K) -> bool {
+        self.locked().entries.contains_key(key)
+    }
+
     /// The live value of `key` with its deadline.
     pub fn get_with_deadline(&self, key: &K) -> Option<(V, Timestamp)> {
         self.locked()

@@ -9,7 +9,9 @@ use authsome_domain::{
     AuthSession, AuthSessionId, BrowserSession, BrowserSessionToken, IdentityHandle, PendingClaim, PrincipalId,
     Timestamp,
 };
-use authsome_ports::{AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, StateError};
+use authsome_ports::{
+    AuthSessionStore, BrowserSessionStore, LeaseStore, OPEN_SESSIONS_PER_OWNER, PendingClaimStore, StateError,
+};
 use sha2::{Digest, Sha256};
 
 use crate::ExpiringMap;
@@ -24,6 +26,9 @@ pub struct MemoryAuthSessionStore {
     by_oauth_state: ExpiringMap<String, AuthSessionId>,
     /// When each scheduled poll is due (Unix seconds), at most `capacity` of them.
     polls: Mutex<HashMap<AuthSessionId, i64>>,
+    /// Each owner's sessions with their expiry (ids of ended sessions are pruned lazily). Its
+    /// lock is held across a whole save, so that concurrent starts cannot exceed the bound.
+    owners: Mutex<HashMap<String, Vec<(Timestamp, AuthSessionId)>>>,
     capacity: usize,
 }
 
@@ -34,19 +39,17 @@ impl MemoryAuthSessionStore {
             sessions: ExpiringMap::new(capacity),
             by_oauth_state: ExpiringMap::new(capacity),
             polls: Mutex::new(HashMap::new()),
+            owners: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
         }
     }
 
-    fn polls(&self) -> std::sync::MutexGuard<'_, HashMap<AuthSessionId, i64>> {
-        // Each change is one insert or remove: a poisoned lock holds nothing half-made.
-        self.polls.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn owners(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<(Timestamp, AuthSessionId)>>> {
+        // Each change leaves every list valid (ids of ended sessions are allowed in it).
+        self.owners.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
 
-#[async_trait]
-impl AuthSessionStore for MemoryAuthSessionStore {
-    async fn save(&self, session: &AuthSession) -> Result<(), StateError> {
+    fn store(&self, session: &AuthSession) -> Result<(), StateError> {
         let mut stored = session.clone();
         stored.updated_at = Timestamp::now();
         if let Some(state) = &session.oauth_state {
@@ -59,17 +62,61 @@ impl AuthSessionStore for MemoryAuthSessionStore {
             .map_err(full)
     }
 
-    async fn get(&self, id: &AuthSessionId) -> Result<Option<AuthSession>, StateError> {
-        Ok(self.sessions.get(id))
-    }
-
-    async fn delete(&self, id: &AuthSessionId) -> Result<bool, StateError> {
+    fn remove(&self, id: &AuthSessionId) -> bool {
         let removed = self.sessions.remove(id);
         if let Some(state) = removed.as_ref().and_then(|s| s.oauth_state.as_ref()) {
             self.by_oauth_state.remove(state);
         }
         self.polls().remove(id);
-        Ok(removed.is_some())
+        removed.is_some()
+    }
+
+    fn polls(&self) -> std::sync::MutexGuard<'_, HashMap<AuthSessionId, i64>> {
+        // Each change is one insert or remove: a poisoned lock holds nothing half-made.
+        self.polls.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl AuthSessionStore for MemoryAuthSessionStore {
+    async fn save(&self, session: &AuthSession) -> Result<(), StateError> {
+        let Some(owner) = session.owner() else {
+            return self.store(session);
+        };
+        let mut owners = self.owners();
+        let is_new = !self.sessions.contains(&session.id);
+        self.store(session)?;
+        if !is_new {
+            return Ok(());
+        }
+        if owners.len() >= self.capacity && !owners.contains_key(&owner) {
+            owners.retain(|_, open| open.iter().any(|(_, id)| self.sessions.contains(id)));
+        }
+        let open = owners.entry(owner).or_default();
+        open.retain(|(_, id)| self.sessions.contains(id));
+        open.push((session.expires_at, session.id.clone()));
+        while open.len() > OPEN_SESSIONS_PER_OWNER {
+            let Some(first) = open
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, id))| *id != session.id)
+                .min_by_key(|(_, (expires_at, _))| *expires_at)
+                .map(|(index, _)| index)
+            else {
+                break;
+            };
+            let (_, evicted) = open.swap_remove(first);
+            self.remove(&evicted);
+        }
+        Ok(())
+    }
+
+    async fn get(&self, id: &AuthSessionId) -> Result<Option<AuthSession>, StateError> {
+        Ok(self.sessions.get(id))
+    }
+
+    async fn delete(&self, id: &AuthSessionId) -> Result<bool, StateError> {
+        Ok(self.remove(id))
     }
 
     async fn take_by_oauth_state(&self, state: &str) -> Result<Option<AuthSession>, StateError> {

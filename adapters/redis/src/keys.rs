@@ -86,6 +86,12 @@ impl RedisKeys {
         format!("{}authsome:auth-session:session-state:{id}", self.prefix)
     }
 
+    /// The ids of one owner's login sessions, scored by expiry (Unix seconds): what bounds
+    /// the sessions an owner keeps open. Ours, not the reference's.
+    pub fn auth_session_owner(&self, owner: &str) -> String {
+        format!("{}authsome:auth-session:owner:v1:{owner}", self.prefix)
+    }
+
     /// The schedule of device-code polls: a sorted set of session ids scored by when each
     /// poll is due (Unix seconds). Ours, not the reference's (it polled in a task of the
     /// replica that began the login).

@@ -10,7 +10,7 @@ use authsome_domain::{
     AuthSession, AuthSessionId, AuthSessionState, BrowserSession, BrowserSessionToken, ConnectionName, Email,
     IdentityHandle, PendingClaim, PrincipalId, ProviderName, SessionSecrets, Timestamp,
 };
-use authsome_ports::{AuthSessionStore, BrowserSessionStore, PendingClaimStore, StateError};
+use authsome_ports::{AuthSessionStore, BrowserSessionStore, OPEN_SESSIONS_PER_OWNER, PendingClaimStore, StateError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -51,11 +51,65 @@ struct StoredAuthSession {
     expires_at: Timestamp,
 }
 
+/// Saves a session of an owner and keeps the owner's open sessions within the bound, in one
+/// step on the server (so racing starts on any number of replicas cannot exceed it).
+///
+/// KEYS: the session, the owner's sorted set, the OAuth-state index entry, the session's
+/// state entry, the device-poll schedule. ARGV: the stored text, the TTL, the session id, its
+/// expiry and now (Unix seconds), the bound, the OAuth state (empty when none), and the key
+/// prefixes of sessions, session states and OAuth states (to remove an evicted session's
+/// entries). A session saved again (already in the set) evicts nothing. Returns how many
+/// sessions were evicted.
+const SAVE_OWNED_SESSION: &str = r"
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+if ARGV[7] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[3], 'EX', ttl)
+  redis.call('SET', KEYS[4], ARGV[7], 'EX', ttl)
+end
+local added = redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+if redis.call('TTL', KEYS[2]) < ttl then
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+if added == 0 then
+  return 0
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+local limit = tonumber(ARGV[6])
+if redis.call('ZCARD', KEYS[2]) <= limit then
+  return 0
+end
+for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if redis.call('EXISTS', ARGV[8] .. id) == 0 then
+    redis.call('ZREM', KEYS[2], id)
+  end
+end
+local excess = redis.call('ZCARD', KEYS[2]) - limit
+local evicted = 0
+if excess > 0 then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess)) do
+    if evicted < excess and id ~= ARGV[3] then
+      redis.call('ZREM', KEYS[2], id)
+      redis.call('DEL', ARGV[8] .. id)
+      local state = redis.call('GET', ARGV[9] .. id)
+      if state then
+        redis.call('DEL', ARGV[10] .. state)
+      end
+      redis.call('DEL', ARGV[9] .. id)
+      redis.call('ZREM', KEYS[5], id)
+      evicted = evicted + 1
+    end
+  end
+end
+return evicted
+";
+
 /// Login sessions shared by every replica.
 pub struct RedisAuthSessionStore {
     connection: RedisConnection,
     keys: RedisKeys,
     cipher: Arc<VaultCipher>,
+    save_owned: redis::Script,
 }
 
 impl RedisAuthSessionStore {
@@ -65,6 +119,7 @@ impl RedisAuthSessionStore {
             connection,
             keys,
             cipher,
+            save_owned: redis::Script::new(SAVE_OWNED_SESSION),
         }
     }
 
@@ -148,6 +203,30 @@ impl AuthSessionStore for RedisAuthSessionStore {
     async fn save(&self, session: &AuthSession) -> Result<(), StateError> {
         let ttl = ttl_seconds(session.expires_at);
         let text = self.encode(session)?;
+        if let Some(owner) = session.owner() {
+            let state = session.oauth_state.as_deref().unwrap_or_default();
+            let _evicted: u64 = self
+                .save_owned
+                .key(self.keys.auth_session(session.id.as_str()))
+                .key(self.keys.auth_session_owner(&owner))
+                .key(self.keys.oauth_state(state))
+                .key(self.keys.session_state(session.id.as_str()))
+                .key(self.keys.device_polls())
+                .arg(text)
+                .arg(ttl)
+                .arg(session.id.as_str())
+                .arg(session.expires_at.unix_seconds())
+                .arg(Timestamp::now().unix_seconds())
+                .arg(OPEN_SESSIONS_PER_OWNER)
+                .arg(state)
+                .arg(self.keys.auth_session(""))
+                .arg(self.keys.session_state(""))
+                .arg(self.keys.oauth_state(""))
+                .invoke_async(&mut self.connection.clone())
+                .await
+                .map_err(unavailable)?;
+            return Ok(());
+        }
         let mut pipeline = redis::pipe();
         pipeline
             .atomic()

@@ -266,6 +266,34 @@ async fn an_identity_past_its_quota_gets_429_and_others_do_not() {
     calm.get(&daemon, "/api/whoami").await.expect(200);
 }
 
+/// A flood of login starts by one person's agent holds a bounded number of sessions: the
+/// earliest go (their links answer 404), the latest 32 can still be finished.
+#[tokio::test]
+async fn an_owner_keeps_at_most_32_logins_open_and_the_oldest_give_way() {
+    let daemon = Daemon::start().await;
+    let (agent, _) = daemon.claimed_agent("eager-agent", "eager@example.com").await;
+    let mut started = Vec::new();
+    for _ in 0..40 {
+        started.push(agent.start_openai_login(&daemon, "default").await);
+    }
+    let status = |resume: &str| resume.trim_end_matches("/resume").to_owned();
+    for resume in &started[..8] {
+        agent.get(&daemon, &status(resume)).await.expect(404);
+    }
+    for resume in &started[8..] {
+        agent.get(&daemon, &status(resume)).await.expect(200);
+    }
+    let resumed = agent
+        .post(
+            &daemon,
+            &started[8],
+            json!({"data": {"api_key": "sk-proj-stillopenstillopenstillop01"}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(resumed.json()["status"], "completed");
+}
+
 struct UnreachableReplayCache;
 
 #[async_trait::async_trait]

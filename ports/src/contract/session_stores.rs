@@ -13,7 +13,9 @@ use serde_json::json;
 
 use crate::contract::concurrency::race_all;
 use crate::contract::{eventually, sample};
-use crate::{AuthSessionStore, BrowserSessionStore, LeaseStore, PendingClaimStore, RateLimiter};
+use crate::{
+    AuthSessionStore, BrowserSessionStore, LeaseStore, OPEN_SESSIONS_PER_OWNER, PendingClaimStore, RateLimiter,
+};
 
 /// Fresh, isolated session stores; dropping the fixture cleans the backend up.
 pub trait SessionStoresFixture {
@@ -105,6 +107,75 @@ pub async fn auth_session_delete(f: &dyn SessionStoresFixture) {
     assert!(store.delete(&session.id).await.expect("delete"));
     assert!(!store.delete(&session.id).await.expect("delete again"));
     assert!(store.get(&session.id).await.expect("get").is_none());
+}
+
+/// One owner keeps at most [`OPEN_SESSIONS_PER_OWNER`] login sessions open, however many
+/// starts race through two clients: the sessions that expire first go (with their OAuth state),
+/// the newest stays, another owner's sessions are untouched, saving an open session again
+/// evicts nothing, and ended sessions do not count.
+pub async fn auth_session_an_owner_keeps_a_bounded_number_open(f: &dyn SessionStoresFixture) {
+    let store = f.auth_sessions();
+    let owner = PrincipalId::generate();
+    let of_owner = |ttl_seconds: i64| {
+        let mut session = login_session(ttl_seconds);
+        session.principal_id = Some(owner.clone());
+        session
+    };
+    let neighbour = login_session(60);
+    store.save(&neighbour).await.expect("save");
+    let mut oldest = of_owner(60);
+    oldest.oauth_state = Some(authsome_domain::random_token::url_safe(32));
+    store.save(&oldest).await.expect("save");
+
+    let extra = 8;
+    let started: Vec<AuthSession> = (0..OPEN_SESSIONS_PER_OWNER + extra).map(|_| of_owner(600)).collect();
+    let clients = [f.auth_sessions(), f.auth_sessions_second_client()];
+    let saves = race_all(started.len(), |i| {
+        let (store, session) = (clients[i % 2].clone(), started[i].clone());
+        async move { store.save(&session).await }
+    })
+    .await;
+    assert!(saves.iter().all(Result::is_ok), "every save succeeds: {saves:?}");
+    let newest = of_owner(900);
+    store.save(&newest).await.expect("save");
+
+    let mut open = Vec::new();
+    for session in &started {
+        if store.get(&session.id).await.expect("get").is_some() {
+            open.push(session.clone());
+        }
+    }
+    assert_eq!(open.len(), OPEN_SESSIONS_PER_OWNER - 1, "the bound, with the newest");
+    assert!(store.get(&newest.id).await.expect("get").is_some(), "the newest stays");
+    assert!(
+        store.get(&oldest.id).await.expect("get").is_none(),
+        "the first to expire goes"
+    );
+    let state = oldest.oauth_state.clone().expect("state");
+    assert!(store.take_by_oauth_state(&state).await.expect("take").is_none());
+    assert!(
+        store.get(&neighbour.id).await.expect("get").is_some(),
+        "another owner's stays"
+    );
+
+    // Saving an open session again (its next step) removes nothing.
+    store.save(&open[0]).await.expect("save again");
+    for session in &open {
+        assert!(store.get(&session.id).await.expect("get").is_some());
+    }
+    // Ended sessions leave room: after ending five, five new ones evict nobody.
+    for session in &open[..5] {
+        assert!(store.delete(&session.id).await.expect("delete"));
+    }
+    for _ in 0..5 {
+        store.save(&of_owner(900)).await.expect("save");
+    }
+    for session in open[5..].iter().chain([&newest]) {
+        assert!(
+            store.get(&session.id).await.expect("get").is_some(),
+            "nobody open was evicted"
+        );
+    }
 }
 
 /// A session is found by its current OAuth state, once: the state is spent by finding it.
@@ -494,6 +565,7 @@ macro_rules! session_stores_contract_tests {
         $crate::session_stores_contract_tests!(@cases $fixture;
             auth_session_save_get_and_update,
             auth_session_delete,
+            auth_session_an_owner_keeps_a_bounded_number_open,
             auth_session_oauth_state_is_taken_once,
             auth_session_concurrent_takes_have_one_winner,
             auth_session_polls_are_scheduled_and_come_due,
