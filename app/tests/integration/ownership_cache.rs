@@ -407,6 +407,14 @@ async fn over_http_a_change_through_one_replica_is_honoured_by_the_other_on_its_
     let mut expected_resolve = Resolved::Header("X-Key-0".into(), "raced-secret-value".into());
     let mut expected_role = "admin".to_owned();
     let mut accepted = true;
+    // What the raced agent's resolve must answer: refused while its claim is rejected.
+    let expected_for = |accepted: bool, when_accepted: &Resolved| {
+        if accepted {
+            when_accepted.clone()
+        } else {
+            Resolved::Refused(403)
+        }
+    };
     let mut stale = Vec::new();
     let mut requests = 0;
     for step in 1..=1_000 {
@@ -417,11 +425,7 @@ async fn over_http_a_change_through_one_replica_is_honoured_by_the_other_on_its_
                 stale.push(format!("step {step}: B answered {seen:?}, expected {expected:?}"));
             }
         };
-        let expected = if accepted {
-            expected_resolve.clone()
-        } else {
-            Resolved::Refused(403)
-        };
+        let expected = expected_for(accepted, &expected_resolve);
         check(resolve(&b, &agent, provider.as_str()).await, &expected, &mut stale);
         requests += 1;
         match step % 4 {
@@ -494,11 +498,7 @@ async fn over_http_a_change_through_one_replica_is_honoured_by_the_other_on_its_
                 requests += 2;
             }
         }
-        let expected = if accepted {
-            expected_resolve.clone()
-        } else {
-            Resolved::Refused(403)
-        };
+        let expected = expected_for(accepted, &expected_resolve);
         check(resolve(&b, &agent, provider.as_str()).await, &expected, &mut stale);
         requests += 1;
     }

@@ -94,26 +94,23 @@ impl VerifiedPop {
             token_id,
             unconfirmed,
         } = self;
-        let Some(unconfirmed) = unconfirmed else {
-            let (consumed, value) = tokio::join!(token_id.consume(), read);
-            consumed?;
+        // Only a remembered caller is confirmed, and only one that turns out stale is re-read.
+        let reread = unconfirmed.map(|unconfirmed| (unconfirmed, token_id.state.clone(), token_id.holder.clone()));
+        let still_current = async {
+            match &reread {
+                Some((unconfirmed, ..)) => unconfirmed.confirmation.holds().await,
+                None => true,
+            }
+        };
+        let (holds, consumed, value) = tokio::join!(still_current, token_id.consume(), read);
+        consumed?;
+        let Some((unconfirmed, state, handle)) = reread.filter(|_| !holds) else {
             return Ok(Consumed {
                 caller,
                 custom_definition,
                 read: Some(value),
             });
         };
-        let state = token_id.state.clone();
-        let handle = token_id.holder.clone();
-        let (holds, consumed, value) = tokio::join!(unconfirmed.confirmation.holds(), token_id.consume(), read);
-        consumed?;
-        if holds {
-            return Ok(Consumed {
-                caller,
-                custom_definition,
-                read: Some(value),
-            });
-        }
         drop(value);
         let (ownership, custom_definition) = look_up(&state, &handle, unconfirmed.provider.as_ref()).await?;
         // The id is spent: a refusal now needs no further step.
@@ -291,45 +288,46 @@ pub(super) async fn verify_pop(request: &Request, provider: Option<&ProviderName
     // Remember the id until the token can no longer pass the expiry check.
     let forget_after = Timestamp::from_unix_seconds(claims.expires_at + state.settings.pop.leeway_seconds)
         .unwrap_or_else(|| Timestamp::now().plus_seconds(state.settings.pop.max_lifetime_seconds));
-    let token_id = |state: SharedState, quota_ids: u64| UnconsumedTokenId {
-        state,
-        jwt_id: claims.jwt_id.clone(),
-        forget_after,
-        holder: handle.clone(),
-        quota_ids,
-    };
-
-    if let Some(recalled) = state.registries.ownership.recall(&handle, provider)
-        && let Ok(Ok(caller)) = owner_of(Some(recalled.ownership), claims.issuer.clone())
-    {
-        let quota_ids = state.settings.pop_ids_per_identity;
-        return Ok(VerifiedPop {
-            caller,
-            custom_definition: recalled
-                .custom_definition
-                .map_or(CustomDefinition::Unread, CustomDefinition::Read),
-            token_id: token_id(state, quota_ids),
-            unconfirmed: Some(Unconfirmed {
-                confirmation: recalled.confirmation,
+    let recalled = state
+        .registries
+        .ownership
+        .recall(&handle, provider)
+        .and_then(|recalled| {
+            let caller = owner_of(Some(recalled.ownership), claims.issuer.clone()).ok()?.ok()?;
+            Some((caller, recalled.custom_definition, recalled.confirmation))
+        });
+    let (caller, custom_definition, unconfirmed) = match recalled {
+        Some((caller, custom_definition, confirmation)) => (
+            Ok(caller),
+            custom_definition.map_or(CustomDefinition::Unread, CustomDefinition::Read),
+            Some(Unconfirmed {
+                confirmation,
                 issuer: claims.issuer,
                 provider: provider.cloned(),
             }),
-        });
-    }
-
-    let (ownership, custom_definition) = look_up(&state, &handle, provider).await?;
-    let caller = owner_of(ownership, claims.issuer)?;
+        ),
+        None => {
+            let (ownership, custom_definition) = look_up(&state, &handle, provider).await?;
+            (owner_of(ownership, claims.issuer)?, custom_definition, None)
+        }
+    };
     let quota_ids = match &caller {
         Ok(_) => state.settings.pop_ids_per_identity,
         Err(_) => REFUSED_IDENTITY_IDS,
     };
-    let token_id = token_id(state, quota_ids);
+    let token_id = UnconsumedTokenId {
+        state,
+        jwt_id: claims.jwt_id,
+        forget_after,
+        holder: handle,
+        quota_ids,
+    };
     match caller {
         Ok(caller) => Ok(VerifiedPop {
             caller,
             custom_definition,
             token_id,
-            unconfirmed: None,
+            unconfirmed,
         }),
         // Refused for the identity's state, which can change within the token's lifetime:
         // the id is spent first, so the token cannot succeed later.
