@@ -1,6 +1,7 @@
 //! The ownership reader's own connections (it bypasses sqlx's pool): it recovers when the
 //! server drops them, and it never opens more than its bound. Its own test binary, because it
-//! terminates every connection of the reader's `application_name` on the server.
+//! terminates every connection of the reader's `application_name` in its database (other
+//! databases on the server, a benchmark's say, may run readers of their own: they are not counted).
 //! Needs `AUTHSOME_TEST_DATABASE_URL`; fails when it is not set.
 
 use std::sync::Arc;
@@ -13,11 +14,13 @@ use sqlx::Connection;
 
 async fn reader_connections(schema: &TestSchema) -> i64 {
     let mut admin = sqlx::PgConnection::connect(&schema.url()).await.expect("connect");
-    sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
-        .bind(authsome_postgres::ownership_reader::APPLICATION_NAME)
-        .fetch_one(&mut admin)
-        .await
-        .expect("count")
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+    )
+    .bind(authsome_postgres::ownership_reader::APPLICATION_NAME)
+    .fetch_one(&mut admin)
+    .await
+    .expect("count")
 }
 
 /// The cases here terminate or block the reader's own backends: one at a time.
@@ -53,7 +56,7 @@ async fn survives_the_server_dropping_its_connections_and_stays_within_its_bound
     // The server (a restart, an idle timeout, a proxy) drops every connection of the reader.
     let mut admin = sqlx::PgConnection::connect(&schema.url()).await.expect("connect");
     let terminated: Vec<bool> =
-        sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+        sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()")
             .bind(authsome_postgres::ownership_reader::APPLICATION_NAME)
             .fetch_all(&mut admin)
             .await
@@ -62,11 +65,13 @@ async fn survives_the_server_dropping_its_connections_and_stays_within_its_bound
     // Until the server has ended them, the reconnection path would not be exercised.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
-            .bind(authsome_postgres::ownership_reader::APPLICATION_NAME)
-            .fetch_one(&mut admin)
-            .await
-            .expect("count backends");
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+        )
+        .bind(authsome_postgres::ownership_reader::APPLICATION_NAME)
+        .fetch_one(&mut admin)
+        .await
+        .expect("count backends");
         if left == 0 {
             break;
         }
