@@ -1,6 +1,7 @@
 //! Provider names, connection names, global connection pointers and stored provider definitions.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -148,10 +149,14 @@ pub struct GlobalProviderConnection {
 ///
 /// The document's schema is checked by the provider catalog before it is stored; here it is
 /// only required to be a JSON object whose `name` equals the row's name.
+///
+/// The document is shared, not copied, between clones: one read is handed from the database
+/// to the replica's memory and on to every resolve that uses it, and two clones of one read
+/// compare equal by pointer before their contents are compared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderDefinitionDocument {
     name: ProviderName,
-    document: Map<String, Value>,
+    document: Arc<Map<String, Value>>,
 }
 
 impl ProviderDefinitionDocument {
@@ -166,7 +171,10 @@ impl ProviderDefinitionDocument {
                 });
             }
         };
-        Ok(Self { name, document })
+        Ok(Self {
+            name,
+            document: Arc::new(document),
+        })
     }
 
     /// Reads a stored `definition_json` text.
@@ -190,7 +198,7 @@ impl ProviderDefinitionDocument {
 
     /// The text to store: JSON with a two-space indent, as the reference stores it.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(&self.document).unwrap_or_else(|_| "{}".to_owned())
+        serde_json::to_string_pretty(self.document.as_ref()).unwrap_or_else(|_| "{}".to_owned())
     }
 }
 

@@ -2,10 +2,12 @@
 //! (admin-registered, in the database), custom shadowing bundled by name.
 //!
 //! Custom definitions are read from the database on every lookup rather than cached, so that
-//! a change made through one replica is seen by all at once.
+//! a change made through one replica is seen by all at once. What is kept is only the parse of
+//! a document: a pure function of its contents, reused only for an equal document, so it can
+//! never answer for a definition that has since changed.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use authsome_domain::provider_definition::ProviderDefinition;
 use authsome_domain::{ProviderDefinitionDocument, ProviderName};
@@ -32,6 +34,43 @@ pub struct ProviderCatalog {
     // The bundled definitions as the API returns them, built once (they never change).
     bundled_documents: Arc<[Value]>,
     custom: Arc<dyn ProviderDefinitionRepository>,
+    parsed: ParsedDefinitions,
+}
+
+/// How many parsed custom definitions are kept; past it the set starts again empty (a
+/// deployment with more custom providers than this parses the others per lookup, as before).
+const PARSED_DEFINITIONS_KEPT: usize = 1_024;
+
+/// Custom definitions already parsed, by name, each beside the document it was parsed from.
+#[derive(Default)]
+struct ParsedDefinitions(Mutex<HashMap<ProviderName, (ProviderDefinitionDocument, Arc<ProviderDefinition>)>>);
+
+impl ParsedDefinitions {
+    /// The parse of `document`: the kept one when it was parsed from an equal document (equal
+    /// by pointer when both come from one read, else compared), else a new parse, kept.
+    fn parse(&self, document: &ProviderDefinitionDocument) -> Option<Arc<ProviderDefinition>> {
+        if let Some((kept_from, definition)) = self.lock().get_mut(document.name())
+            && kept_from == document
+        {
+            // Keep the newer read so that its clones compare by pointer from now on.
+            *kept_from = document.clone();
+            return Some(definition.clone());
+        }
+        let definition = ProviderCatalog::parse_custom(document)?;
+        let mut parsed = self.lock();
+        if parsed.len() >= PARSED_DEFINITIONS_KEPT {
+            parsed.clear();
+        }
+        parsed.insert(document.name().clone(), (document.clone(), definition.clone()));
+        Some(definition)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<ProviderName, (ProviderDefinitionDocument, Arc<ProviderDefinition>)>> {
+        // Every holder leaves the map whole (one get or insert), so a poisoned lock's map is good.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The custom definition of one provider, when the caller has already read it (together with
@@ -68,6 +107,7 @@ impl ProviderCatalog {
             bundled,
             bundled_documents,
             custom,
+            parsed: ParsedDefinitions::default(),
         })
     }
 
@@ -89,7 +129,7 @@ impl ProviderCatalog {
     /// The definition named `name` (custom first); `Ok(None)` when there is none.
     pub async fn find(&self, name: &ProviderName) -> Result<Option<Arc<ProviderDefinition>>, RegistryError> {
         if let Some(document) = self.custom.get(name).await? {
-            return Ok(Self::parse_custom(&document));
+            return Ok(self.parsed.parse(&document));
         }
         Ok(self.bundled.get(name.as_str()).cloned())
     }
@@ -107,7 +147,7 @@ impl ProviderCatalog {
     ) -> Result<Arc<ProviderDefinition>, ServiceError> {
         let found = match custom {
             CustomDefinition::Unread => self.find(name).await?,
-            CustomDefinition::Read(Some(document)) => Self::parse_custom(&document),
+            CustomDefinition::Read(Some(document)) => self.parsed.parse(&document),
             CustomDefinition::Read(None) => self.bundled.get(name.as_str()).cloned(),
         };
         found.ok_or_else(|| AuthsomeError::provider_not_found(name.as_str()).into())
@@ -213,5 +253,80 @@ impl ProviderCatalog {
     /// Removes a custom definition; returns whether there was one.
     pub async fn delete_custom(&self, name: &ProviderName) -> Result<bool, RegistryError> {
         self.custom.delete(name).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn document(display_name: &str) -> ProviderDefinitionDocument {
+        let Value::Object(fields) = json!({
+            "name": "acme", "display_name": display_name, "auth_type": "api_key", "flow": "api_key",
+            "api_key": {"header_name": "X-Api-Key"}, "api_url": "api.acme.example"
+        }) else {
+            unreachable!("an object literal")
+        };
+        ProviderDefinitionDocument::new(fields).expect("a valid document")
+    }
+
+    #[test]
+    fn a_changed_definition_is_parsed_again_never_answered_from_the_old_parse() {
+        let parsed = ParsedDefinitions::default();
+        let first = parsed.parse(&document("Acme")).expect("parses");
+        let changed = parsed.parse(&document("Acme, renamed")).expect("parses");
+        let back = parsed.parse(&document("Acme")).expect("parses");
+        assert_eq!(
+            (
+                first.display_name.as_str(),
+                changed.display_name.as_str(),
+                back.display_name.as_str()
+            ),
+            ("Acme", "Acme, renamed", "Acme")
+        );
+    }
+
+    #[test]
+    fn an_equal_definition_is_answered_from_the_kept_parse() {
+        let parsed = ParsedDefinitions::default();
+        let read = document("Acme");
+        let first = parsed.parse(&read).expect("parses");
+        // A clone of the same read, and a separate read of an equal document.
+        let same_read = parsed.parse(&read.clone()).expect("parses");
+        let equal_read = parsed.parse(&document("Acme")).expect("parses");
+        assert!(Arc::ptr_eq(&first, &same_read) && Arc::ptr_eq(&first, &equal_read));
+    }
+
+    #[test]
+    fn an_unreadable_definition_is_refused_every_time() {
+        let parsed = ParsedDefinitions::default();
+        let Value::Object(fields) = json!({"name": "acme", "auth_type": "not a type"}) else {
+            unreachable!("an object literal")
+        };
+        let unreadable = ProviderDefinitionDocument::new(fields).expect("a named document");
+        assert!(parsed.parse(&unreadable).is_none() && parsed.parse(&unreadable).is_none());
+        assert_eq!(
+            parsed.parse(&document("Acme")).map(|d| d.name.clone()).as_deref(),
+            Some("acme")
+        );
+    }
+
+    #[test]
+    fn the_kept_parses_are_bounded() {
+        let parsed = ParsedDefinitions::default();
+        for n in 0..PARSED_DEFINITIONS_KEPT + 10 {
+            let Value::Object(fields) = json!({
+                "name": format!("acme-{n}"), "display_name": "Acme", "auth_type": "api_key", "flow": "api_key",
+                "api_key": {"header_name": "X-Api-Key"}
+            }) else {
+                unreachable!("an object literal")
+            };
+            parsed
+                .parse(&ProviderDefinitionDocument::new(fields).expect("valid"))
+                .expect("parses");
+        }
+        assert!(parsed.lock().len() <= PARSED_DEFINITIONS_KEPT);
     }
 }
