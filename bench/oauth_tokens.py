@@ -98,8 +98,8 @@ def fresh_token_runs(args: argparse.Namespace) -> list[dict]:
                 # run works against a fuller keyspace: each round starts with another scenario.
                 shift = round_number % len(SCENARIOS)
                 for scenario in SCENARIOS[shift:] + SCENARIOS[:shift]:
-                    warmup = drive(args, measured, agent, scenario, 2, 60_000)
-                    result = drive(args, measured, agent, scenario, args.duration, max(warmup.rps, 1000))
+                    warmup = drive(args, [measured], agent, scenario, 2, 60_000)
+                    result = drive(args, [measured], agent, scenario, args.duration, max(warmup.rps, 1000))
                     results[scenario.name].append(result)
                     print(f"{backends_name:15} {scenario.name:30} {result.rps:9.0f} req/s  p99 {result.p99_ms:6.2f} ms"
                           f"  errors {result.errors}  cpu {result.cpu_s_per_1000:6.3f} s/1000", file=sys.stderr, flush=True)
@@ -159,6 +159,33 @@ def crowd_runs(args: argparse.Namespace) -> dict:
         backends.clean()
 
 
+def run(args: argparse.Namespace) -> dict:
+    """Both benchmarks with `args` (bench/side_by_side.py calls this for its OAuth rows)."""
+    os.environ.update({"AUTHSOME_RS_BIN": args.binary, "AUTHSOME_TEST_DATABASE_URL": args.database_url,
+                       "AUTHSOME_TEST_REDIS_URL": args.redis_url})
+    return {"fresh": fresh_token_runs(args), "crowd": None if args.no_crowd else crowd_runs(args)}
+
+
+def print_tables(report: dict) -> None:
+    """The report as the Markdown tables docs/benchmarks.md holds."""
+    if report["fresh"]:
+        print("| Backends | Resolve of | Requests/s (median) | Each round | p50 ms | p99 ms | Errors | Daemon CPU ms / request | Against the API key (custom) |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        keys = {row["backends"]: row["rps"] for row in report["fresh"] if row["scenario"] == SCENARIOS[1].name}
+        for row in report["fresh"]:
+            versus = f"{row['rps'] / keys[row['backends']] - 1:+.1%}" if keys.get(row["backends"]) else ""
+            print(f"| {row['backends']} | {row['scenario']} | {row['rps']:,} | {' / '.join(f'{r:,}' for r in row['rounds'])} | "
+                  f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['errors']} | {row['cpu_s_per_1000']:.3f} | {versus} |")
+    crowd = report["crowd"]
+    if crowd:
+        print()
+        print("| 100 concurrent resolves of one expired token, 2 replicas | Refresh grants, each crowd | "
+              "All 100 answered, median ms | Each crowd ms | Max ms |")
+        print("|---|---|---|---|---|")
+        print(f"| Postgres + Redis, {crowd['crowds']} crowds | {' / '.join(map(str, crowd['grants']))} | "
+              f"{crowd['median_ms']} | {' / '.join(map(str, crowd['ms']))} | {crowd['max_ms']} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", required=True)
@@ -175,10 +202,9 @@ def main() -> None:
     parser.add_argument("--no-crowd", action="store_true", help="leave out the 100-concurrent refresh")
     args = parser.parse_args()
     args.perf = None
-    os.environ.update({"AUTHSOME_RS_BIN": args.binary, "AUTHSOME_TEST_DATABASE_URL": args.database_url,
-                       "AUTHSOME_TEST_REDIS_URL": args.redis_url})
-    report = {"fresh": fresh_token_runs(args), "crowd": None if args.no_crowd else crowd_runs(args)}
+    report = run(args)
     print(json.dumps(report, indent=2))
+    print_tables(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

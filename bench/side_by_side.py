@@ -62,7 +62,14 @@ SCENARIOS = {
     "connections": Scenario("GET /api/connections", "GET", "/api/connections"),
     "health": Scenario("GET /health", "GET", "/health", signed=False),
     "oauth_start": Scenario("POST /api/auth/sessions (Linear)", "POST", "/api/auth/sessions", OAUTH_START_BODY),
+    # The resolve again, the load split between two replicas of one deployment (same database,
+    # Redis and master key): authsome-rs only, since the reference keeps its state in-process.
+    "resolve_two_replicas": Scenario("POST /api/credentials/resolve, 2 replicas", "POST", "/api/credentials/resolve",
+                                     RESOLVE_BODY),
 }
+REPLICATED = {"resolve_two_replicas"}
+# Rows the reference has no run of, and the reference row they are compared with.
+COMPARED_WITH = {SCENARIOS["resolve_two_replicas"].name: SCENARIOS["resolve"].name}
 # The resolve scenario again, paced at half the requests/s its saturated run reached.
 STEADY = "resolve at 50 % of capacity"
 
@@ -207,6 +214,20 @@ class Daemon:
             subprocess.run(["redis-cli", "-u", self.redis_url, "FLUSHDB"], check=False, capture_output=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def replica(self) -> "Daemon":
+        """A second authsome-rs process of the same deployment: the same database, Redis, master
+        and session keys, its own port and home. Stopping it leaves the shared state alone."""
+        other = Daemon.__new__(Daemon)
+        other.__dict__.update(self.__dict__)
+        other.port = free_port()
+        other.base_url = f"http://127.0.0.1:{other.port}"
+        other.workdir = Path(tempfile.mkdtemp(prefix=f"bench-{self.implementation}-replica-"))
+        other.database = None
+        other.env = self.env | {"AUTHSOME_PORT": str(other.port), "HOME": str(other.workdir),
+                                "AUTHSOME_HOME": str(other.workdir / "home")}
+        other.process = None
+        return other.start()
+
     def onboard(self) -> Agent:
         """An identity, claimed by a fresh account, with an API-key connection to openai."""
         agent = Agent()
@@ -282,69 +303,88 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def drive(args: argparse.Namespace, daemon: Daemon, agent: Agent, scenario: Scenario, seconds: int, expected_rps: float,
-          rate: float | None = None) -> Result:
-    """One wrk run (at `rate` requests/s when given, else as fast as answers come back);
-    returns what it and the /proc entries of the server, Postgres and Redis say."""
-    env = {**os.environ, "BENCH_METHOD": scenario.method, "BENCH_PATH": scenario.path, "BENCH_BODY": scenario.body,
-           "BENCH_THREADS": str(args.threads), "BENCH_TOKENS": "", "BENCH_RATE": str(rate or "")}
-    tokens = None
-    if scenario.signed:
-        tokens = daemon.workdir / "tokens.txt"
-        sign_tokens(args, agent, scenario, int(math.ceil(seconds * expected_rps * 1.5)) + 2000, tokens)
-        env["BENCH_TOKENS"] = str(tokens)
-    pid = daemon.process.pid
+def drive(args: argparse.Namespace, daemons: list[Daemon], agent: Agent, scenario: Scenario, seconds: int,
+          expected_rps: float, rate: float | None = None) -> Result:
+    """One run: a wrk process per daemon, all at once, the connections, threads and `rate`
+    (requests/s in all, else as fast as answers come back) split evenly between them; returns
+    what they and the /proc entries of the servers, Postgres and Redis say. With more than one
+    daemon (replicas), requests add up, CPU is the servers' together, RSS the largest one's,
+    and each percentile is the worse of the wrk processes' (they cannot be merged exactly)."""
+    share = len(daemons)
+    threads = max(args.threads // share, 1)
+    wrks, token_files = [], []
+    for daemon in daemons:
+        env = {**os.environ, "BENCH_METHOD": scenario.method, "BENCH_PATH": scenario.path, "BENCH_BODY": scenario.body,
+               "BENCH_THREADS": str(threads), "BENCH_TOKENS": "", "BENCH_RATE": str(rate / share if rate else "")}
+        if scenario.signed:
+            tokens = daemon.workdir / "tokens.txt"
+            sign_tokens(args, agent, scenario, int(math.ceil(seconds * expected_rps * 1.5 / share)) + 2000, tokens)
+            env["BENCH_TOKENS"] = str(tokens)
+            token_files.append(tokens)
+        # wrk formats every request before its clock starts; start sampling when the load does.
+        wrks.append(subprocess.Popen(
+            ["wrk", f"-t{threads}", f"-c{max(args.connections // share, threads)}", f"-d{int(seconds)}s", "--timeout", "10s",
+             "-s", str(HERE / "signed.lua"), daemon.base_url],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))
+    for wrk, daemon in zip(wrks, daemons):
+        while wrk.poll() is None and established_connections(daemon.port) == 0:
+            time.sleep(0.005)
+    pids = [daemon.process.pid for daemon in daemons]
     samples: list[float] = []
     sampling = threading.Event()
 
     def sample() -> None:
         while not sampling.is_set():
-            samples.append(rss_mb(pid))
+            samples.append(max(rss_mb(pid) for pid in pids))
             time.sleep(0.1)
 
-    # wrk formats every request before its clock starts; start sampling when the load does.
-    wrk = subprocess.Popen(
-        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{int(seconds)}s", "--timeout", "10s", "-s", str(HERE / "signed.lua"), daemon.base_url],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    while wrk.poll() is None and established_connections(daemon.port) == 0:
-        time.sleep(0.005)
     sampler = threading.Thread(target=sample, daemon=True)
     backends = backend_pids()
-    cpu_before = (cpu_seconds(pid), backend_cpu_seconds(backends["postgres"]), backend_cpu_seconds(backends["redis"]))
+
+    def cpu_now() -> tuple[float, float, float]:
+        return (sum(cpu_seconds(pid) for pid in pids), backend_cpu_seconds(backends["postgres"]),
+                backend_cpu_seconds(backends["redis"]))
+
+    cpu_before = cpu_now()
     wall_before = time.monotonic()
-    print(f"measuring {scenario.name} on {daemon.implementation} (pid {pid}) for {seconds} s", file=sys.stderr, flush=True)
+    first = daemons[0]
+    print(f"measuring {scenario.name} on {first.implementation} (pids {pids}) for {seconds} s", file=sys.stderr, flush=True)
     sampler.start()
     profiler = None
     if args.perf and seconds == args.duration:
         # Profile the server's middle of the run: perf's own cost is not in the table's numbers
         # only if --perf is off, so profile in a separate run from the one you report.
-        name = f"{daemon.implementation}-{daemon.backends}-{scenario.path.strip('/').replace('/', '-') or 'root'}.perf.data"
+        name = f"{first.implementation}-{first.backends}-{scenario.path.strip('/').replace('/', '-') or 'root'}.perf.data"
         profiler = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384",
-                                     "-p", str(pid), "-o", str(args.perf / name), "--", "sleep", str(max(seconds - 2, 1))])
-    stdout, stderr = wrk.communicate()
+                                     "-p", str(pids[0]), "-o", str(args.perf / name), "--", "sleep", str(max(seconds - 2, 1))])
+    outputs = [wrk.communicate() for wrk in wrks]
     if profiler:
         profiler.wait()
     sampling.set()
     sampler.join()
-    cpu_after = (cpu_seconds(pid), backend_cpu_seconds(backends["postgres"]), backend_cpu_seconds(backends["redis"]))
+    cpu_after = cpu_now()
     wall = time.monotonic() - wall_before
-    if wrk.returncode != 0:
-        raise RuntimeError(f"wrk failed: {stderr}")
-    if tokens:
+    for wrk, (_, stderr) in zip(wrks, outputs):
+        if wrk.returncode != 0:
+            raise RuntimeError(f"wrk failed: {stderr}")
+    for tokens in token_files:
         tokens.unlink()
-    summary = json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
+    summaries = [json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1]) for stdout, _ in outputs]
+    summary = {key: (max if key.endswith("_us") else sum)(s[key] for s in summaries) for key in summaries[0]}
     requests = summary["requests"]
     errors = sum(summary[key] for key in ("errors_connect", "errors_read", "errors_write", "errors_status", "errors_timeout"))
     per_request_us = lambda before, after: (after - before) / requests * 1e6 if requests else 0.0  # noqa: E731
     return Result(
-        implementation=daemon.implementation, backends=daemon.backends, scenario=scenario.name,
+        implementation=first.implementation, backends=first.backends, scenario=scenario.name,
         requests=requests, seconds=summary["duration_us"] / 1e6, errors=errors,
         p50_ms=summary["p50_us"] / 1000, p99_ms=summary["p99_us"] / 1000, p999_ms=summary["p999_us"] / 1000,
         max_ms=summary["max_us"] / 1000,
-        rss_mb=max(samples) if samples else rss_mb(pid),
+        rss_mb=max(samples) if samples else max(rss_mb(pid) for pid in pids),
         cpu_s_per_1000=(cpu_after[0] - cpu_before[0]) / requests * 1000 if requests else 0.0,
         detail=summary | {
+            "replicas": share,
+            "requests_per_replica": [s["requests"] for s in summaries],
             "wall_seconds": wall,
             "server_cpu_us_per_request": per_request_us(cpu_before[0], cpu_after[0]),
             "postgres_cpu_us_per_request": per_request_us(cpu_before[1], cpu_after[1]),
@@ -385,7 +425,12 @@ def main() -> None:
     parser.add_argument("--only", choices=["reference", BASELINE, "authsome-rs"], action="append",
                         help="run only this implementation (repeatable)")
     parser.add_argument("--backends", choices=["postgres+redis", "sqlite+disk"], help="run one backend set")
-    parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="run one scenario")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS) + ["oauth"],
+                        help="run one scenario (oauth: only the OAuth rows of bench/oauth_tokens.py)")
+    parser.add_argument("--no-oauth", action="store_true",
+                        help="leave out the OAuth rows (bench/oauth_tokens.py: a fresh token against an API key, "
+                             "and 100 concurrent resolves of an expired token through two replicas)")
+    parser.add_argument("--crowds", type=int, default=5, help="how many crowds of 100 expired-token resolves")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--no-steady", action="store_true", help="skip the steady-rate resolve runs")
     parser.add_argument("--chart", type=Path, help="also draw the table as an SVG chart here")
@@ -404,7 +449,7 @@ def main() -> None:
     # Listing connections SCANs the Redis keyspace, which the resolve runs fill with replay ids
     # (one per request, kept for the token's lifetime): list first, so that both daemons list
     # the same small keyspace rather than one left behind by their own resolve throughput.
-    plan = [("postgres+redis", ["connections", "resolve", "health", "oauth_start"]), ("sqlite+disk", ["resolve", "oauth_start"])]
+    plan = [("postgres+redis", ["connections", "resolve", "resolve_two_replicas", "health", "oauth_start"]), ("sqlite+disk", ["resolve", "oauth_start"])]
     results: list[Result] = []
     startups: dict[tuple[str, str], list[float]] = {}
     for round_number in range(1, max(args.rounds, 1) + 1):
@@ -424,16 +469,25 @@ def main() -> None:
                     agent = daemon.onboard()
                     for name in scenarios:
                         scenario = SCENARIOS[name]
-                        warmup = drive(args, daemon, agent, scenario, args.warmup, caps[implementation])
-                        # A 2 s warm-up can run at half the speed of a warm daemon: sign for twice its rate.
-                        result = drive(args, daemon, agent, scenario, args.duration, max(2 * warmup.rps, 1000))
+                        if name in REPLICATED and implementation == "reference":
+                            continue
+                        serving = [daemon, daemon.replica()] if name in REPLICATED else [daemon]
+                        try:
+                            warmup = drive(args, serving, agent, scenario, args.warmup, caps[implementation])
+                            # A 2 s warm-up can run at half the speed of a warm daemon: sign for twice its rate.
+                            result = drive(args, serving, agent, scenario, args.duration, max(2 * warmup.rps, 1000))
+                        finally:
+                            for replica in serving[1:]:
+                                replica.stop()
                         results.append(result)
                         print(f"{implementation:12} {backends:15} {scenario.name:32} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
                               f"  p99 {result.p99_ms:7.2f} ms  max {result.max_ms:8.2f} ms  errors {result.errors}"
-                              f"  rss {result.rss_mb:6.1f} MB  cpu {result.cpu_s_per_1000:6.3f} s/1000", flush=True)
+                              f"  rss {result.rss_mb:6.1f} MB  cpu {result.cpu_s_per_1000:6.3f} s/1000"
+                              + (f"  per replica {result.detail['requests_per_replica']}" if len(serving) > 1 else ""),
+                              flush=True)
                         if name == "resolve" and not args.no_steady:
                             # What agents feel at an ordinary load: half of this run's capacity.
-                            steady = drive(args, daemon, agent, scenario, args.duration, result.rps / 2,
+                            steady = drive(args, [daemon], agent, scenario, args.duration, result.rps / 2,
                                            rate=result.rps / 2)
                             steady.scenario = STEADY
                             steady.detail["target_rps"] = result.rps / 2
@@ -444,6 +498,12 @@ def main() -> None:
                 finally:
                     daemon.stop()
 
+    oauth = None
+    if not args.no_oauth and args.scenario in (None, "oauth") and (not args.only or "authsome-rs" in args.only):
+        import oauth_tokens  # noqa: PLC0415 (bench/oauth_tokens.py, beside this file; it imports this module)
+        args.no_crowd = args.backends == "sqlite+disk"
+        oauth = oauth_tokens.run(args)
+
     # One row per (implementation, backends, scenario): the round with the median requests/s
     # (so that its latencies, RSS and CPU belong to the same run), with every round's rate.
     rows: dict[tuple[str, str, str], list[Result]] = {}
@@ -452,43 +512,48 @@ def main() -> None:
     # (A paced run's rate is fixed: its median round is the one with the median p99.)
     medians = {key: sorted(runs, key=lambda r: r.p99_ms if key[2] == STEADY else r.rps)[(len(runs) - 1) // 2]
                for key, runs in rows.items()}
-    print()
-    print(f"| Backends | Scenario | Implementation | Requests/s (median) | Each round | p50 ms | p99 ms | max ms | Errors (all rounds) | RSS MB | CPU s / 1000 req | Ours / reference | Ours / baseline |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for key, result in medians.items():
-        implementation, backends, scenario = key
-        if scenario == STEADY:
-            continue
-        reference = medians.get(("reference", backends, scenario))
-        ratio = f"{result.rps / reference.rps:.1f}x" if reference and reference.rps and implementation != "reference" else ""
-        baseline = medians.get((BASELINE, backends, scenario))
-        versus_baseline = f"{result.rps / baseline.rps:.2f}x" if baseline and baseline.rps and implementation == "authsome-rs" else ""
-        each = " / ".join(f"{r.rps:,.0f}" for r in rows[key])
-        errors = sum(r.errors for r in rows[key])
-        print(f"| {backends} | {scenario} | {implementation} | {result.rps:,.0f} | {each} | {result.p50_ms:.2f} | "
-              f"{result.p99_ms:.2f} | {result.max_ms:.1f} | {errors} | {result.rss_mb:.1f} | {result.cpu_s_per_1000:.3f} | {ratio} | {versus_baseline} |")
-    print()
-    print(f"| Backends | Implementation | {STEADY}: requests/s (target) | p50 ms | p99 ms | p99.9 ms | max ms | Late sends | Errors |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for (implementation, backends, scenario), result in medians.items():
-        if scenario != STEADY:
-            continue
-        print(f"| {backends} | {implementation} | {result.rps:,.0f} ({result.detail.get('target_rps', 0):,.0f}) | "
-              f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | {result.p999_ms:.2f} | {result.max_ms:.1f} | "
-              f"{result.detail.get('late_sends', 0)} | {sum(r.errors for r in rows[(implementation, backends, scenario)])} |")
-    if args.chart:
-        import chart  # noqa: PLC0415 (bench/chart.py, beside this file)
-        chart.write(args.chart, [r.__dict__ | {"rps": r.rps} for r in results])
-        print(f"\nchart written to {args.chart}")
-    print()
-    print("| Backends | Implementation | Start to healthy, median (s) | Each round |")
-    print("|---|---|---|---|")
-    for (implementation, backends), seconds in startups.items():
-        median = sorted(seconds)[(len(seconds) - 1) // 2]
-        print(f"| {backends} | {implementation} | {median:.2f} | {' / '.join(f'{s:.2f}' for s in seconds)} |")
+    if results:
+        print()
+        print(f"| Backends | Scenario | Implementation | Requests/s (median) | Each round | p50 ms | p99 ms | max ms | Errors (all rounds) | RSS MB | CPU s / 1000 req | Ours / reference | Ours / baseline |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for key, result in medians.items():
+            implementation, backends, scenario = key
+            if scenario == STEADY:
+                continue
+            reference = medians.get(("reference", backends, COMPARED_WITH.get(scenario, scenario)))
+            ratio = f"{result.rps / reference.rps:.1f}x" if reference and reference.rps and implementation != "reference" else ""
+            baseline = medians.get((BASELINE, backends, scenario))
+            versus_baseline = f"{result.rps / baseline.rps:.2f}x" if baseline and baseline.rps and implementation == "authsome-rs" else ""
+            each = " / ".join(f"{r.rps:,.0f}" for r in rows[key])
+            errors = sum(r.errors for r in rows[key])
+            print(f"| {backends} | {scenario} | {implementation} | {result.rps:,.0f} | {each} | {result.p50_ms:.2f} | "
+                  f"{result.p99_ms:.2f} | {result.max_ms:.1f} | {errors} | {result.rss_mb:.1f} | {result.cpu_s_per_1000:.3f} | {ratio} | {versus_baseline} |")
+        print()
+        print(f"| Backends | Implementation | {STEADY}: requests/s (target) | p50 ms | p99 ms | p99.9 ms | max ms | Late sends | Errors |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for (implementation, backends, scenario), result in medians.items():
+            if scenario != STEADY:
+                continue
+            print(f"| {backends} | {implementation} | {result.rps:,.0f} ({result.detail.get('target_rps', 0):,.0f}) | "
+                  f"{result.p50_ms:.2f} | {result.p99_ms:.2f} | {result.p999_ms:.2f} | {result.max_ms:.1f} | "
+                  f"{result.detail.get('late_sends', 0)} | {sum(r.errors for r in rows[(implementation, backends, scenario)])} |")
+        if args.chart:
+            import chart  # noqa: PLC0415 (bench/chart.py, beside this file)
+            chart.write(args.chart, [r.__dict__ | {"rps": r.rps} for r in results])
+            print(f"\nchart written to {args.chart}")
+        print()
+        print("| Backends | Implementation | Start to healthy, median (s) | Each round |")
+        print("|---|---|---|---|")
+        for (implementation, backends), seconds in startups.items():
+            median = sorted(seconds)[(len(seconds) - 1) // 2]
+            print(f"| {backends} | {implementation} | {median:.2f} | {' / '.join(f'{s:.2f}' for s in seconds)} |")
+    if oauth:
+        print()
+        oauth_tokens.print_tables(oauth)
     if args.json:
         args.json.write_text(json.dumps({"results": [r.__dict__ | {"rps": r.rps} for r in results],
-                                         "startup_seconds": {f"{i} {b}": s for (i, b), s in startups.items()}}, indent=2))
+                                         "startup_seconds": {f"{i} {b}": s for (i, b), s in startups.items()},
+                                         "oauth": oauth}, indent=2))
 
 
 if __name__ == "__main__":
