@@ -223,6 +223,20 @@ struct Flood {
     by_status: std::collections::BTreeMap<u16, usize>,
 }
 
+/// How long the test agents' tokens live (`proof::cli_claims`): a recorded id leaves the
+/// cache when its token expires, and its place in the holder's quota with it.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+
+impl Flood {
+    /// How many of the flooder's ids the cache may have recorded: exactly `quota` when the
+    /// flood was over within one token lifetime (seconds, on a quiet machine); on a machine so
+    /// loaded that the flood outlasted its first tokens, the quota once more per lifetime.
+    fn recorded_allowed(&self, quota: usize) -> std::ops::RangeInclusive<usize> {
+        let lifetimes = (self.elapsed.as_secs() / TOKEN_LIFETIME.as_secs()) as usize + 1;
+        quota..=quota * lifetimes
+    }
+}
+
 /// `flooder` signs a fresh token for every request, on several connections at once.
 async fn flood(address: SocketAddr, flooder: Arc<Agent>) -> Flood {
     let started = Instant::now();
@@ -341,11 +355,13 @@ async fn unclaimed_flood(label: &str, daemon: &Daemon, held: &Held, address: Soc
     flooder.register(daemon).await;
     let flood = flood_beside_the_victim(label, daemon, held, address, flooder).await;
     let refused_for_state = flood.by_status.get(&403).copied().unwrap_or(0);
-    assert_eq!(
-        refused_for_state as u64,
-        authsome_app::settings::REFUSED_IDENTITY_IDS,
-        "an unclaimed identity's ids are recorded up to its small quota: {:?}",
-        flood.by_status
+    assert!(
+        flood
+            .recorded_allowed(authsome_app::settings::REFUSED_IDENTITY_IDS as usize)
+            .contains(&refused_for_state),
+        "an unclaimed identity's ids are recorded up to its small quota: {:?} in {:?}",
+        flood.by_status,
+        flood.elapsed
     );
     assert_eq!(
         flood.by_status.get(&429).copied().unwrap_or(0),
@@ -369,13 +385,14 @@ async fn a_flood_from_a_claimed_identity_leaves_other_agents_served() {
     let quota: usize = QUOTA.parse().expect("quota");
     // The flooder's own setup (claim and whoami) made no signed requests, so it gets exactly
     // its quota.
-    assert_eq!(
-        flood.by_status.get(&200).copied().unwrap_or(0),
-        quota,
-        "{:?}",
-        flood.by_status
+    let served = flood.by_status.get(&200).copied().unwrap_or(0);
+    assert!(
+        flood.recorded_allowed(quota).contains(&served),
+        "{:?} in {:?}",
+        flood.by_status,
+        flood.elapsed
     );
-    assert_eq!(flood.by_status.get(&429).copied().unwrap_or(0), flood.requests - quota);
+    assert_eq!(flood.by_status.get(&429).copied().unwrap_or(0), flood.requests - served);
     let bound = quota + VICTIM_REQUESTS + VICTIM_REQUESTS_DURING_FLOOD + 20;
     let count = held.count().await;
     assert!(

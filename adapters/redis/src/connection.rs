@@ -13,8 +13,9 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::io::tcp::TcpSettings;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
-use redis::{Cmd, ConnectionAddr, Pipeline, RedisFuture, TlsMode, Value};
+use redis::{Cmd, ConnectionAddr, IntoConnectionInfo, Pipeline, RedisFuture, TlsMode, Value};
 
 /// How often the sentinels are asked for the primary's address.
 pub const SENTINEL_CHECK_INTERVAL: Duration = Duration::from_millis(500);
@@ -165,14 +166,30 @@ fn manager_config(settings: &RedisSettings) -> ConnectionManagerConfig {
         .set_max_delay(Duration::from_millis(500))
 }
 
+/// The socket options of every connection to Redis and to the sentinels.
+///
+/// `TCP_NODELAY`, which the client leaves off: one multiplexed connection carries every
+/// request's commands, so with Nagle's algorithm a request's write waits behind the previous
+/// one until the server acknowledges it, and under load that wait (up to the peer's delayed
+/// acknowledgement) lands in the tail latency of unrelated requests.
+fn tcp_settings() -> TcpSettings {
+    TcpSettings::default().set_nodelay(true)
+}
+
+/// Where and how to connect for a `redis://` or `rediss://` URL.
+fn connection_info(url: &str) -> redis::RedisResult<redis::ConnectionInfo> {
+    Ok(url.into_connection_info()?.set_tcp_settings(tcp_settings()))
+}
+
 /// Connects to the server or Sentinel group `settings.url` names.
 pub async fn connect(settings: &RedisSettings) -> Result<RedisConnection, RedisConnectError> {
     if let Some(sentinel_url) = SentinelUrl::parse(&settings.url)? {
         return connect_through_sentinels(settings, sentinel_url).await;
     }
+    let info = connection_info(&settings.url).map_err(RedisConnectError::Url)?;
     let client = match &settings.tls_roots {
-        None => redis::Client::open(settings.url.as_str()),
-        Some(pem) => redis::Client::build_with_tls(settings.url.as_str(), roots(pem)),
+        None => redis::Client::open(info),
+        Some(pem) => redis::Client::build_with_tls(info, roots(pem)),
     }
     .map_err(RedisConnectError::Url)?;
     ConnectionManager::new_with_config(client, manager_config(settings))
@@ -397,7 +414,9 @@ impl SentinelUrl {
             }
         });
         let mut builder = SentinelClientBuilder::new(addresses, &self.service, SentinelServerType::Master)?
-            .set_client_to_redis_db(self.db);
+            .set_client_to_redis_db(self.db)
+            .set_client_to_redis_tcp_settings(tcp_settings())
+            .set_client_to_sentinel_tcp_settings(tcp_settings());
         if self.tls {
             builder = builder
                 .set_client_to_redis_tls_mode(TlsMode::Secure)
@@ -451,6 +470,14 @@ fn percent_decode(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_to_redis_and_the_sentinels_send_without_waiting_for_acknowledgements() {
+        for url in ["redis://127.0.0.1:6379/2", "rediss://cache.example:6380"] {
+            assert!(connection_info(url).expect("valid").tcp_settings().nodelay(), "{url}");
+        }
+        assert!(tcp_settings().nodelay());
+    }
 
     #[test]
     fn a_sentinel_url_names_its_sentinels_service_database_and_credentials() {
