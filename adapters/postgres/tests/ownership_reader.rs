@@ -65,13 +65,7 @@ async fn survives_the_server_dropping_its_connections_and_stays_within_its_bound
     // Until the server has ended them, the reconnection path would not be exercised.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let left: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
-        )
-        .bind(authsome_postgres::ownership_reader::APPLICATION_NAME)
-        .fetch_one(&mut admin)
-        .await
-        .expect("count backends");
+        let left = reader_connections(&schema).await;
         if left == 0 {
             break;
         }
