@@ -194,12 +194,28 @@ async fn connect(settings: &SqliteSettings) -> Result<SqlitePool, SqliteOpenErro
         .busy_timeout(BUSY_TIMEOUT);
     SqlitePoolOptions::new()
         .max_connections(settings.max_connections.max(1))
+        .after_release(|connection, _| Box::pin(discards_a_stuck_transaction(connection)))
         .connect_with(options)
         .await
         .map_err(|source| SqliteOpenError::Open {
             path: settings.path.clone(),
             source,
         })
+}
+
+/// Whether a connection going back to the pool may be reused: not when sqlx still counts it as
+/// inside a transaction.
+///
+/// When SQLite meets a full disk (`SQLITE_FULL`) or an I/O error inside a transaction, it may
+/// roll the whole transaction back by itself. The dropped sqlx transaction then queues a
+/// `ROLLBACK` that fails ("no transaction is active"), and sqlx never lowers its transaction
+/// depth: every later `BEGIN IMMEDIATE` on that connection fails with "non-zero transaction
+/// depth", so the store would refuse writes after the disk has room again. The ping first lets
+/// the queued rollback run, so that a connection whose rollback succeeded is kept.
+async fn discards_a_stuck_transaction(connection: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    connection.ping().await?;
+    Ok(!connection.is_in_transaction())
 }
 
 async fn migrate_pool(pool: &SqlitePool, path: &Path) -> Result<Vec<i64>, SqliteOpenError> {
@@ -218,4 +234,58 @@ async fn applied_versions(pool: &SqlitePool) -> Vec<i64> {
         .fetch_all(pool)
         .await
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Executor;
+
+    /// One connection, so that the next write is sure to get the connection the failure left.
+    async fn one_connection_store(dir: &Path) -> SqliteBackend {
+        let settings = SqliteSettings {
+            path: dir.join("authsome.db"),
+            max_connections: 1,
+        };
+        let pool = connect(&settings).await.expect("the database opens");
+        SqliteBackend {
+            pool,
+            path: settings.path,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_transaction_sqlite_rolled_back_by_itself_does_not_block_later_writes() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let backend = one_connection_store(dir.path()).await;
+        let mut transaction = backend.begin_write().await.expect("the first write begins");
+        // What SQLite does on SQLITE_FULL mid-transaction: the transaction ends under sqlx.
+        (&mut *transaction.0)
+            .execute("ROLLBACK")
+            .await
+            .expect("the transaction ends behind sqlx's back");
+        drop(transaction);
+        let next = backend
+            .begin_write()
+            .await
+            .expect("a later write begins on a fresh connection");
+        SqliteBackend::commit(next).await.expect("and commits");
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_transaction_was_rolled_back_normally_is_kept() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let backend = one_connection_store(dir.path()).await;
+        (&backend.pool)
+            .execute("CREATE TEMP TABLE kept_connection (n INTEGER)")
+            .await
+            .expect("a table that lives as long as this connection");
+        drop(backend.begin_write().await.expect("a write begins"));
+        let next = backend.begin_write().await.expect("the next write begins");
+        SqliteBackend::commit(next).await.expect("and commits");
+        (&backend.pool)
+            .execute("SELECT n FROM kept_connection")
+            .await
+            .expect("the same connection was reused: its temporary table is still there");
+    }
 }
