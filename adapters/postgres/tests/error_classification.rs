@@ -2,9 +2,8 @@
 //! `Unavailable` (retry later, a 503), never `Backend` (a 500); a constraint violation no
 //! operation plans for is `Backend`, never a `Conflict`. Needs `AUTHSOME_TEST_DATABASE_URL`.
 
-use authsome_domain::AuditEvent;
 use authsome_ports::RegistryError;
-use authsome_ports::contract::sample;
+use authsome_ports::contract::{error_classification, sample};
 use authsome_postgres::PostgresSettings;
 use authsome_postgres::test_schema::TestSchema;
 use sqlx::Connection;
@@ -51,15 +50,9 @@ async fn an_unplanned_constraint_violation_is_a_backend_failure() {
     let mut other = sqlx::PgConnection::connect(&schema.url())
         .await
         .expect("a second session");
-    sqlx::raw_sql("CREATE UNIQUE INDEX one_event_per_name ON audit_events(event)")
+    sqlx::raw_sql(error_classification::UNPLANNED_CONSTRAINT_SQL)
         .execute(&mut other)
         .await
         .expect("add the constraint");
-    registries
-        .audit
-        .append(&[AuditEvent::new("sample.event")])
-        .await
-        .expect("the first event");
-    let refused = registries.audit.append(&[AuditEvent::new("sample.event")]).await;
-    assert!(matches!(refused, Err(RegistryError::Backend(_))), "{refused:?}");
+    error_classification::an_unplanned_violation_is_a_backend_failure(&registries).await;
 }

@@ -4,9 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use authsome_domain::AuditEvent;
 use authsome_ports::RegistryError;
-use authsome_ports::contract::sample;
+use authsome_ports::contract::{error_classification, sample};
 use authsome_sqlite::SqliteSettings;
 use sqlx::Connection;
 
@@ -54,17 +53,10 @@ async fn a_database_another_writer_holds_is_unavailable() {
 #[tokio::test]
 async fn an_unplanned_constraint_violation_is_a_backend_failure() {
     let (_dir, path, registries) = open().await;
-    // A constraint no operation plans for (as a foreign writer's schema change would add).
     let mut other = raw_connection(&path).await;
-    sqlx::raw_sql("CREATE UNIQUE INDEX one_event_per_name ON audit_events(event)")
+    sqlx::raw_sql(error_classification::UNPLANNED_CONSTRAINT_SQL)
         .execute(&mut other)
         .await
         .expect("add the constraint");
-    registries
-        .audit
-        .append(&[AuditEvent::new("sample.event")])
-        .await
-        .expect("the first event");
-    let refused = registries.audit.append(&[AuditEvent::new("sample.event")]).await;
-    assert!(matches!(refused, Err(RegistryError::Backend(_))), "{refused:?}");
+    error_classification::an_unplanned_violation_is_a_backend_failure(&registries).await;
 }

@@ -8,6 +8,7 @@
 
 pub mod blob_store;
 pub mod concurrency;
+pub mod error_classification;
 pub mod ownership_generation;
 pub mod reference_data;
 pub mod registries;
