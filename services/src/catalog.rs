@@ -56,6 +56,8 @@ impl ParsedDefinitions {
             *kept_from = document.clone();
             return Some(definition.clone());
         }
+        // Parsed with the lock released (a second lock on a miss): a parse takes tens of µs,
+        // and every resolve of a custom provider on this replica would wait for it.
         let definition = ProviderCatalog::parse_custom(document)?;
         let mut parsed = self.lock();
         if parsed.len() >= PARSED_DEFINITIONS_KEPT {
