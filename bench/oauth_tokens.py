@@ -40,7 +40,6 @@ CUSTOM_KEY_RESOLVE_BODY = json.dumps({"connection": None, "provider": "bench-key
 # The OAuth provider is a custom one (it points at the local authorization server), and a
 # custom definition costs a database read per resolve that a bundled one does not: the API key
 # of a custom provider is the like-for-like comparison.
-# The fresh OAuth token is compared with its like for like: an API key of a custom provider.
 CUSTOM_KEY_SCENARIO = Scenario("resolve, API key (custom)", "POST", "/api/credentials/resolve", CUSTOM_KEY_RESOLVE_BODY)
 SCENARIOS = [
     Scenario("resolve, API key (openai)", "POST", "/api/credentials/resolve", RESOLVE_BODY),

@@ -194,7 +194,7 @@ async fn connect(settings: &SqliteSettings) -> Result<SqlitePool, SqliteOpenErro
         .busy_timeout(BUSY_TIMEOUT);
     SqlitePoolOptions::new()
         .max_connections(settings.max_connections.max(1))
-        .after_release(|connection, _| Box::pin(discards_a_stuck_transaction(connection)))
+        .after_release(|connection, _| Box::pin(may_be_reused(connection)))
         .connect_with(options)
         .await
         .map_err(|source| SqliteOpenError::Open {
@@ -212,7 +212,7 @@ async fn connect(settings: &SqliteSettings) -> Result<SqlitePool, SqliteOpenErro
 /// depth: every later `BEGIN IMMEDIATE` on that connection fails with "non-zero transaction
 /// depth", so the store would refuse writes after the disk has room again. The ping first lets
 /// the queued rollback run, so that a connection whose rollback succeeded is kept.
-async fn discards_a_stuck_transaction(connection: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+async fn may_be_reused(connection: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
     use sqlx::Connection;
     connection.ping().await?;
     Ok(!connection.is_in_transaction())
@@ -242,7 +242,7 @@ mod tests {
     use sqlx::Executor;
 
     /// One connection, so that the next write is sure to get the connection the failure left.
-    async fn one_connection_store(dir: &Path) -> SqliteBackend {
+    async fn one_connection_backend(dir: &Path) -> SqliteBackend {
         let settings = SqliteSettings {
             path: dir.join("authsome.db"),
             max_connections: 1,
@@ -257,7 +257,7 @@ mod tests {
     #[tokio::test]
     async fn a_transaction_sqlite_rolled_back_by_itself_does_not_block_later_writes() {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let backend = one_connection_store(dir.path()).await;
+        let backend = one_connection_backend(dir.path()).await;
         let mut transaction = backend.begin_write().await.expect("the first write begins");
         // What SQLite does on SQLITE_FULL mid-transaction: the transaction ends under sqlx.
         (&mut *transaction.0)
@@ -275,7 +275,7 @@ mod tests {
     #[tokio::test]
     async fn a_connection_whose_transaction_was_rolled_back_normally_is_kept() {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let backend = one_connection_store(dir.path()).await;
+        let backend = one_connection_backend(dir.path()).await;
         (&backend.pool)
             .execute("CREATE TEMP TABLE kept_connection (n INTEGER)")
             .await

@@ -1,6 +1,5 @@
-//! How a relational adapter classifies failures the operations do not plan for; the
-//! adapter's own test sets the failure up (each backend takes a lock or alters the schema its
-//! own way) and these cases assert what the ports see.
+//! How a relational adapter classifies a failure no operation plans for: the adapter's own
+//! test sets it up on a connection of its own, and this case asserts what the ports see.
 
 use authsome_domain::AuditEvent;
 
